@@ -1,0 +1,1 @@
+"""srcgrad's benchmark suite: ``python -m benchmarks [--quick]`` (see run.py)."""

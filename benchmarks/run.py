@@ -1,0 +1,618 @@
+"""One command: correctness first, then timing, then a Markdown table and a plot.
+
+    python -m benchmarks [--quick] [--threads 1,2] [--out DIR] [--sizes 1e5,1e6]
+                         [--kernels seed,gmm,...] [--check-only]
+
+The parent process starts one worker per thread count (thread counts of Numba,
+XLA and PyTorch are fixed when they are imported), with NUMBA_NUM_THREADS,
+OMP_NUM_THREADS and XLA_FLAGS set; the first worker also runs the correctness
+checks and prints them before anything is timed. Workers write JSON; the parent
+merges it into ``results.md``, ``results.json`` and ``results.png``.
+"""
+import argparse
+import ctypes
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DEFAULT_OUT = HERE / "results"
+
+CHECK_TOL = 1e-8      # every tool against the hand-written derivative (normwise relative)
+CD_TOL = 1e-5         # the hand-written derivative against central differences
+
+
+# ------------------------------------------------------------------ measuring
+
+def measure(fn, min_runs=5, min_total=0.3, max_runs=200):
+    """(first call s, median s of the warm runs, warm runs): the first call pays
+    compilation; then at least ``min_runs`` back-to-back calls, more while their
+    total is under ``min_total`` seconds."""
+    t0 = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t0
+    times = []
+    while len(times) < min_runs or (sum(times) < min_total and len(times) < max_runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return first, statistics.median(times), len(times)
+
+
+def _status_kb():
+    out = {}
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(("VmRSS", "VmHWM")):
+                    k, v = line.split(":")
+                    out[k] = int(v.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def peak_memory_mb(fn):
+    """Extra memory of one warm call, in MB: the larger of the resident-set
+    high-water growth (freed heap returned to the OS first, then the kernel's
+    peak counter reset) and tracemalloc's peak of Python/NumPy allocations.
+    A lower bound: allocator caches (XLA, PyTorch) can hide reuse."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:
+        pass
+    hwm = False
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        hwm = True
+    except OSError:
+        pass
+    base = _status_kb().get("VmRSS", 0)
+    tracemalloc.start()
+    try:
+        fn()
+        _, traced = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    rss = max(0, _status_kb().get("VmHWM", 0) - base) * 1024 if hwm else 0
+    return max(rss, traced) / 1e6
+
+
+def rel_err(got, ref):
+    """Largest normwise relative difference over the outputs."""
+    worst = 0.0
+    if len(got) != len(ref):
+        return math.inf
+    for g, r in zip(got, ref):
+        g = np.asarray(g, dtype=np.float64)
+        r = np.asarray(r, dtype=np.float64)
+        if g.shape != r.shape:
+            if g.size == r.size:
+                g = g.reshape(r.shape)
+            else:
+                return math.inf
+        scale = max(float(np.max(np.abs(r))) if r.size else 0.0, 1e-300)
+        d = float(np.max(np.abs(g - r))) / scale if r.size else 0.0
+        if not np.isfinite(d):
+            return math.inf
+        worst = max(worst, d)
+    return worst
+
+
+def _short(exc):
+    msg = str(exc).strip().splitlines()
+    msg = msg[0] if msg else ""
+    return f"{type(exc).__name__}: {msg}"[:160]
+
+
+# ---------------------------------------------------------------- correctness
+
+def central_difference_check(case):
+    """Hand-written derivative against central differences of the primal."""
+    from . import handwritten as hw
+    from . import kernels
+    from .contestants import build_handwritten
+    ref = build_handwritten(case, False).grad()
+    worst = 0.0
+
+    def cd(f, args, which, idx=None):
+        a = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
+        x0 = a[which] if idx is None else a[which].flat[idx]
+        h = 1e-6 * max(1.0, abs(x0))
+        if idx is None:
+            a[which] = x0 + h
+            fp = f(*a)
+            a[which] = x0 - h
+            fm = f(*a)
+        else:
+            a[which].flat[idx] = x0 + h
+            fp = f(*a)
+            a[which].flat[idx] = x0 - h
+            fm = f(*a)
+        return (fp - fm) / (2 * h)
+
+    if case.kind == "elementwise":
+        f = getattr(kernels, case.kernel)
+        for e in range(min(8, case.n)):
+            args = [a[e] if isinstance(a, np.ndarray) else a for a in case.args]
+            for j, i in enumerate(case.wrt):
+                d = cd(f, args, i)
+                worst = max(worst, abs(ref[j][e] - d) / max(1.0, abs(d)))
+    elif case.kernel == "rosenbrock":
+        x = case.args[0]
+        for i in np.linspace(0, x.shape[0] - 1, 8).astype(int):
+            d = cd(hw.rosenbrock_primal, [x], 0, i)
+            worst = max(worst, abs(ref[0][i] - d) / max(1.0, abs(d)))
+    elif case.kernel == "gmm":
+        args = case.data.args
+        rng = np.random.default_rng(1)
+        for which in range(3):
+            for i in rng.choice(args[which].size, min(6, args[which].size), replace=False):
+                d = cd(hw.gmm_primal, args, which, i)
+                worst = max(worst, abs(ref[which].flat[i] - d) / max(1.0, abs(d)))
+    elif case.kernel == "ba":
+        ba = case.data
+        cols, fu, fv = hw.ba_gather(ba)
+        vals = ref[2]
+        for i in range(min(3, ba.p)):
+            base = [c[i] for c in cols]
+            for e, (f, ft) in enumerate(((kernels.ba_reproj_u, fu[i]), (kernels.ba_reproj_v, fv[i]))):
+                for t in range(15):
+                    d = cd(lambda *a: f(*a, ft), base, t)
+                    worst = max(worst, abs(vals[15 * (2 * i + e) + t] - d) / max(1.0, abs(d)))
+            d = cd(kernels.ba_weight_err, [ba.w[i]], 0)
+            worst = max(worst, abs(vals[30 * ba.p + i] - d) / max(1.0, abs(d)))
+    return worst
+
+
+def sanity_values(case):
+    """ADBench's published values for the test instances: (what, ours, theirs)."""
+    from . import handwritten as hw
+    out = []
+    if case.kernel == "gmm" and case.data is not None:
+        ref = {"gmm/test.txt": 8.07380408004975791, "gmm/1k/gmm_d2_K5.txt": -5.2405905625e+03}
+        if case.data.name in ref:
+            out.append((f"{case.data.name} objective", float(hw.gmm_primal(*case.data.args)),
+                        ref[case.data.name]))
+    if case.kernel == "ba" and case.data is not None and case.data.name == "ba/test.txt":
+        re, we = hw.ba_residuals(case.data)
+        out += [("ba/test.txt reproj_err[0]", re[0, 0], -0.269048849235189),
+                ("ba/test.txt reproj_err[1]", re[0, 1], 0.259944792677902),
+                ("ba/test.txt w_err[0]", we[0], 0.826092651516)]
+    return out
+
+
+def correctness(names=None, kernels=None, verbose=True):
+    """Check every contestant on the check-sized cases; returns the rows."""
+    from . import cases as C
+    from . import contestants as K
+    rows = []
+
+    def emit(row):
+        rows.append(row)
+        if verbose:
+            print(f"  {row['case']:<28} {row['contestant']:<34} {row['error']:>9}  {row['status']}",
+                  flush=True)
+
+    if verbose:
+        print("Correctness: every tool against the hand-written derivative "
+              f"(max normwise relative error, tolerance {CHECK_TOL:g}); the hand-written "
+              f"derivative against central differences (tolerance {CD_TOL:g}); "
+              "ADBench sanity values.", flush=True)
+    for case in C.cases("check", kernels=kernels):
+        if case.missing:
+            emit(dict(case=case.label, contestant="(all)", error="", status=case.missing))
+            continue
+        for what, ours, theirs in sanity_values(case):
+            err = abs(ours - theirs) / max(1.0, abs(theirs))
+            emit(dict(case=case.label, contestant=f"ADBench: {what}", error=f"{err:.1e}",
+                      status="ok" if err < 1e-9 else f"MISMATCH ({ours!r} vs {theirs!r})"))
+        try:
+            err = central_difference_check(case)
+            emit(dict(case=case.label, contestant="hand-written vs central differences",
+                      error=f"{err:.1e}", status="ok" if err <= CD_TOL else "MISMATCH"))
+        except Exception as exc:  # noqa: BLE001
+            emit(dict(case=case.label, contestant="hand-written vs central differences",
+                      error="", status=f"error: {_short(exc)}"))
+        hb = K.build(K.HANDWRITTEN, case)
+        ref = hb.to_numpy(hb.grad())
+        for name in names or K.ORDER:
+            if name in (K.HANDWRITTEN, K.PRIMAL) or not K.applies(name, case):
+                continue
+            row = dict(case=case.label, contestant=name, error="")
+            try:
+                b = K.build(name, case)
+                got = b.to_numpy(b.grad())
+                want = ref
+                if b.n is not None and case.kind == "elementwise" and b.n < case.n:
+                    want = tuple(r[:b.n] for r in ref)
+                err = rel_err(got, want)
+                row["error"] = f"{err:.1e}"
+                row["status"] = "ok" if err <= CHECK_TOL else "MISMATCH"
+            except K.Unavailable as exc:
+                row["status"] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - reported in the table
+                row["status"] = f"error: {_short(exc)}"
+            emit(row)
+    return rows
+
+
+# --------------------------------------------------------------------- timing
+
+def bench(mode, threads, sizes=None, kernels=None, verbose=True):
+    from . import cases as C
+    from . import contestants as K
+    parallel = threads > 1
+    quick = mode == "quick"
+    rows = []
+    for case in C.cases(mode, sizes=sizes, kernels=kernels):
+        hw_time = None
+        if verbose:
+            print(f"[{threads} thread{'s' if parallel else ''}] {case.label}", flush=True)
+        for name in K.ORDER:
+            if not K.applies(name, case):
+                continue
+            row = dict(case=case.label, kernel=case.kernel, kind=case.kind, n=case.n,
+                       contestant=name, threads=threads, status="ok", note="")
+            try:
+                b = K.build(name, case, parallel=parallel, quick=quick)
+                first, med, runs = measure(b.grad)
+                per = med * b.scale
+                row.update(first_call_s=first, seconds=per, runs=runs, note=b.note)
+                if case.kind == "elementwise":
+                    row["ns_per_element"] = med / b.n * 1e9
+                if b.primal is not None:
+                    _, pmed, _ = measure(b.primal)
+                    row["jf"] = med / pmed
+                row["peak_mb"] = peak_memory_mb(b.grad) * b.scale
+                if name == K.HANDWRITTEN:
+                    hw_time = row["ns_per_element"] if case.kind == "elementwise" else per
+                if hw_time:
+                    t = row["ns_per_element"] if case.kind == "elementwise" else per
+                    row["vs_handwritten"] = t / hw_time
+            except K.Unavailable as exc:
+                row["status"] = str(exc)
+            except Exception as exc:  # noqa: BLE001
+                row["status"] = f"error: {_short(exc)}"
+            rows.append(row)
+            if verbose:
+                print("    " + _row_line(row), flush=True)
+    return rows
+
+
+def _row_line(r):
+    if r["status"] != "ok":
+        return f"{r['contestant']:<28} {r['status']}"
+    return (f"{r['contestant']:<28} {_fmt_time(r):>14}  x{r.get('vs_handwritten', float('nan')):7.2f}"
+            f"  J/F {r.get('jf', float('nan')):6.2f}  first {r['first_call_s']:.2f}s"
+            f"  peak {r['peak_mb']:.1f} MB  {r['note']}")
+
+
+def _fmt_time(r):
+    if "ns_per_element" in r:
+        v = r["ns_per_element"]
+        return f"{v:,.3g} ns/el" if v < 1000 else f"{v:,.0f} ns/el"
+    v = r["seconds"] * 1e3
+    return f"{v:.3g} ms" if v < 1000 else f"{v:,.0f} ms"
+
+
+# ----------------------------------------------------- srcgrad compile probe
+
+_PROBE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+sys.path.insert(0, {repo!r})
+import numpy as np
+out = {{}}
+try:
+    import srcgrad
+    from benchmarks import kernels, adbench
+    out["import_s"] = time.perf_counter() - t0
+    t = time.perf_counter()
+    g = srcgrad.vectorize(srcgrad.grad(kernels.black_scholes, argnums=(0, 2, 3, 4)))
+    g(np.full(8, 100.0), 100.0, np.full(8, 1.0), np.full(8, 0.02), np.full(8, 0.2))
+    out["black_scholes_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    gm = adbench.read_gmm("gmm/test.txt")
+    srcgrad.grad(kernels.gmm_objective, argnums=(0, 1, 2))(*gm.args)
+    out["gmm_s"] = time.perf_counter() - t
+except Exception as exc:
+    out["error"] = type(exc).__name__ + ": " + str(exc).splitlines()[0][:150] if str(exc) else type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def compile_probe():
+    """srcgrad's cold compile and warm (cached) load: the same script in two fresh
+    processes sharing a new, empty working and Numba cache directory."""
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, NUMBA_CACHE_DIR=tmp)
+        for label in ("cold", "warm"):
+            try:
+                p = subprocess.run([sys.executable, "-c", _PROBE.format(repo=str(REPO))],
+                                   cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
+                line = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else "{}"
+                res[label] = json.loads(line)
+                if p.returncode and "error" not in res[label]:
+                    res[label]["error"] = p.stderr.strip().splitlines()[-1][:150]
+            except Exception as exc:  # noqa: BLE001
+                res[label] = {"error": _short(exc)}
+    return res
+
+
+# -------------------------------------------------------------- machine info
+
+def machine():
+    import numba
+    cpu = platform.processor() or "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    try:
+        import psutil
+        info["memory_gb"] = round(psutil.virtual_memory().total / 2 ** 30, 1)
+    except ImportError:
+        pass
+    try:
+        info["svml"] = bool(numba.config.USING_SVML)
+    except AttributeError:
+        pass
+    return info
+
+
+# ------------------------------------------------------------------- workers
+
+def worker(args):
+    from . import contestants as K
+    out = {"threads": args.threads, "versions": K.versions(), "machine": machine()}
+    if args.check:
+        out["checks"] = correctness(kernels=args.kernels)
+        print(flush=True)
+    if not args.check_only:
+        if args.probe:
+            print("srcgrad compile probe (two fresh processes)...", flush=True)
+            out["compile"] = compile_probe()
+            print("   ", out["compile"], flush=True)
+        out["rows"] = bench("quick" if args.quick else "full", args.threads,
+                            sizes=args.sizes, kernels=args.kernels)
+    Path(args.json).write_text(json.dumps(out, indent=1, default=float))
+
+
+def _worker_env(threads):
+    env = dict(os.environ)
+    t = str(threads)
+    env.update(NUMBA_NUM_THREADS=t, OMP_NUM_THREADS=t, MKL_NUM_THREADS=t,
+               OPENBLAS_NUM_THREADS=t, TORCH_NUM_THREADS=t)
+    flags = env.get("XLA_FLAGS", "")
+    if threads == 1:
+        flags += " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    env["XLA_FLAGS"] = flags.strip()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def _apply_threads_in_process(threads):
+    try:
+        import torch
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+
+
+# -------------------------------------------------------------------- report
+
+def markdown(results, mode):
+    from .contestants import ORDER
+    first = results[0]
+    lines = [f"# srcgrad benchmarks ({mode} run, {first['machine']['date']})", ""]
+    m = first["machine"]
+    lines.append(f"Machine: {m['cpu']}, {m['cores']} cores"
+                 + (f", {m['memory_gb']} GB" if "memory_gb" in m else "")
+                 + f", {m['platform']}" + (f", Numba SVML: {m['svml']}" if "svml" in m else ""))
+    lines.append("")
+    lines.append("Versions: " + ", ".join(f"{k} {v}" for k, v in first["versions"].items()))
+    lines.append("")
+    if "checks" in first:
+        bad = [c for c in first["checks"] if c["status"] not in ("ok",)]
+        lines.append(f"Correctness: {len(first['checks']) - len(bad)} checks ok"
+                     + (", not ok or not run:" if bad else "."))
+        for c in bad:
+            lines.append(f"- {c['case']} / {c['contestant']}: {c['status']}")
+        lines.append("")
+    comp = next((r["compile"] for r in results if "compile" in r), None)
+    if comp:
+        lines.append("srcgrad compile (fresh processes, empty cache): "
+                     + "; ".join(f"{k}: {json.dumps(v)}" for k, v in comp.items()))
+        lines.append("")
+    lines.append("Times are medians of at least 5 back-to-back warm calls; ns per element for "
+                 "per-element kernels, ms per call otherwise. `x hw` is the ratio to the "
+                 "hand-written Numba derivative; J/F the gradient time over the objective's in "
+                 "the same tool; first call includes compilation; peak is the memory growth of "
+                 "one call (a lower bound). Rows marked extrapolated ran on a subset.")
+    lines.append("")
+    for res in results:
+        t = res["threads"]
+        rows = res.get("rows", [])
+        if not rows:
+            continue
+        lines.append(f"## {t} thread{'s' if t > 1 else ''}")
+        lines.append("")
+        # summary pivot: case x contestant
+        present = [c for c in ORDER if any(r["contestant"] == c for r in rows)]
+        lines.append("| case | " + " | ".join(present) + " |")
+        lines.append("|---|" + "---|" * len(present))
+        for case in dict.fromkeys(r["case"] for r in rows):
+            cells = []
+            for c in present:
+                r = next((r for r in rows if r["case"] == case and r["contestant"] == c), None)
+                if r is None:
+                    cells.append("")
+                elif r["status"] != "ok":
+                    cells.append(r["status"])
+                else:
+                    cell = _fmt_time(r)
+                    if "vs_handwritten" in r and c != "hand-written Numba":
+                        cell += f" ({r['vs_handwritten']:.2f}x)"
+                    cells.append(cell)
+            lines.append(f"| {case} | " + " | ".join(cells) + " |")
+        lines.append("")
+        lines.append("<details><summary>all columns</summary>")
+        lines.append("")
+        lines.append("| case | contestant | time | x hw | J/F | first call s | peak MB | runs | note |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
+        for r in rows:
+            if r["status"] != "ok":
+                lines.append(f"| {r['case']} | {r['contestant']} | {r['status']} | | | | | | |")
+                continue
+            lines.append("| {} | {} | {} | {} | {} | {:.2f} | {:.1f} | {} | {} |".format(
+                r["case"], r["contestant"], _fmt_time(r),
+                f"{r['vs_handwritten']:.2f}" if "vs_handwritten" in r else "",
+                f"{r['jf']:.2f}" if "jf" in r else "", r["first_call_s"], r["peak_mb"],
+                r["runs"], r["note"]))
+        lines.append("")
+        lines.append("</details>")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from .contestants import ORDER
+    panels = [r for r in results if r.get("rows")]
+    if not panels:
+        return False
+    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 4.8 * len(panels)), squeeze=False)
+    for ax, res in zip(axes[:, 0], panels):
+        rows = [r for r in res["rows"] if r["status"] == "ok"]
+        cases = list(dict.fromkeys(r["case"] for r in res["rows"]))
+        names = [c for c in ORDER if any(r["contestant"] == c for r in rows)]
+        width = 0.8 / max(1, len(names))
+        for j, name in enumerate(names):
+            xs, ys = [], []
+            for i, case in enumerate(cases):
+                r = next((r for r in rows if r["case"] == case and r["contestant"] == name), None)
+                if r is not None and "vs_handwritten" in r:
+                    xs.append(i + (j - len(names) / 2 + 0.5) * width)
+                    ys.append(r["vs_handwritten"])
+            ax.bar(xs, ys, width, label=name)
+        ax.set_yscale("log")
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set_xticks(range(len(cases)))
+        ax.set_xticklabels(cases, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("time / hand-written Numba")
+        t = res["threads"]
+        ax.set_title(f"{t} thread{'s' if t > 1 else ''} (lower is better; missing bar: see table)")
+        ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------------- main
+
+def parse(argv):
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, a minute or two")
+    ap.add_argument("--threads", default=None,
+                    help="comma-separated thread counts (default: 1,2 capped at the cores)")
+    ap.add_argument("--out", default=str(DEFAULT_OUT), help="results folder")
+    ap.add_argument("--sizes", default=None, help="per-element sizes, e.g. 1e5,1e6,1e7")
+    ap.add_argument("--kernels", default=None, help="only these kernels (comma-separated)")
+    ap.add_argument("--check-only", action="store_true", help="correctness checks only")
+    # worker-only
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--json", help=argparse.SUPPRESS)
+    ap.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.sizes:
+        a.sizes = [int(float(s)) for s in a.sizes.split(",")]
+    if a.kernels:
+        a.kernels = a.kernels.split(",")
+    return a
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    a = parse(argv)
+    if a.worker:
+        a.threads = int(a.threads)
+        _apply_threads_in_process(a.threads)
+        worker(a)
+        return 0
+    cores = os.cpu_count() or 1
+    threads = [int(t) for t in a.threads.split(",")] if a.threads else \
+        [t for t in (1, 2) if t <= max(cores, 1)]
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    mode = "quick" if a.quick else "full"
+    results = []
+    started = time.perf_counter()
+    for i, t in enumerate(threads):
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+            jpath = fh.name
+        cmd = [sys.executable, "-m", "benchmarks.run", "--worker", "--threads", str(t),
+               "--json", jpath]
+        if a.quick:
+            cmd.append("--quick")
+        if a.sizes:
+            cmd += ["--sizes", ",".join(str(s) for s in a.sizes)]
+        if a.kernels:
+            cmd += ["--kernels", ",".join(a.kernels)]
+        if i == 0:
+            cmd += ["--check", "--probe"]
+            if a.check_only:
+                cmd.append("--check-only")
+        elif a.check_only:
+            break
+        print(f"=== worker: {t} thread(s) ===", flush=True)
+        rc = subprocess.run(cmd, env=_worker_env(t), cwd=str(REPO)).returncode
+        try:
+            results.append(json.loads(Path(jpath).read_text()))
+        except (OSError, ValueError):
+            print(f"worker for {t} thread(s) failed (exit {rc})", file=sys.stderr)
+        finally:
+            Path(jpath).unlink(missing_ok=True)
+    if not results:
+        return 1
+    md = markdown(results, mode)
+    (out / "results.md").write_text(md + "\n")
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
+    made_plot = plot(results, out / "results.png")
+    print()
+    print(md)
+    print()
+    print(f"wrote {out / 'results.md'}, {out / 'results.json'}"
+          + (f", {out / 'results.png'}" if made_plot else "")
+          + f" in {time.perf_counter() - started:.0f} s")
+    bad = [c for c in results[0].get("checks", []) if c["status"].startswith("MISMATCH")]
+    return 2 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
