@@ -1,0 +1,193 @@
+"""The public differentiation API: grad, value_and_grad, and the GradFunction they return."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import re
+import threading
+
+import numpy as np
+
+from . import __version__
+from .codegen import compile as cache
+from .codegen import emit
+from .errors import ArgnumsError, CompilationError, SrcgradError
+from .frontend import resolve
+from .frontend.source import parse_function
+
+_BUILD_LOCKS: dict[str, threading.Lock] = {}
+_GLOBAL_LOCK = threading.Lock()
+
+
+def _normalize_argnums(fun, argnums):
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        raise SrcgradError(f"cannot read the signature of {fun!r}") from None
+    params = list(sig.parameters.values())
+    single = isinstance(argnums, (int, np.integer))
+    nums = (int(argnums),) if single else tuple(argnums)
+    if not nums:
+        raise ArgnumsError("argnums is empty: name at least one argument to differentiate")
+    if any(not isinstance(a, (int, np.integer)) or isinstance(a, bool) for a in nums):
+        raise ArgnumsError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+    n = len(params)
+    out = []
+    for a in nums:
+        if not -n <= a < n:
+            raise ArgnumsError(
+                f"argnums={argnums!r} is out of range: {getattr(fun, '__name__', fun)} has {n} "
+                f"positional parameter(s) ({', '.join(p.name for p in params)})")
+        out.append(a % n)
+    if len(set(out)) != len(out):
+        raise ArgnumsError(f"argnums={argnums!r} names an argument twice")
+    return tuple(out), single, sig
+
+
+class GradFunction:
+    """The derivative of `fun`: call it like `fun`; `.source` is the generated Python and
+    `.kernel` the Numba dispatcher (callable from your own @njit code with the same arguments)."""
+
+    def __init__(self, fun, argnums=0, kind="grad"):
+        if isinstance(fun, GradFunction):
+            raise SrcgradError(
+                "differentiating a srcgrad gradient (grad of grad) is not supported yet; "
+                "write the first derivative as a Python function, or use finite differences")
+        if not callable(fun) or not hasattr(fun, "__code__"):
+            raise SrcgradError(f"srcgrad.{kind} needs a plain Python function, got {type(fun).__name__}")
+        self.fun = fun
+        self.kind = kind
+        self.argnums, self.single, self._sig = _normalize_argnums(fun, argnums)
+        self._params = list(self._sig.parameters)
+        self._module = None
+        self._watch = None
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, fun)
+
+    def __repr__(self):
+        nums = self.argnums[0] if self.single else self.argnums
+        return f"<srcgrad.{self.kind} of {self.fun.__qualname__}, argnums={nums}>"
+
+    # ------------------------------------------------------------------ building
+    def _key(self):
+        fp, watch = resolve.dependency_fingerprint(self.fun, parse_function)
+        h = hashlib.sha256(f"{__version__}|{fp}|{self.argnums}|{self.single}".encode()).hexdigest()
+        return f"{self.fun.__name__}_{h[:24]}", watch
+
+    def module(self):
+        """The generated, imported module (rebuilt when the function or a helper changed)."""
+        mod = self._module
+        if mod is not None and resolve.still_valid(self._watch):
+            return mod
+        with self._lock:
+            if self._module is not None and resolve.still_valid(self._watch):
+                return self._module
+            stem, watch = self._key()
+            with _GLOBAL_LOCK:
+                lock = _BUILD_LOCKS.setdefault(stem, threading.Lock())
+            with lock:
+                text = cache.read_valid(stem)
+                path = cache.path_for(stem) if text is not None else None
+                if text is None:
+                    from .pipeline import transform
+                    text = transform(self.fun, self.argnums, self.single)
+                    path = cache.write(stem, text)
+                self._module = cache.import_module(stem, path, text)
+                self._watch = watch
+            return self._module
+
+    @property
+    def source(self) -> str:
+        """The generated Python source of the fused forward + adjoint function and its wrappers."""
+        return self.module().__srcgrad_source__
+
+    @property
+    def kernel(self):
+        """Numba dispatcher with `fun`'s parameters returning what this object returns."""
+        return getattr(self.module(), f"{self.fun.__name__}_{self.kind}")
+
+    @property
+    def vjp_kernel(self):
+        """Numba dispatcher `(*params, seed[, fstack, istack]) -> (value, grads[, stacks])`."""
+        return getattr(self.module(), f"{self.fun.__name__}_vjp")
+
+    @property
+    def uses_stacks(self) -> bool:
+        return bool(getattr(self.module(), "USES_STACKS"))
+
+    # ------------------------------------------------------------------ calling
+    def bind(self, args, kwargs) -> tuple:
+        try:
+            bound = self._sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.fun.__name__}(): {exc}") from None
+        bound.apply_defaults()
+        vals = list(bound.args)
+        for i in self.argnums:
+            v = vals[i]
+            if isinstance(v, (bool, np.bool_)):
+                raise ArgnumsError(f"argument {i} ({self._params[i]}) is a bool and cannot be differentiated")
+            if isinstance(v, (int, np.integer)):
+                vals[i] = float(v)
+            elif isinstance(v, np.ndarray) and v.dtype.kind != "f":
+                raise ArgnumsError(
+                    f"argument {i} ({self._params[i]}) is an array of {v.dtype}; only float arrays can be "
+                    "differentiated (pass x.astype(float), or leave it out of argnums)")
+            elif isinstance(v, (list, tuple)):
+                raise ArgnumsError(f"argument {i} ({self._params[i]}) is a {type(v).__name__}; pass a NumPy array")
+        return tuple(vals)
+
+    def __call__(self, *args, **kwargs):
+        vals = self.bind(args, kwargs)
+        kernel = self.kernel
+        try:
+            return kernel(*vals)
+        except Exception as exc:
+            if _is_numba_error(exc):
+                raise self._compilation_error(exc) from None
+            raise
+
+    def _compilation_error(self, exc):
+        text = str(exc)
+        where = ""
+        mod = self.module()
+        prov = emit.provenance(self.source) if self.source else {}
+        for m in re.finditer(r'File "([^"]+)", line (\d+)', text):
+            if m.group(1) == getattr(mod, "__file__", None):
+                line = int(m.group(2)) - 1       # the checksum line precedes the source
+                if line in prov:
+                    where = f" (at {prov[line]} of your source; generated line {line})"
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        return CompilationError(
+            f"Numba could not compile the derivative of {self.fun.__qualname__}{where}: {first}\n"
+            f"Print `.source` to see the generated code. Full Numba message:\n{text}")
+
+
+def _is_numba_error(exc) -> bool:
+    try:
+        from numba.core import errors as nerr
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, (nerr.TypingError, nerr.UnsupportedError, nerr.LoweringError))
+
+
+def _decorator(kind):
+    def make(fun=None, argnums=0):
+        if fun is None:
+            return lambda f: GradFunction(f, argnums, kind)
+        if isinstance(fun, (int, tuple)):   # @grad((0, 1)) misuse: argnums passed positionally
+            nums = fun
+            return lambda f: GradFunction(f, nums, kind)
+        return GradFunction(fun, argnums, kind)
+    return make
+
+
+grad = _decorator("grad")
+grad.__doc__ = """grad(fun, argnums=0): the derivative of a scalar function, by source transformation.
+
+Usable as `@grad`, `@grad(argnums=(0, 2))` or `grad(fun, argnums=...)`. An int argnums gives
+one derivative; a tuple gives a tuple in that order. Array arguments get arrays of their shape."""
+
+value_and_grad = _decorator("value_and_grad")
+value_and_grad.__doc__ = """value_and_grad(fun, argnums=0): like grad, returning (value, gradient) from one fused call."""

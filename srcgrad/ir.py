@@ -1,0 +1,187 @@
+"""The typed intermediate representation the passes hand each other.
+
+After lowering, a function is a tree of `Block`s of statements in A-normal form (one operation
+per statement) and SSA naming (each variable assigned by exactly one statement, except the
+*phi* variables that merge values at the end of `if` arms and around loops, which are assigned
+by `Assign(..., phi=...)` copies).
+
+Statements: `Assign` (target = Operand | Prim | Load | Raw), `Store` (array element write),
+`If`, `For` (over range), `While`.  Operands are `Var` or `Const`.  `Raw` is an inactive
+Python expression kept as written (conditions, shape queries, constructors): it never carries
+a derivative.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from itertools import count
+
+from .errors import Loc
+from .rules.registry import Rule
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+
+
+@dataclass(frozen=True)
+class Const:
+    value: object
+
+
+Operand = Var | Const
+
+
+@dataclass
+class Prim:
+    """An application of a primitive with a derivative rule (or a non-differentiable one)."""
+    rule: Rule
+    args: tuple
+
+
+@dataclass
+class Load:
+    """An array element read `array[index...]`."""
+    array: Var
+    index: tuple
+
+
+@dataclass
+class Raw:
+    """An inactive expression (bool, int, or array constructor), emitted as written."""
+    expr: ast.expr
+    reads: frozenset
+    kind: str = "scalar"      # "scalar" | "array"
+    dtype: str = "unknown"    # "int" | "bool" | "float" | "unknown"
+
+
+@dataclass
+class Assign:
+    target: str
+    value: object             # Operand | Prim | Load | Raw
+    loc: Loc
+    phi: str = ""             # "" | "if" | "entry" | "carry"
+
+
+@dataclass
+class Store:
+    array: Var
+    index: tuple
+    value: object             # Operand
+    loc: Loc
+
+
+_ids = count()
+
+
+@dataclass
+class Block:
+    stmts: list
+    depth: int                # number of enclosing loops
+    id: int = field(default_factory=lambda: next(_ids))
+
+
+@dataclass
+class If:
+    cond: object              # Operand (a bool variable)
+    body: Block
+    orelse: Block
+    loc: Loc
+    phis: list = field(default_factory=list)
+
+
+@dataclass
+class For:
+    index: str
+    start: object
+    stop: object
+    step: object
+    body: Block
+    loc: Loc
+    trips: str                # variable holding the trip count (computed at entry, or counted)
+    counted: bool             # True when an exit may end the loop early: trips is counted
+    exit: object = None       # Operand tested at the end of each iteration (break/return), or None
+    phis: list = field(default_factory=list)
+
+
+@dataclass
+class While:
+    cond_block: Block         # statements evaluating the condition (inactive)
+    cond: object
+    body: Block
+    loc: Loc
+    trips: str
+    exit: object = None
+    phis: list = field(default_factory=list)
+    counted: bool = True
+
+
+@dataclass
+class Param:
+    name: str
+    active: bool              # in argnums
+
+
+@dataclass
+class Function:
+    name: str
+    params: list
+    body: Block
+    result: object            # Operand
+    loc: Loc
+    argnums: tuple
+    array_vars: set = field(default_factory=set)   # SSA names known to hold arrays
+
+
+def walk_blocks(block: Block):
+    """Yield every block, outermost first."""
+    yield block
+    for s in block.stmts:
+        for b in child_blocks(s):
+            yield from walk_blocks(b)
+
+
+def child_blocks(s):
+    if isinstance(s, If):
+        return [s.body, s.orelse]
+    if isinstance(s, For):
+        return [s.body]
+    if isinstance(s, While):
+        return [s.cond_block, s.body]
+    return []
+
+
+def walk_stmts(block: Block):
+    for s in block.stmts:
+        yield s
+        for b in child_blocks(s):
+            yield from walk_stmts(b)
+
+
+def operand_names(ops) -> set:
+    return {o.name for o in ops if isinstance(o, Var)}
+
+
+def reads_of(s) -> set:
+    """Primal variables a statement reads in the forward sweep (not counting nested blocks)."""
+    if isinstance(s, Assign):
+        v = s.value
+        if isinstance(v, Var):
+            return {v.name}
+        if isinstance(v, Prim):
+            return operand_names(v.args)
+        if isinstance(v, Load):
+            return {v.array.name} | operand_names(v.index)
+        if isinstance(v, Raw):
+            return set(v.reads)
+        return set()
+    if isinstance(s, Store):
+        return {s.array.name} | operand_names(s.index) | operand_names([s.value])
+    if isinstance(s, If):
+        return operand_names([s.cond])
+    if isinstance(s, For):
+        return operand_names([s.start, s.stop, s.step]) | ({s.exit.name} if isinstance(s.exit, Var) else set())
+    if isinstance(s, While):
+        return operand_names([s.cond]) | ({s.exit.name} if isinstance(s.exit, Var) else set())
+    return set()

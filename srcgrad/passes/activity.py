@@ -1,0 +1,216 @@
+"""Activity analysis and the facts the reverse pass needs about every variable.
+
+What holds after this pass (an `Analysis`):
+* `active`: variables whose value depends, through differentiable operations, on an argument in
+  `argnums` (arrays count as one variable, active when an active value is stored into them);
+* `useful`: variables through which an active value reaches the result; only variables that are
+  both get an adjoint;
+* `kind`: "scalar", "array" or "unknown" (may be either; adjoint code is then shape-generic);
+* `dtype`: "int", "bool" or "float": which stack saves the variable when it must be saved;
+* `home`: the block that owns each variable (for phis of an `if`, the block holding the `if`).
+Also refused here, with the user's location: a differentiated value used as an index or a
+`range` bound, and an in-place write into an argument that is differentiated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import ir
+from ..errors import NotDifferentiableError, UnsupportedArrayUseError
+
+_INT_OPS = {"add", "sub", "mul", "floordiv", "mod", "neg", "pos"}
+_RANK = {"scalar": 0, "unknown": 1, "array": 2}
+
+
+@dataclass
+class Analysis:
+    active: set = field(default_factory=set)
+    useful: set = field(default_factory=set)
+    kind: dict = field(default_factory=dict)
+    dtype: dict = field(default_factory=dict)
+    home: dict = field(default_factory=dict)
+    parent: dict = field(default_factory=dict)     # block id -> enclosing block (None at top)
+    int_context: set = field(default_factory=set)
+
+    def needs_adjoint(self, name: str) -> bool:
+        return name in self.active and name in self.useful
+
+    def is_scalar(self, name: str) -> bool:
+        return self.kind.get(name, "unknown") == "scalar"
+
+
+def _stmts_with_blocks(block, parent=None):
+    for s in block.stmts:
+        yield s, block
+        for b in ir.child_blocks(s):
+            yield from _stmts_with_blocks(b, block)
+
+
+def analyse(fn: ir.Function, array_vars: set) -> Analysis:
+    an = Analysis()
+    stmts = list(_stmts_with_blocks(fn.body))
+    # ---- homes and block parents
+    for p in fn.params:
+        an.home[p.name] = fn.body
+
+    def visit(block, parent):
+        an.parent[block.id] = parent
+        for s in block.stmts:
+            if isinstance(s, ir.Assign) and s.phi != "carry" and s.phi != "if":
+                an.home.setdefault(s.target, block)
+            if isinstance(s, ir.If):
+                for phi in s.phis:
+                    an.home[phi] = block
+            if isinstance(s, ir.For):
+                an.home[s.index] = s.body
+                an.home[s.trips] = block
+            if isinstance(s, ir.While):
+                an.home[s.trips] = block
+            for b in ir.child_blocks(s):
+                visit(b, block)
+
+    visit(fn.body, None)
+
+    # ---- index / range uses: integer context
+    for s, _ in stmts:
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Load):
+            an.int_context |= ir.operand_names(s.value.index)
+        if isinstance(s, ir.Store):
+            an.int_context |= ir.operand_names(s.index)
+        if isinstance(s, ir.For):
+            an.int_context |= ir.operand_names([s.start, s.stop, s.step])
+
+    # ---- activity (forward, to a fixpoint: loops and in-place writes feed back)
+    an.active = {p.name for p in fn.params if p.active}
+    changed = True
+    while changed:
+        changed = False
+        for s, _ in stmts:
+            tgt = None
+            if isinstance(s, ir.Assign):
+                v = s.value
+                if isinstance(v, ir.Var) and v.name in an.active:
+                    tgt = s.target
+                elif isinstance(v, ir.Prim) and v.rule.kind != "nondiff" and any(
+                        isinstance(a, ir.Var) and a.name in an.active and v.rule.exprs[i] is not None
+                        for i, a in enumerate(v.args)):
+                    tgt = s.target
+                elif isinstance(v, ir.Load) and v.array.name in an.active:
+                    tgt = s.target
+            elif isinstance(s, ir.Store) and isinstance(s.value, ir.Var) and s.value.name in an.active:
+                tgt = s.array.name
+            if tgt is not None and tgt not in an.active:
+                an.active.add(tgt)
+                changed = True
+
+    # ---- refusals
+    params = {p.name: p for p in fn.params}
+    for s, _ in stmts:
+        bad = None
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Load):
+            bad = ir.operand_names(s.value.index) & an.active
+        elif isinstance(s, ir.Store):
+            bad = ir.operand_names(s.index) & an.active
+            if s.array.name in params and params[s.array.name].active:
+                raise UnsupportedArrayUseError(
+                    f"the differentiated argument `{s.array.name}` is modified in place", s.loc,
+                    "copy it first (`y = x.copy()`) and write into the copy")
+            if s.array.name in params and isinstance(s.value, ir.Var) and s.value.name in an.active:
+                raise UnsupportedArrayUseError(
+                    f"a differentiated value is written into the argument `{s.array.name}`", s.loc,
+                    "write into a local array (np.zeros(...)) instead of an argument")
+        elif isinstance(s, ir.For):
+            bad = ir.operand_names([s.start, s.stop, s.step]) & an.active
+            if bad:
+                name = sorted(bad)[0]
+                raise NotDifferentiableError(
+                    f"`{name}` depends on a differentiated argument but is used as a `range` bound "
+                    "(an integer)", s.loc,
+                    "remove that argument from argnums (integers are not differentiated), or convert "
+                    "explicitly with int(...) if a zero derivative along that path is intended")
+        if bad:
+            name = sorted(bad)[0]
+            raise NotDifferentiableError(
+                f"`{name}` depends on a differentiated argument but is used as an array index (an integer)",
+                s.loc, "remove that argument from argnums, or convert explicitly with int(...)")
+
+    # ---- usefulness (backward, to a fixpoint)
+    if isinstance(fn.result, ir.Var):
+        an.useful.add(fn.result.name)
+    changed = True
+    while changed:
+        changed = False
+        for s, _ in stmts:
+            new = set()
+            if isinstance(s, ir.Assign) and s.target in an.useful and s.target in an.active:
+                v = s.value
+                if isinstance(v, ir.Var):
+                    new.add(v.name)
+                elif isinstance(v, ir.Prim):
+                    new |= {a.name for i, a in enumerate(v.args)
+                            if isinstance(a, ir.Var) and v.rule.exprs[i] is not None}
+                elif isinstance(v, ir.Load):
+                    new.add(v.array.name)
+            elif isinstance(s, ir.Store) and s.array.name in an.useful and isinstance(s.value, ir.Var):
+                new.add(s.value.name)
+            new = (new & an.active) - an.useful
+            if new:
+                an.useful |= new
+                changed = True
+
+    # ---- kinds and dtypes
+    scalar_only = not array_vars
+    for p in fn.params:
+        an.kind[p.name] = "array" if p.name in array_vars else ("scalar" if scalar_only else "unknown")
+        an.dtype[p.name] = "int" if p.name in an.int_context else "float"
+    for _ in range(3):   # phis around loops need a couple of rounds
+        for s, _b in stmts:
+            if isinstance(s, ir.Assign):
+                k, d = _kind_dtype(s.value, an)
+                if s.phi and s.target in an.kind:
+                    k = max(k, an.kind[s.target], key=_RANK.get)
+                    d = d if d == an.dtype.get(s.target) else ("float" if "float" in (d, an.dtype[s.target]) else d)
+                an.kind[s.target] = k
+                an.dtype[s.target] = d
+            elif isinstance(s, ir.For):
+                an.kind[s.index] = "scalar"
+                an.dtype[s.index] = "int"
+                an.kind[s.trips] = "scalar"
+                an.dtype[s.trips] = "int"
+            elif isinstance(s, ir.While):
+                an.kind[s.trips] = "scalar"
+                an.dtype[s.trips] = "int"
+    for name in an.int_context:
+        an.dtype[name] = "int"
+    for name in array_vars:
+        if name in an.kind:
+            an.kind[name] = "array"
+    return an
+
+
+def _kind_dtype(v, an):
+    if isinstance(v, ir.Const):
+        d = "bool" if isinstance(v.value, bool) else ("int" if isinstance(v.value, int) else "float")
+        return "scalar", d
+    if isinstance(v, ir.Var):
+        return an.kind.get(v.name, "unknown"), an.dtype.get(v.name, "float")
+    if isinstance(v, ir.Load):
+        return "scalar", "float"
+    if isinstance(v, ir.Raw):
+        return v.kind, v.dtype if v.dtype != "unknown" else "float"
+    if isinstance(v, ir.Prim):
+        r = v.rule
+        kinds = [an.kind.get(a.name, "unknown") if isinstance(a, ir.Var) else "scalar" for a in v.args]
+        if r.result == "array":
+            k = "array"
+        elif r.result in ("float", "int", "bool"):
+            k = "scalar"
+        else:
+            k = max(kinds, key=_RANK.get) if kinds else "scalar"
+        dts = [an.dtype.get(a.name, "float") if isinstance(a, ir.Var) else _kind_dtype(a, an)[1] for a in v.args]
+        if r.key in _INT_OPS and all(d in ("int", "bool") for d in dts):
+            return k, "int"
+        if r.result in ("int", "bool"):
+            return k, r.result
+        return k, "float"
+    return "unknown", "float"

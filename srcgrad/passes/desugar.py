@@ -1,0 +1,218 @@
+"""Desugar the user's (fenced) function body into a small statement language.
+
+What holds after this pass, for the returned list of statements:
+* Statements are only: `Assign` with one `Name` or `Subscript` target, `If`, `For` over
+  `range(...)` with a `Name` target, `While`, and a final `Return` of a `Name`.
+* `AugAssign`, `AnnAssign`, tuple unpacking and chained targets are plain assignments.
+* `break`, `continue` and `return` are gone: they set flag variables, and the statements they
+  skip are moved into the other branch of the `if` that exits, or guarded by `if not <flags>`.
+  The only `break` left is the sole statement of an `if` that is the *last* statement of a
+  loop body (the loop's exit test, read by the lowering pass).
+* Every path assigns the return variable; the function's last statement returns it.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+
+from ..errors import UnsupportedSyntaxError
+from .naming import NameGen
+
+NEVER, MAYBE, ALWAYS = 0, 1, 2
+
+
+@dataclass
+class _Loop:
+    brk: str
+    cont: str
+    uses: set = field(default_factory=set)   # which of "brk", "cont" were set
+
+
+@dataclass
+class _Ctx:
+    retval: str
+    retflag: str
+    loops: list
+    ret_in_loop: bool = False
+
+
+def _name(id_, ctx=ast.Load):
+    return ast.Name(id=id_, ctx=ctx())
+
+
+def _assign(target: str, value: ast.expr, like: ast.AST) -> ast.Assign:
+    node = ast.Assign(targets=[_name(target, ast.Store)], value=value)
+    return ast.copy_location(node, like)
+
+
+def _not_any(flags: list[str], like) -> ast.expr:
+    test = _name(flags[0]) if len(flags) == 1 else ast.BoolOp(ast.Or(), [_name(f) for f in flags])
+    return ast.copy_location(ast.UnaryOp(ast.Not(), test), like)
+
+
+class Desugar:
+    def __init__(self, names: NameGen, loc):
+        self.names = names
+        self.loc = loc   # ParsedFunction.loc, for errors
+
+    def run(self, fdef: ast.FunctionDef) -> list[ast.stmt]:
+        ctx = _Ctx(retval=self.names.fresh("_retval"), retflag=self.names.fresh("_returned"), loops=[])
+        body, status, _ = self.block(fdef.body, ctx)
+        if status != ALWAYS:
+            last = fdef.body[-1] if fdef.body else fdef
+            raise UnsupportedSyntaxError(
+                "not every path through the function returns a value", self.loc(last),
+                "end every path with `return <scalar expression>`")
+        prologue = []
+        if ctx.ret_in_loop:
+            prologue = [_assign(ctx.retval, ast.Constant(0.0), fdef),
+                        _assign(ctx.retflag, ast.Constant(False), fdef)]
+        ret = ast.copy_location(ast.Return(_name(ctx.retval)), fdef.body[-1])
+        return prologue + body + [ret]
+
+    # -- blocks ---------------------------------------------------------------------------
+    def block(self, stmts, ctx) -> tuple[list, int, set]:
+        """Lower a statement list; return (statements, exit status, flags that may be set)."""
+        out: list[ast.stmt] = []
+        for idx, s in enumerate(stmts):
+            rest = stmts[idx + 1:]
+            if isinstance(s, ast.Return):
+                out.append(_assign(ctx.retval, s.value, s))
+                flags = set()
+                if ctx.loops:
+                    ctx.ret_in_loop = True
+                    out.append(_assign(ctx.retflag, ast.Constant(True), s))
+                    flags.add(ctx.retflag)
+                return out, ALWAYS, flags
+            if isinstance(s, (ast.Break, ast.Continue)):
+                loop = ctx.loops[-1]
+                flag = loop.brk if isinstance(s, ast.Break) else loop.cont
+                loop.uses.add("brk" if isinstance(s, ast.Break) else "cont")
+                out.append(_assign(flag, ast.Constant(True), s))
+                return out, ALWAYS, {flag}
+            if isinstance(s, ast.If):
+                body, sb, fb = self.block(s.body, ctx)
+                orelse, se, fe = self.block(s.orelse, ctx)
+                node = ast.copy_location(ast.If(test=s.test, body=body or [ast.Pass()], orelse=orelse), s)
+                if sb == ALWAYS and se == ALWAYS:
+                    out.append(node)
+                    return out, ALWAYS, fb | fe
+                if (sb == ALWAYS and se == NEVER) or (se == ALWAYS and sb == NEVER):
+                    # The rest runs only on the branch that does not exit: move it there.
+                    rest_l, sr, fr = self.block(rest, ctx)
+                    if sb == ALWAYS:
+                        node.orelse = orelse + rest_l
+                    else:
+                        node.body = body + rest_l
+                    out.append(node)
+                    return out, (ALWAYS if sr == ALWAYS else MAYBE), fb | fe | fr
+                out.append(node)
+                if sb == NEVER and se == NEVER:
+                    continue
+                flags = fb | fe
+                return self._guard_rest(out, rest, flags, ctx, s)
+            if isinstance(s, (ast.For, ast.While)):
+                node, flags = self.loop(s, ctx)
+                out.append(node)
+                if flags:
+                    return self._guard_rest(out, rest, flags, ctx, s)
+                continue
+            out.extend(self.simple(s))
+        return out, NEVER, set()
+
+    def _guard_rest(self, out, rest, flags, ctx, like):
+        rest_l, sr, fr = self.block(rest, ctx)
+        if rest_l:
+            out.append(ast.copy_location(ast.If(test=_not_any(sorted(flags), like), body=rest_l, orelse=[]), like))
+        status = MAYBE
+        return out, status, flags | fr
+
+    def loop(self, s, ctx):
+        loop = _Loop(brk=self.names.fresh("_break"), cont=self.names.fresh("_continue"))
+        ctx.loops.append(loop)
+        body, status, flags = self.block(s.body, ctx)
+        ctx.loops.pop()
+        escaping = {f for f in flags if f == ctx.retflag}
+        exit_flags = sorted(f for f in flags if f in (loop.brk, ctx.retflag))
+        if "cont" in loop.uses:
+            body = [_assign(loop.cont, ast.Constant(False), s)] + body
+        if exit_flags:
+            test = _name(exit_flags[0]) if len(exit_flags) == 1 else ast.BoolOp(ast.Or(), [_name(f) for f in exit_flags])
+            body.append(ast.copy_location(ast.If(test=test, body=[ast.Break()], orelse=[]), s))
+        node = copy.copy(s)
+        node.body = body or [ast.Pass()]
+        pre = []
+        if "brk" in loop.uses:
+            pre.append(_assign(loop.brk, ast.Constant(False), s))
+        if pre:
+            # The flag must exist before the loop; wrap as a two-statement If(True) is ugly, so
+            # hand back a list through a marker the caller flattens.
+            return _Seq(pre + [node]), escaping
+        return node, escaping
+
+    def simple(self, s) -> list[ast.stmt]:
+        if isinstance(s, ast.Pass):
+            return []
+        if isinstance(s, ast.Expr):
+            if isinstance(s.value, ast.Constant):   # docstring or bare literal
+                return []
+            raise UnsupportedSyntaxError(
+                "an expression statement (its value is thrown away)", self.loc(s),
+                "assign the value to a variable, or remove the line; calls with side effects "
+                "(print, list.append, ...) are not supported inside a differentiated function")
+        if isinstance(s, ast.AnnAssign):
+            return [ast.copy_location(ast.Assign(targets=[s.target], value=s.value), s)]
+        if isinstance(s, ast.AugAssign):
+            load = copy.deepcopy(s.target)
+            for n in ast.walk(load):
+                if hasattr(n, "ctx"):
+                    n.ctx = ast.Load()
+            value = ast.copy_location(ast.BinOp(left=load, op=s.op, right=s.value), s)
+            return [ast.copy_location(ast.Assign(targets=[s.target], value=value), s)]
+        if isinstance(s, ast.Assign):
+            if len(s.targets) > 1:   # a = b = e
+                first = ast.copy_location(ast.Assign(targets=[s.targets[0]], value=s.value), s)
+                out = self.simple(first)
+                src = s.targets[0]
+                for t in s.targets[1:]:
+                    load = copy.deepcopy(src)
+                    for n in ast.walk(load):
+                        if hasattr(n, "ctx"):
+                            n.ctx = ast.Load()
+                    out += self.simple(ast.copy_location(ast.Assign(targets=[t], value=load), s))
+                return out
+            target = s.targets[0]
+            if isinstance(target, (ast.Tuple, ast.List)):
+                if not isinstance(s.value, (ast.Tuple, ast.List)) or len(s.value.elts) != len(target.elts):
+                    raise UnsupportedSyntaxError(
+                        "tuple unpacking of a value that is not a literal tuple of the same length",
+                        self.loc(s), "unpack literal tuples only (`a, b = b, a`), or assign each name separately")
+                temps = [self.names.temp("u") for _ in target.elts]
+                out = [_assign(t, v, s) for t, v in zip(temps, s.value.elts)]
+                for t, tgt in zip(temps, target.elts):
+                    out += self.simple(ast.copy_location(ast.Assign(targets=[tgt], value=_name(t)), s))
+                return out
+            return [s]
+        raise UnsupportedSyntaxError(f"the statement `{type(s).__name__}`", self.loc(s))
+
+
+class _Seq(list):
+    """A loop preceded by its flag initialisation; flattened by `flatten`."""
+
+
+def flatten(stmts):
+    out = []
+    for s in stmts:
+        if isinstance(s, _Seq):
+            out.extend(flatten(s))
+            continue
+        for field_ in ("body", "orelse"):
+            if hasattr(s, field_) and isinstance(getattr(s, field_), list):
+                setattr(s, field_, flatten(getattr(s, field_)))
+        out.append(s)
+    return out
+
+
+def desugar(fdef: ast.FunctionDef, names: NameGen, loc) -> list[ast.stmt]:
+    return flatten(Desugar(names, loc).run(fdef))

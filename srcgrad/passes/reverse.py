@@ -1,0 +1,541 @@
+"""Emit the fused forward + adjoint function (a Python AST) from the analysed IR.
+
+What holds for the emitted `<name>_vjp(params..., _seed[, _fs, _is])`:
+* the forward sweep is the IR, statement for statement; straight-line values stay in locals;
+* a value the adjoint reads and a later iteration overwrites (its home block is inside a loop)
+  is pushed once per execution of that block, just before the block's loop-carry copies, onto a
+  float or int stack (`_fs`/`_is`), and popped at the start of the block's reversed execution:
+  this is the to-be-recorded set, and nothing else is stored;
+* `range` loops record their trip count at entry and reserve the stack once; `while` loops and
+  loops that may exit early count their iterations and grow the stack by doubling;
+* the adjoint sweep replays the control flow in reverse: `if` on the saved condition, loops
+  backwards over the recorded trip count;
+* each adjoint is assigned at its first contribution and accumulated after; it is zeroed first
+  only where the first contribution is conditional (inside a branch or loop);
+* every group of adjoint statements is preceded by a comment naming the source line it is
+  the adjoint of, with its `file:line`.
+Returns `(value, (grads...))`, plus the stacks when the function uses them.
+"""
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .. import ir
+from ..errors import UnsupportedArrayUseError
+from ..rules.registry import substitute
+from .activity import Analysis
+
+COMMENT = "__srcgrad_comment__"
+
+
+def comment(text: str) -> ast.stmt:
+    return ast.Expr(ast.Call(ast.Name(COMMENT, ast.Load()), [ast.Constant(text)], []))
+
+
+def N(name):  # noqa: N802 - reads like the AST it builds
+    return ast.Name(name, ast.Load())
+
+
+def S(name):  # noqa: N802
+    return ast.Name(name, ast.Store())
+
+
+def op_ast(op):
+    if isinstance(op, ir.Const):
+        v = op.value
+        if isinstance(v, float) and v != v:
+            return ast.parse("math.nan", mode="eval").body
+        if isinstance(v, float) and v in (float("inf"), float("-inf")):
+            return ast.parse("math.inf" if v > 0 else "-math.inf", mode="eval").body
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
+            return ast.UnaryOp(ast.USub(), ast.Constant(-v))
+        return ast.Constant(v)
+    return N(op.name)
+
+
+def assign(name, value):
+    return ast.Assign([S(name)], value)
+
+
+def aug(target, value, op=ast.Add):
+    return ast.AugAssign(target, op(), value)
+
+
+_BIN = {"add": ast.Add, "sub": ast.Sub, "mul": ast.Mult, "truediv": ast.Div, "pow": ast.Pow,
+        "floordiv": ast.FloorDiv, "mod": ast.Mod, "matmul": ast.MatMult}
+_UN = {"neg": ast.USub, "pos": ast.UAdd}
+
+
+def primal_expr(v):
+    """The forward expression of an IR value."""
+    if isinstance(v, (ir.Var, ir.Const)):
+        return op_ast(v)
+    if isinstance(v, ir.Raw):
+        return v.expr
+    if isinstance(v, ir.Load):
+        return ast.Subscript(N(v.array.name), index_ast(v.index), ast.Load())
+    if isinstance(v, ir.Prim):
+        r, args = v.rule, [op_ast(a) for a in v.args]
+        if r.key in _BIN:
+            return ast.BinOp(args[0], _BIN[r.key](), args[1])
+        if r.key in _UN:
+            return ast.UnaryOp(_UN[r.key](), args[0])
+        if r.key == "transpose":
+            return ast.Attribute(args[0], "T", ast.Load())
+        if r.key == "copy":
+            return ast.Call(ast.Attribute(args[0], "copy", ast.Load()), [], [])
+        func = ast.parse(r.call, mode="eval").body
+        return ast.Call(func, args, [])
+    raise TypeError(v)
+
+
+def index_ast(index):
+    if len(index) == 1:
+        return op_ast(index[0])
+    return ast.Tuple([op_ast(i) for i in index], ast.Load())
+
+
+@dataclass
+class _Saves:
+    floats: dict = field(default_factory=lambda: defaultdict(list))   # block id -> [var]
+    ints: dict = field(default_factory=lambda: defaultdict(list))
+
+
+class Reverse:
+    def __init__(self, fn: ir.Function, an: Analysis, names):
+        self.fn, self.an, self.names = fn, an, names
+        self.bars: dict[str, str] = {}
+        self.saves = _Saves()
+        self.blocks = {b.id: b for b in ir.walk_blocks(fn.body)}
+        self.subtree = {}          # block id -> set of block ids inside it (incl. itself)
+        for b in self.blocks.values():
+            self.subtree[b.id] = {x.id for x in ir.walk_blocks(b)}
+        self.fs, self.fp = names.fresh("_fs"), names.fresh("_fp")
+        self.is_, self.ip = names.fresh("_is"), names.fresh("_ip")
+        self.reserved_blocks: set = set()   # blocks whose pushes were reserved at loop entry
+        self._find_saves()
+
+    # ------------------------------------------------------------------ names
+    def bar(self, v: str) -> str:
+        if v not in self.bars:
+            self.bars[v] = self.names.fresh(f"{v}_bar")
+        return self.bars[v]
+
+    def needs(self, op) -> bool:
+        return isinstance(op, ir.Var) and self.an.needs_adjoint(op.name)
+
+    # ------------------------------------------------------------------ what the adjoint reads
+    def rev_reads(self, s) -> set:
+        """Primal variables read by the adjoint code of `s` itself (not its nested blocks)."""
+        out = set()
+        if isinstance(s, ir.Assign) and self.an.needs_adjoint(s.target):
+            v = s.value
+            if isinstance(v, ir.Prim) and v.rule.kind in ("partials", "vjp"):
+                names = dict(zip(v.rule.params, v.args))
+                for i, a in enumerate(v.args):
+                    if self.needs(a) and v.rule.exprs[i] is not None:
+                        for r in v.rule.reads(i):
+                            if r == "out":
+                                out.add(s.target)
+                            elif r in names and isinstance(names[r], ir.Var):
+                                out.add(names[r].name)
+            elif isinstance(v, ir.Load) and self.needs(v.array):
+                out |= ir.operand_names(v.index)
+        elif isinstance(s, ir.Store) and self.an.needs_adjoint(s.array.name):
+            out |= ir.operand_names(s.index)
+        elif isinstance(s, ir.If):
+            if self._has_adjoint(s.body) or self._has_adjoint(s.orelse):
+                out |= ir.operand_names([s.cond])
+        elif isinstance(s, (ir.For, ir.While)):
+            if self._has_adjoint(s.body):
+                out.add(s.trips)
+                if isinstance(s, ir.For) and s.index in self._reads_in(s.body):
+                    out |= ir.operand_names([s.start, s.step])
+        return out
+
+    def _reads_in(self, block) -> set:
+        out = set()
+        for s in block.stmts:
+            out |= self.rev_reads(s)
+            for b in ir.child_blocks(s):
+                out |= self._reads_in(b)
+        return out
+
+    def _has_adjoint(self, block) -> bool:
+        for s in ir.walk_stmts(block):
+            if isinstance(s, ir.Assign) and self.an.needs_adjoint(s.target):
+                return True
+            if isinstance(s, ir.Store) and self.an.needs_adjoint(s.array.name):
+                return True
+        return False
+
+    def _find_saves(self):
+        loop_of_phi = {}
+        for s in ir.walk_stmts(self.fn.body):
+            if isinstance(s, (ir.For, ir.While)):
+                for p in s.phis:
+                    loop_of_phi[p] = s
+        needed = defaultdict(set)   # block id -> vars to push at its end
+
+        def visit(block):
+            for s in block.stmts:
+                for v in self.rev_reads(s):
+                    loop = loop_of_phi.get(v)
+                    if loop is not None and block.id in self.subtree[loop.body.id]:
+                        needed[loop.body.id].add(v)     # iteration-start value of a carried variable
+                        continue
+                    home = self.an.home.get(v)
+                    if home is not None and home.depth > 0:
+                        needed[home.id].add(v)
+                for b in ir.child_blocks(s):
+                    visit(b)
+
+        visit(self.fn.body)
+        for bid, vs in needed.items():
+            for v in sorted(vs):
+                if self.an.kind.get(v) == "array":
+                    raise UnsupportedArrayUseError(
+                        f"the array `{v}` is re-assigned inside a loop and its value is needed by the "
+                        "derivative", self._loc_of(v),
+                        "write into a preallocated array element by element (y[i] = ...), or move the "
+                        "whole-array operation out of the loop")
+                if self.an.dtype.get(v) in ("int", "bool"):
+                    self.saves.ints[bid].append(v)
+                else:
+                    self.saves.floats[bid].append(v)
+
+    def _loc_of(self, v):
+        for s in ir.walk_stmts(self.fn.body):
+            if isinstance(s, ir.Assign) and s.target == v:
+                return s.loc
+        return self.fn.loc
+
+    @property
+    def uses_stacks(self) -> bool:
+        return any(self.saves.floats.values()) or any(self.saves.ints.values())
+
+    def _count_pushes(self, block):
+        nf = ni = 0
+        for b in ir.walk_blocks(block):
+            nf += len(self.saves.floats.get(b.id, ()))
+            ni += len(self.saves.ints.get(b.id, ()))
+        return nf, ni
+
+    # ------------------------------------------------------------------ forward sweep
+    def forward(self, block) -> list:
+        out = []
+        last_line = None
+        carries = []
+        for s in block.stmts:
+            if isinstance(s, ir.Assign) and s.phi == "carry":
+                carries.append(assign(s.target, primal_expr(s.value)))
+                continue
+            line = getattr(s, "loc", None)
+            if line is not None and (line.file, line.line) != last_line and not (isinstance(s, ir.Assign) and s.phi):
+                out.append(comment(f"{line.text.strip()}    [{_short(line.file)}:{line.line}]"))
+                last_line = (line.file, line.line)
+            out += self.forward_stmt(s)
+        out += self.pushes(block)
+        return out + carries
+
+    def pushes(self, block) -> list:
+        out = []
+        fl, il = self.saves.floats.get(block.id, []), self.saves.ints.get(block.id, [])
+        if not fl and not il:
+            return out
+        out.append(comment("save for the adjoint: " + ", ".join(fl + il)))
+        if block.id not in self.reserved_blocks:
+            if fl:
+                out.append(assign(self.fs, _call("_rt.grow", N(self.fs), _add(N(self.fp), len(fl)))))
+            if il:
+                out.append(assign(self.is_, _call("_rt.grow", N(self.is_), _add(N(self.ip), len(il)))))
+        for stack, ptr, vs in ((self.fs, self.fp, fl), (self.is_, self.ip, il)):
+            for v in vs:
+                out.append(ast.Assign([ast.Subscript(N(stack), N(ptr), ast.Store())], N(v)))
+                out.append(aug(S(ptr), ast.Constant(1)))
+        return out
+
+    def pops(self, block) -> list:
+        out = []
+        fl, il = self.saves.floats.get(block.id, []), self.saves.ints.get(block.id, [])
+        for stack, ptr, vs in ((self.is_, self.ip, il), (self.fs, self.fp, fl)):
+            for v in reversed(vs):
+                out.append(aug(S(ptr), ast.Constant(1), ast.Sub))
+                out.append(assign(v, _call("_rt.cast_like", ast.Subscript(N(stack), N(ptr), ast.Load()), N(v))))
+        if out:
+            out.insert(0, comment("restore: " + ", ".join(fl + il)))
+        return out
+
+    def forward_stmt(self, s) -> list:
+        if isinstance(s, ir.Assign):
+            return [assign(s.target, primal_expr(s.value))]
+        if isinstance(s, ir.Store):
+            return [ast.Assign([ast.Subscript(N(s.array.name), index_ast(s.index), ast.Store())], op_ast(s.value))]
+        if isinstance(s, ir.If):
+            return [ast.If(op_ast(s.cond), self.forward(s.body) or [ast.Pass()], self.forward(s.orelse))]
+        if isinstance(s, ir.For):
+            return self.forward_for(s)
+        if isinstance(s, ir.While):
+            return self.forward_while(s)
+        raise TypeError(s)
+
+    def _reserve(self, loop) -> list:
+        """Reserve stack room for a whole range loop at its entry, when its body has no inner loops."""
+        if loop.counted or any(isinstance(x, (ir.For, ir.While)) for x in ir.walk_stmts(loop.body)):
+            return []
+        nf, ni = self._count_pushes(loop.body)
+        out = []
+        if nf:
+            out.append(assign(self.fs, _call("_rt.grow", N(self.fs), _add(N(self.fp), _mul(N(loop.trips), nf)))))
+        if ni:
+            out.append(assign(self.is_, _call("_rt.grow", N(self.is_), _add(N(self.ip), _mul(N(loop.trips), ni)))))
+        if out:
+            self.reserved_blocks |= self.subtree[loop.body.id]
+        return out
+
+    def forward_for(self, s: ir.For) -> list:
+        out = []
+        if s.counted:
+            out.append(assign(s.trips, ast.Constant(0)))
+        out += self._reserve(s)
+        body = self.forward(s.body)
+        if s.counted:
+            body.append(aug(S(s.trips), ast.Constant(1)))
+        if s.exit is not None:
+            body.append(ast.If(op_ast(s.exit), [ast.Break()], []))
+        out.append(ast.For(S(s.index), _range(s.start, s.stop, s.step), body or [ast.Pass()], []))
+        return out
+
+    def forward_while(self, s: ir.While) -> list:
+        cond = self.forward(s.cond_block)
+        body = self.forward(s.body)
+        body.append(aug(S(s.trips), ast.Constant(1)))
+        if s.exit is not None:
+            body.append(ast.If(op_ast(s.exit), [ast.Break()], []))
+        body += [x for x in cond if not _is_comment(x)]
+        return [assign(s.trips, ast.Constant(0))] + cond + [ast.While(op_ast(s.cond), body, [])]
+
+    # ------------------------------------------------------------------ adjoint sweep
+    def contribs(self, s) -> set:
+        """Variables (homed outside `s`) whose adjoints the reverse of `s` writes."""
+        out = set()
+        for x in [s] + list(_nested_stmts(s)):
+            out |= self._direct_contribs(x)
+        inner = set()
+        for b in ir.child_blocks(s):
+            inner |= self.subtree[b.id]
+        return {v for v in out if self.an.home.get(v) is None or self.an.home[v].id not in inner}
+
+    def _direct_contribs(self, s) -> set:
+        out = set()
+        if isinstance(s, ir.Assign) and self.an.needs_adjoint(s.target):
+            v = s.value
+            if isinstance(v, ir.Var) and self.needs(v):
+                out.add(v.name)
+            elif isinstance(v, ir.Prim):
+                out |= {a.name for i, a in enumerate(v.args) if self.needs(a) and v.rule.exprs[i] is not None}
+            elif isinstance(v, ir.Load) and self.needs(v.array):
+                out.add(v.array.name)
+            if s.phi == "carry":
+                out.add(s.target)
+        elif isinstance(s, ir.Store) and self.an.needs_adjoint(s.array.name) and self.needs(s.value):
+            out.add(s.value.name)
+        return out
+
+    def zero(self, v):
+        if self.an.is_scalar(v):
+            return ast.Constant(0.0)
+        return _call("_rt.zeros_like", N(v))
+
+    def accumulate(self, v, value, inited: set) -> ast.stmt:
+        b = self.bar(v)
+        if v not in inited and self.an.is_scalar(v):
+            inited.add(v)
+            return assign(b, value)
+        if v not in inited:   # arrays are zeroed at their home block; this is a fallback
+            inited.add(v)
+            return assign(b, _add(self.zero(v), value))
+        return aug(S(b), value)
+
+    def reverse(self, block, inited: set) -> list:
+        out = self.pops(block)
+        for v in sorted(n for n, h in self.an.home.items() if h is block and self.an.needs_adjoint(n)
+                        and not self.an.is_scalar(n) and n not in inited):
+            out.append(assign(self.bar(v), self.zero(v)))
+            inited.add(v)
+        last_line = None
+        for s in reversed(block.stmts):
+            code = self.reverse_stmt(s, inited)
+            if not code:
+                continue
+            line = getattr(s, "loc", None)
+            is_phi = isinstance(s, ir.Assign) and s.phi
+            if line is not None and not is_phi and (line.file, line.line) != last_line:
+                out.append(comment(f"adjoint of: {line.text.strip()}    [{_short(line.file)}:{line.line}]"))
+                last_line = (line.file, line.line)
+            out += code
+        return out
+
+    def reverse_stmt(self, s, inited: set) -> list:
+        an = self.an
+        if isinstance(s, ir.Assign):
+            if not an.needs_adjoint(s.target):
+                return []
+            t, tb, v = s.target, N(self.bar(s.target)), s.value
+            out = []
+            if s.target not in inited:   # nothing downstream used it (e.g. an unread phi)
+                return []
+            if isinstance(v, ir.Var) and self.needs(v):
+                out.append(self.accumulate(v.name, tb, inited))
+            elif isinstance(v, ir.Prim):
+                out += self.reverse_prim(t, v, inited)
+            elif isinstance(v, ir.Load) and self.needs(v.array):
+                out.append(aug(ast.Subscript(N(self.bar(v.array.name)), index_ast(v.index), ast.Store()), tb))
+            if s.phi == "carry":
+                out.append(assign(self.bar(t), self.zero(t)))
+            return out
+        if isinstance(s, ir.Store):
+            if not an.needs_adjoint(s.array.name) or s.array.name not in inited:
+                return []
+            elem = lambda ctx: ast.Subscript(N(self.bar(s.array.name)), index_ast(s.index), ctx())  # noqa: E731
+            out = []
+            if self.needs(s.value):
+                out.append(self.accumulate(s.value.name, elem(ast.Load), inited))
+            out.append(ast.Assign([elem(ast.Store)], ast.Constant(0.0)))
+            return out
+        out = []
+        for v in sorted(self.contribs(s) - inited):
+            out.append(assign(self.bar(v), self.zero(v)))
+            inited.add(v)
+        if isinstance(s, ir.If):
+            body, orelse = self.reverse(s.body, set(inited)), self.reverse(s.orelse, set(inited))
+            if not body and not orelse:
+                return out
+            return out + [ast.If(op_ast(s.cond), body or [ast.Pass()], orelse)]
+        if isinstance(s, ir.For):
+            body = self.reverse(s.body, set(inited))
+            if not body:
+                return out
+            if s.index in self._reads_in(s.body):
+                rng = _reversed_range(s.start, s.step, s.trips)
+                return out + [ast.For(S(s.index), rng, body, [])]
+            k = self.names.fresh("_k")
+            return out + [ast.For(S(k), _call("range", N(s.trips)), body, [])]
+        if isinstance(s, ir.While):
+            body = self.reverse(s.body, set(inited))
+            if not body:
+                return out
+            k = self.names.fresh("_k")
+            return out + [ast.For(S(k), _call("range", N(s.trips)), body, [])]
+        raise TypeError(s)
+
+    def reverse_prim(self, t, v: ir.Prim, inited) -> list:
+        r = v.rule
+        if r.kind == "nondiff":
+            return []
+        out = []
+        mapping = {p: op_ast(a) for p, a in zip(r.params, v.args)}
+        mapping["out"] = N(t)
+        mapping["g"] = N(self.bar(t))
+        for i, a in enumerate(v.args):
+            if not self.needs(a) or r.exprs[i] is None:
+                continue
+            if r.kind == "vjp":
+                c = substitute(r.exprs[i], mapping)
+            else:
+                partial = substitute(r.exprs[i], mapping)
+                c = _scale(N(self.bar(t)), partial)
+                if not (self.an.is_scalar(t) and self.an.is_scalar(a.name)):
+                    c = _call("_rt.unbroadcast", c, N(self.bar(a.name)) if a.name in inited else N(a.name))
+            out.append(self.accumulate(a.name, c, inited))
+        return out
+
+    # ------------------------------------------------------------------ the whole function
+    def build(self, name: str) -> ast.FunctionDef:
+        fn = self.fn
+        body = []
+        if self.uses_stacks:
+            body += [assign(self.fp, ast.Constant(0)), assign(self.ip, ast.Constant(0))]
+        body += self.forward(fn.body)
+        body.append(comment(""))
+        body.append(comment("adjoint sweep"))
+        inited: set = set()
+        seed = self.names.fresh("_seed")
+        res = fn.result
+        if isinstance(res, ir.Var) and self.an.needs_adjoint(res.name):
+            body.append(assign(self.bar(res.name), N(seed)))
+            inited.add(res.name)
+        body += self.reverse(fn.body, inited)
+        grads = []
+        for p in fn.params:
+            if not p.active:
+                continue
+            if p.name not in inited:
+                body.append(assign(self.bar(p.name), self.zero(p.name)))
+            grads.append(N(self.bar(p.name)))
+        ret = [op_ast(res), ast.Tuple(grads, ast.Load())]
+        if self.uses_stacks:
+            ret += [N(self.fs), N(self.is_)]
+        body.append(ast.Return(ast.Tuple(ret, ast.Load())))
+        args = [ast.arg(p.name) for p in fn.params] + [ast.arg(seed)]
+        if self.uses_stacks:
+            args += [ast.arg(self.fs), ast.arg(self.is_)]
+        return ast.FunctionDef(name=name, args=ast.arguments([], args, None, [], [], None, []),
+                               body=body, decorator_list=[N("_jit")], returns=None, type_params=[])
+
+
+def _nested_stmts(s):
+    for b in ir.child_blocks(s):
+        yield from ir.walk_stmts(b)
+
+
+def _is_comment(s):
+    return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and \
+        isinstance(s.value.func, ast.Name) and s.value.func.id == COMMENT
+
+
+def _call(fname, *args):
+    return ast.Call(ast.parse(fname, mode="eval").body, list(args), [])
+
+
+def _add(a, b):
+    return ast.BinOp(a, ast.Add(), b if isinstance(b, ast.AST) else ast.Constant(b))
+
+
+def _mul(a, b):
+    return ast.BinOp(a, ast.Mult(), b if isinstance(b, ast.AST) else ast.Constant(b))
+
+
+def _scale(g, partial):
+    """g * partial, written as g or -g when the partial is +-1."""
+    if isinstance(partial, ast.Constant) and partial.value == 1:
+        return g
+    if isinstance(partial, ast.UnaryOp) and isinstance(partial.op, ast.USub) and \
+            isinstance(partial.operand, ast.Constant) and partial.operand.value == 1:
+        return ast.UnaryOp(ast.USub(), g)
+    return ast.BinOp(g, ast.Mult(), partial)
+
+
+def _range(start, stop, step):
+    if isinstance(step, ir.Const) and step.value == 1:
+        if isinstance(start, ir.Const) and start.value == 0:
+            return _call("range", op_ast(stop))
+        return _call("range", op_ast(start), op_ast(stop))
+    return _call("range", op_ast(start), op_ast(stop), op_ast(step))
+
+
+def _reversed_range(start, step, trips):
+    """The indices of range(start, ..., step) with `trips` iterations, last first."""
+    n1 = ast.BinOp(N(trips), ast.Sub(), ast.Constant(1))
+    if isinstance(step, ir.Const) and step.value == 1 and isinstance(start, ir.Const) and start.value == 0:
+        return _call("range", n1, ast.UnaryOp(ast.USub(), ast.Constant(1)), ast.UnaryOp(ast.USub(), ast.Constant(1)))
+    first = ast.BinOp(op_ast(start), ast.Add(), ast.BinOp(n1, ast.Mult(), op_ast(step)))
+    stop = ast.BinOp(op_ast(start), ast.Sub(), op_ast(step))
+    return _call("range", first, stop, ast.UnaryOp(ast.USub(), op_ast(step)))
+
+
+def _short(path: str) -> str:
+    import os
+    return os.path.basename(path)

@@ -1,0 +1,67 @@
+"""The pipeline, written once: from a Python function to the source text of its derivative.
+
+    parse     frontend/source.py   read and parse the source, keep file:line
+    fence     frontend/fence.py    refuse unsupported syntax, located
+    lower     passes/lower.py      desugar exits to flags, ANF + SSA IR, helpers inlined
+    activity  passes/activity.py   active/useful values, kinds, homes; refuse integer misuse
+    reverse   passes/reverse.py    fused forward + adjoint function, minimal saves
+    emit      codegen/emit.py      module text with provenance comments and wrappers
+
+Set SRCGRAD_DEBUG=1 to print the generated source of every function as it is transformed.
+Every unexpected exception inside a pass is re-raised as InternalError naming the pass and the
+user's function, never as a raw traceback from srcgrad's internals.
+"""
+from __future__ import annotations
+
+import os
+
+from . import __version__
+from .codegen import emit
+from .errors import InternalError, SrcgradError
+from .frontend.source import parse_function
+from .passes import activity, lower, reverse
+from .passes.naming import NameGen
+
+
+def transform(func, argnums: tuple, single: bool) -> str:
+    stage = "parse"
+    try:
+        parsed = parse_function(func)
+        stage = "lower"
+        fn = lower.lower(parsed, argnums)
+        stage = "activity"
+        an = activity.analyse(fn, fn.array_vars)
+        stage = "reverse"
+        names = _names_after(fn)
+        rev = reverse.Reverse(fn, an, names)
+        vjp = rev.build(f"{parsed.name}_vjp")
+        stage = "emit"
+        wraps = emit.wrappers(parsed.name, [p.name for p in fn.params], argnums, single, rev.uses_stacks, names)
+        text = emit.module_source(dict(
+            qualname=func.__qualname__, where=f"{os.path.basename(parsed.file)}:{parsed.first_line}",
+            argnums=argnums, version=__version__, uses_stacks=rev.uses_stacks), [vjp] + wraps)
+    except SrcgradError:
+        raise
+    except Exception as exc:  # a bug in srcgrad: say where, never leak a bare traceback
+        raise InternalError(
+            f"srcgrad failed in its `{stage}` pass on `{getattr(func, '__qualname__', func)}` "
+            f"({type(exc).__name__}: {exc}); please report this with the function's source") from exc
+    if os.environ.get("SRCGRAD_DEBUG"):
+        print(text)
+    return text
+
+
+def _names_after(fn) -> NameGen:
+    """A name generator that avoids every name the IR already uses."""
+    from . import ir
+    used = {p.name for p in fn.params}
+    for s in ir.walk_stmts(fn.body):
+        if isinstance(s, ir.Assign):
+            used.add(s.target)
+        if isinstance(s, ir.For):
+            used |= {s.index, s.trips}
+        if isinstance(s, ir.While):
+            used.add(s.trips)
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Raw):
+            used |= set(s.value.reads)
+    return NameGen(used | {"math", "np", "_rt", "_jit"})

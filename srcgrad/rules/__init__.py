@@ -1,0 +1,8 @@
+"""Derivative rules: one declarative stanza per primitive.
+
+`registry.py` is the mechanism (and the public front door for rule authors, via
+`srcgrad.extend`); `operators.py`, `scalar_math.py` and `numpy_rules.py` are the tables.
+Importing this package registers every built-in rule.
+"""
+from .registry import RULES, Rule, lookup, lookup_operator  # noqa: F401
+from . import operators, scalar_math, numpy_rules  # noqa: F401  (registration side effects)

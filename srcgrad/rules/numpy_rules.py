@@ -1,0 +1,190 @@
+"""Rules for NumPy: elementwise ufuncs (partials that work on scalars and on broadcasting arrays),
+reductions and products (vjps), and array constructors (no derivative).
+
+Conventions: ``np.abs`` at 0 has derivative 0; ``np.maximum``/``np.minimum`` give a tie to the
+first argument, like the builtins; ``np.where(c, a, b)`` has no derivative in ``c``.
+"""
+import numpy as np
+
+from .. import runtime as _rt  # noqa: F401
+from .registry import nondiff, partials, vjp
+
+POS = (0.2, 4.0)
+UNIT = (-0.9, 0.9)
+
+
+@partials(np.exp)
+def exp(x, out):
+    return out
+
+
+@partials(np.expm1)
+def expm1(x, out):
+    return out + 1.0
+
+
+@partials(np.log, domain=(POS,))
+def log(x):
+    return 1.0 / x
+
+
+@partials(np.log1p, domain=((-0.8, 3.0),))
+def log1p(x):
+    return 1.0 / (1.0 + x)
+
+
+@partials(np.log2, domain=(POS,))
+def log2(x):
+    return 1.0 / (x * np.log(2.0))
+
+
+@partials(np.log10, domain=(POS,))
+def log10(x):
+    return 1.0 / (x * np.log(10.0))
+
+
+@partials(np.sqrt, domain=(POS,))
+def sqrt(x, out):
+    return 0.5 / out
+
+
+@partials(np.square)
+def square(x):
+    return 2.0 * x
+
+
+@partials(np.power, domain=((0.2, 3.0), (-2.0, 2.0)))
+def power(x, y, out):
+    return y * np.power(x, y - 1), _rt.pow_dy(x, out)
+
+
+@partials(np.sin)
+def sin(x):
+    return np.cos(x)
+
+
+@partials(np.cos)
+def cos(x):
+    return -np.sin(x)
+
+
+@partials(np.tan, domain=((-1.2, 1.2),))
+def tan(x, out):
+    return 1.0 + out * out
+
+
+@partials(np.arcsin, domain=(UNIT,))
+def arcsin(x):
+    return 1.0 / np.sqrt(1.0 - x * x)
+
+
+@partials(np.arccos, domain=(UNIT,))
+def arccos(x):
+    return -1.0 / np.sqrt(1.0 - x * x)
+
+
+@partials(np.arctan)
+def arctan(x):
+    return 1.0 / (1.0 + x * x)
+
+
+@partials(np.arctan2, domain=((-2.0, 2.0), (0.3, 2.0)))
+def arctan2(y, x):
+    return x / (x * x + y * y), -y / (x * x + y * y)
+
+
+@partials(np.sinh)
+def sinh(x):
+    return np.cosh(x)
+
+
+@partials(np.cosh)
+def cosh(x):
+    return np.sinh(x)
+
+
+@partials(np.tanh)
+def tanh(x, out):
+    return 1.0 - out * out
+
+
+@partials(np.arcsinh)
+def arcsinh(x):
+    return 1.0 / np.sqrt(x * x + 1.0)
+
+
+@partials(np.arccosh, domain=((1.2, 4.0),))
+def arccosh(x):
+    return 1.0 / np.sqrt(x * x - 1.0)
+
+
+@partials(np.arctanh, domain=(UNIT,))
+def arctanh(x):
+    return 1.0 / (1.0 - x * x)
+
+
+@partials(np.hypot, domain=((0.3, 2.0), (0.3, 2.0)))
+def hypot(x, y, out):
+    return x / out, y / out
+
+
+@partials(np.abs, np.absolute, np.fabs, call="np.abs", domain=((0.1, 2.0),))
+def abs_(x):
+    return np.sign(x)
+
+
+@partials(np.maximum)
+def maximum(x, y):
+    return _rt.indicator(x >= y), _rt.indicator(x < y)
+
+
+@partials(np.minimum)
+def minimum(x, y):
+    return _rt.indicator(x <= y), _rt.indicator(x > y)
+
+
+@partials(np.where, domain=((-1.0, 1.0), (-2.0, 2.0), (-2.0, 2.0)))
+def where(c, x, y):
+    return None, _rt.indicator(c), _rt.indicator(np.logical_not(c))
+
+
+nondiff(np.floor, np.ceil, np.trunc, np.sign, np.rint, call=None)
+nondiff(np.isnan, np.isinf, np.isfinite, result="bool")
+
+
+# ---- reductions and products (adjoints are not elementwise) ----
+
+@vjp(np.sum, arity=1, result="float")
+def sum_(g, x):
+    return _rt.sum_grad(g, x)
+
+
+@vjp(np.sum, arity=2, result="array")
+def sum_axis(g, x, axis):
+    return _rt.sum_axis_grad(g, x, axis), None
+
+
+@vjp(np.mean, arity=1, result="float")
+def mean(g, x):
+    return _rt.sum_grad(g, x) / x.size
+
+
+@vjp(np.mean, arity=2, result="array")
+def mean_axis(g, x, axis):
+    return _rt.sum_axis_grad(g, x, axis) / x.shape[axis], None
+
+
+@vjp(np.dot, arity=2, result="same")
+def dot(g, x, y):
+    return _rt.matmul_grad_a(g, x, y), _rt.matmul_grad_b(g, x, y)
+
+
+@vjp(np.transpose, arity=1, result="array")
+def transpose(g, x):
+    return g.T
+
+
+# ---- constructors and shape queries: no derivative ----
+nondiff(np.zeros, np.ones, np.empty, arity=(1, 2), result="array")
+nondiff(np.zeros_like, np.ones_like, np.empty_like, arity=(1, 2), result="array", array_only=True)
+nondiff(np.arange, arity=(1, 2, 3), result="array")

@@ -1,0 +1,222 @@
+"""How a derivative rule is declared, stored and turned into generated code.
+
+A rule is an ordinary Python function whose body is a single `return`:
+
+* ``partials``: the local partial derivative of the primitive's output with respect to each
+  argument, in terms of the arguments and optionally ``out`` (the primal output).  The engine
+  multiplies each partial by the incoming adjoint; the author states only the maths
+  (ChainRules' ``@scalar_rule``)::
+
+      @partials(math.sin)
+      def sin(x):
+          return math.cos(x)
+
+* ``vjp``: for array primitives whose adjoint is not elementwise (sums, matrix products), the
+  contribution to each argument's adjoint given the incoming adjoint ``g``::
+
+      @vjp(np.sum, arity=1)
+      def sum_(g, x, out):
+          return _rt.sum_grad(g, x)
+
+* ``nondiff``: the output carries no derivative (floor, len, comparisons, random draws).
+
+The function is real Python: tests call it directly against central differences, and the
+reverse pass inlines its return expression (with the operands substituted) into the generated
+code, so the adjoint line reads ``x_bar += y_bar * math.cos(x)`` rather than a call to an
+opaque helper.  Names in the expression must be ``math``, ``np``, ``_rt`` (srcgrad.runtime) or
+the rule's parameters.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+
+from ..errors import SrcgradError
+
+# Test domain for an argument: (low, high) for uniform sampling in tests.
+DEFAULT_DOMAIN = (-2.0, 2.0)
+
+
+@dataclass
+class Rule:
+    name: str                         # shown in generated code comments and errors
+    key: object                       # the primal callable, or an operator name like "add"
+    arity: int
+    kind: str                         # "partials" | "vjp" | "nondiff"
+    call: str = ""                    # how the forward sweep calls the primal, e.g. "math.sin"
+    params: tuple[str, ...] = ()      # the primal's argument names as used by the rule
+    exprs: tuple[ast.expr | None, ...] = ()   # one per argument (None: not differentiable there)
+    uses_out: bool = False
+    domain: tuple[tuple[float, float], ...] = ()
+    fn: object = None                 # the rule function itself, for tests
+    elementwise: bool = True          # partials apply elementwise (scalars and broadcasting arrays)
+    result: str = "float"             # "float" | "int" | "bool" | "array" | "same": static kind hint
+    array_only: bool = False          # the primitive reveals that its argument is an array
+    notes: str = ""
+
+    def reads(self, i: int) -> set[str]:
+        """Names of the rule's parameters (and 'out') the i-th partial/contribution reads."""
+        e = self.exprs[i]
+        if e is None:
+            return set()
+        return {n.id for n in ast.walk(e) if isinstance(n, ast.Name)} & (set(self.params) | {"out", "g"})
+
+
+RULES: dict[tuple[object, int], Rule] = {}
+_OPERATORS: dict[str, Rule] = {}
+
+
+def _return_expr(fn) -> tuple[list[str], ast.expr]:
+    src = textwrap.dedent(inspect.getsource(fn))
+    mod = ast.parse(src)
+    fdef = mod.body[0]
+    assert isinstance(fdef, ast.FunctionDef)
+    body = [s for s in fdef.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+        raise SrcgradError(f"rule {fn.__name__}: the body must be a single `return <expr>` statement")
+    return [a.arg for a in fdef.args.args], body[0].value
+
+
+def _register(rule: Rule):
+    if isinstance(rule.key, str):
+        _OPERATORS[rule.key] = rule
+    RULES[(rule.key, rule.arity)] = rule
+    return rule
+
+
+def _call_name(key) -> str:
+    mod = getattr(key, "__module__", None) or ""
+    name = getattr(key, "__name__", str(key))
+    if mod in ("math",):
+        return f"math.{name}"
+    if mod.startswith("numpy") or isinstance(key, _np_ufunc_type()):
+        return f"np.{name}"
+    return name
+
+
+def _np_ufunc_type():
+    import numpy as np
+    return np.ufunc
+
+
+def partials(*keys, arity: int | None = None, domain=None, call: str | None = None,
+             notes: str = "", array_only: bool = False):
+    """Declare elementwise partial derivatives for one or more primal callables (or operator names)."""
+
+    def deco(fn):
+        names, expr = _return_expr(fn)
+        params = tuple(n for n in names if n != "out")
+        exprs = tuple(expr.elts) if isinstance(expr, ast.Tuple) else (expr,)
+        if len(exprs) != len(params):
+            raise SrcgradError(f"rule {fn.__name__}: {len(params)} arguments but {len(exprs)} partials")
+        exprs = tuple(None if (isinstance(e, ast.Constant) and e.value is None) else e for e in exprs)
+        dom = tuple(domain) if domain is not None else (DEFAULT_DOMAIN,) * len(params)
+        if dom and not isinstance(dom[0], tuple):
+            dom = (dom,) * len(params)
+        for key in keys:
+            _register(Rule(name=call or _call_name(key), key=key, arity=arity or len(params),
+                           kind="partials", call=call or _call_name(key), params=params, exprs=exprs,
+                           uses_out="out" in names, domain=dom, fn=fn, notes=notes,
+                           array_only=array_only))
+        return fn
+
+    return deco
+
+
+def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain=None,
+        array_only: bool = True, notes: str = ""):
+    """Declare a vector-Jacobian product: the function takes (g, *args, out) and returns one
+    contribution per argument (None where the argument is not differentiable)."""
+
+    def deco(fn):
+        names, expr = _return_expr(fn)
+        params = tuple(n for n in names if n not in ("g", "out"))
+        exprs = tuple(expr.elts) if isinstance(expr, ast.Tuple) else (expr,)
+        exprs = tuple(None if (isinstance(e, ast.Constant) and e.value is None) else e for e in exprs)
+        dom = tuple(domain) if domain is not None else (DEFAULT_DOMAIN,) * len(params)
+        for key in keys:
+            _register(Rule(name=call or _call_name(key), key=key, arity=arity, kind="vjp",
+                           call=call or _call_name(key), params=params[:arity], exprs=exprs[:arity],
+                           uses_out="out" in names, domain=dom, fn=fn, elementwise=False,
+                           result=result, array_only=array_only, notes=notes))
+        return fn
+
+    return deco
+
+
+def nondiff(*keys, arity: int | tuple[int, ...] = 1, call: str | None = None, result: str = "float",
+            array_only: bool = False):
+    """Declare primal callables whose outputs carry no derivative."""
+    arities = arity if isinstance(arity, tuple) else (arity,)
+    for key in keys:
+        for a in arities:
+            _register(Rule(name=call or _call_name(key), key=key, arity=a, kind="nondiff",
+                           call=call or _call_name(key), result=result, array_only=array_only))
+
+
+def lookup(fn, arity: int) -> Rule | None:
+    try:
+        return RULES.get((fn, arity))
+    except TypeError:  # unhashable object
+        return None
+
+
+def has_any_rule(fn) -> bool:
+    try:
+        return any(k[0] is fn for k in RULES)
+    except TypeError:
+        return False
+
+
+def lookup_operator(op: str) -> Rule:
+    return _OPERATORS[op]
+
+
+def substitute(expr: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
+    """The rule expression with its parameters replaced by operand expressions, constant-folded."""
+
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in mapping:
+                return _copy(mapping[node.id])
+            return node
+
+    out = Sub().visit(_copy(expr))
+    return fold(out)
+
+
+def _copy(node):
+    return ast.parse(ast.unparse(node), mode="eval").body if not isinstance(node, ast.Name) else ast.Name(node.id, ast.Load())
+
+
+def fold(node: ast.expr) -> ast.expr:
+    """Fold arithmetic on numeric literals (`2 - 1` -> `1`) so generated code stays readable."""
+
+    class Fold(ast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if isinstance(node.left, ast.Constant) and isinstance(node.right, ast.Constant):
+                try:
+                    val = eval(compile(ast.Expression(node), "<fold>", "eval"), {})  # numeric literals only
+                except Exception:
+                    return node
+                if isinstance(val, (int, float)) and not isinstance(val, bool):
+                    return _num(val)
+            return node
+
+        def visit_UnaryOp(self, node):
+            self.generic_visit(node)
+            if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+                    and isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool):
+                return _num(-node.operand.value)
+            return node
+
+    return ast.fix_missing_locations(Fold().visit(node))
+
+
+def _num(v):
+    if v < 0:
+        return ast.UnaryOp(ast.USub(), ast.Constant(-v))
+    return ast.Constant(v)

@@ -1,0 +1,323 @@
+"""The only helpers generated code may call (besides math and numpy).
+
+Every helper works twice: as plain Python (so rule functions and tests can call it on floats
+and arrays) and inside Numba, where an `@overload` picks a specialised body from the argument
+types at compile time.  This is what lets one generated source serve scalars and arrays: the
+type dispatch happens in Numba's compiler, not in srcgrad.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import types
+from numba.extending import overload, register_jitable
+
+
+def _is_array(t):
+    return isinstance(t, types.Array)
+
+
+# ---------------------------------------------------------------- elementwise helpers
+
+def sign(x):
+    """Derivative of abs: -1, 0 (at 0, by convention) or 1; NaN stays NaN."""
+    if isinstance(x, np.ndarray):
+        return np.sign(x).astype(np.result_type(x.dtype, np.float32))
+    return 1.0 if x > 0 else (-1.0 if x < 0 else (0.0 if x == 0 else x))
+
+
+@overload(sign, inline="always")
+def _sign(x):
+    if _is_array(x):
+        return lambda x: np.sign(x) * 1.0
+    return lambda x: 1.0 if x > 0 else (-1.0 if x < 0 else (0.0 if x == 0 else x))
+
+
+def indicator(b):
+    """1.0 where `b` is true, else 0.0 (the routing factor of max/min/where)."""
+    if isinstance(b, np.ndarray):
+        return b.astype(np.float64)
+    return 1.0 if b else 0.0
+
+
+@overload(indicator, inline="always")
+def _indicator(b):
+    if _is_array(b):
+        return lambda b: b.astype(np.float64)
+    return lambda b: 1.0 if b else 0.0
+
+
+def pow_dy(x, out):
+    """Partial of x**y w.r.t. y: out * log(x), with the limit 0 at x == 0."""
+    if isinstance(x, np.ndarray) or isinstance(out, np.ndarray):
+        x = np.asarray(x, dtype=float)
+        safe = np.where(x == 0, 1.0, x)
+        return np.where(x == 0, 0.0, out * np.log(safe))
+    if x == 0:
+        return 0.0
+    return out * math.log(x) if x > 0 else math.nan
+
+
+@overload(pow_dy, inline="always")
+def _pow_dy(x, out):
+    if _is_array(x) or _is_array(out):
+        def impl(x, out):
+            safe = np.where(x == 0, 1.0, x)
+            return np.where(x == 0, 0.0, out * np.log(safe))
+        return impl
+
+    def impl(x, out):
+        if x == 0:
+            return 0.0
+        return out * math.log(x) if x > 0 else math.nan
+    return impl
+
+
+# ---------------------------------------------------------------- adjoint plumbing
+
+def to_float(x):
+    """A differentiated argument passed as an int is treated as a float (the seeds' `apple = 100`)."""
+    if isinstance(x, (bool, int, np.integer)):
+        return float(x)
+    return x
+
+
+@overload(to_float, inline="always")
+def _to_float(x):
+    if isinstance(x, (types.Integer, types.Boolean)):
+        return lambda x: float(x)
+    return lambda x: x
+
+
+def zeros_like(x):
+    """A zero adjoint shaped like `x`: 0.0 for scalars, a float array for arrays."""
+    if isinstance(x, np.ndarray):
+        dt = x.dtype if x.dtype.kind == "f" else np.float64
+        return np.zeros(x.shape, dtype=dt)
+    return 0.0
+
+
+@overload(zeros_like, inline="always")
+def _zeros_like(x):
+    if _is_array(x):
+        if isinstance(x.dtype, types.Float):
+            return lambda x: np.zeros(x.shape, dtype=x.dtype)
+        return lambda x: np.zeros(x.shape, dtype=np.float64)
+    if isinstance(x, types.Float):
+        scalar = np.dtype(str(x)).type       # keep float32 adjoints in float32
+        return lambda x: scalar(0.0)
+    return lambda x: 0.0
+
+
+def unbroadcast(c, like):
+    """Reduce a contribution `c` to the shape of `like` (sum over broadcast dimensions)."""
+    c_arr = isinstance(c, np.ndarray)
+    l_arr = isinstance(like, np.ndarray)
+    if not c_arr:
+        return c
+    if not l_arr:
+        return c.sum()
+    if c.shape == like.shape:
+        return c
+    while c.ndim > like.ndim:
+        c = c.sum(axis=0)
+    for ax, n in enumerate(like.shape):
+        if n == 1 and c.shape[ax] != 1:
+            c = c.sum(axis=ax, keepdims=True)
+    return c
+
+
+@overload(unbroadcast, inline="always")
+def _unbroadcast(c, like):
+    if not _is_array(c):
+        return lambda c, like: c
+    if not _is_array(like):
+        return lambda c, like: c.sum()
+    if c.ndim == like.ndim == 1:
+        def impl(c, like):
+            if c.shape[0] == like.shape[0]:
+                return c
+            out = np.zeros(1, c.dtype)
+            out[0] = c.sum()
+            return out
+        return impl
+    if c.ndim == 2 and like.ndim == 1:
+        def impl(c, like):
+            s = c.sum(axis=0)
+            if s.shape[0] == like.shape[0]:
+                return s
+            out = np.zeros(1, c.dtype)
+            out[0] = s.sum()
+            return out
+        return impl
+    if c.ndim == 2 and like.ndim == 2:
+        def impl(c, like):
+            r = c
+            if like.shape[0] == 1 and c.shape[0] != 1:
+                r = _sum_rows(r)
+            if like.shape[1] == 1 and c.shape[1] != 1:
+                r = _sum_cols(r)
+            return r
+        return impl
+    return None
+
+
+@register_jitable
+def _sum_rows(c):
+    out = np.zeros((1, c.shape[1]), c.dtype)
+    for i in range(c.shape[0]):
+        for j in range(c.shape[1]):
+            out[0, j] += c[i, j]
+    return out
+
+
+@register_jitable
+def _sum_cols(c):
+    out = np.zeros((c.shape[0], 1), c.dtype)
+    for i in range(c.shape[0]):
+        for j in range(c.shape[1]):
+            out[i, 0] += c[i, j]
+    return out
+
+
+# ---------------------------------------------------------------- array vjps
+
+def sum_grad(g, x):
+    """Adjoint of np.sum(x) for the incoming scalar adjoint g (broadcast when accumulated)."""
+    return g
+
+
+@overload(sum_grad, inline="always")
+def _sum_grad(g, x):
+    return lambda g, x: g
+
+
+def sum_axis_grad(g, x, axis):
+    """Adjoint of np.sum(x, axis=axis): g re-expanded along `axis` to x's shape."""
+    return np.broadcast_to(np.expand_dims(g, axis), x.shape).copy()
+
+
+@overload(sum_axis_grad)
+def _sum_axis_grad(g, x, axis):
+    if not _is_array(x):
+        return None
+    if x.ndim == 1:
+        def impl1(g, x, axis):
+            return np.full(x.shape, g)
+        return impl1
+    if x.ndim == 2:
+        def impl2(g, x, axis):
+            out = np.empty(x.shape, g.dtype)
+            for i in range(x.shape[0]):
+                for j in range(x.shape[1]):
+                    out[i, j] = g[j] if axis == 0 else g[i]
+            return out
+        return impl2
+    return None
+
+
+def matmul_grad_a(g, a, b):
+    """Adjoint of a @ b (or np.dot(a, b)) w.r.t. a."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 2 and b_nd == 2:
+        return g @ np.transpose(b)
+    if a_nd == 2 and b_nd == 1:
+        return np.outer(g, b)
+    if a_nd == 1 and b_nd == 2:
+        return b @ g
+    return g * b
+
+
+def matmul_grad_b(g, a, b):
+    """Adjoint of a @ b (or np.dot(a, b)) w.r.t. b."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 2:
+        return np.transpose(a) @ g
+    if b_nd == 2:
+        return np.outer(a, g)
+    return g * a
+
+
+@overload(matmul_grad_a)
+def _matmul_grad_a(g, a, b):
+    an = a.ndim if _is_array(a) else 0
+    bn = b.ndim if _is_array(b) else 0
+    if an == 2 and bn == 2:
+        return lambda g, a, b: np.dot(g, np.ascontiguousarray(b.T))
+    if an == 2 and bn == 1:
+        return lambda g, a, b: np.outer(g, b)
+    if an == 1 and bn == 2:
+        return lambda g, a, b: np.dot(b, g)
+    return lambda g, a, b: g * b
+
+
+@overload(matmul_grad_b)
+def _matmul_grad_b(g, a, b):
+    an = a.ndim if _is_array(a) else 0
+    bn = b.ndim if _is_array(b) else 0
+    if an == 2:
+        return lambda g, a, b: np.dot(np.ascontiguousarray(a.T), g)
+    if bn == 2:
+        return lambda g, a, b: np.outer(a, g)
+    return lambda g, a, b: g * a
+
+
+# ---------------------------------------------------------------- control flow and storage
+
+@register_jitable(inline="always")
+def trip_count(start, stop, step):
+    """len(range(start, stop, step)), computed once at loop entry."""
+    if step > 0:
+        n = (stop - start + step - 1) // step
+    else:
+        n = (start - stop - step - 1) // (-step)
+    return n if n > 0 else 0
+
+
+@register_jitable
+def grow(stack, need):
+    """Return a stack with room for at least `need` entries (capacity doubles), contents kept."""
+    cap = stack.shape[0]
+    if need <= cap:
+        return stack
+    new_cap = max(2 * cap, need, 16)
+    out = np.empty(new_cap, stack.dtype)
+    out[:cap] = stack
+    return out
+
+
+@register_jitable
+def new_float_stack(n):
+    return np.empty(n, np.float64)
+
+
+@register_jitable
+def new_int_stack(n):
+    return np.empty(n, np.int64)
+
+
+def cast_like(value, like):
+    """`value` converted to the type of `like` (restoring a saved float32/bool/int exactly)."""
+    return type(like)(value)
+
+
+@overload(cast_like, inline="always")
+def _cast_like(value, like):
+    if isinstance(like, types.Boolean):
+        return lambda value, like: value != 0
+    if isinstance(like, (types.Float, types.Integer)):
+        scalar = np.dtype(str(like)).type
+        return lambda value, like: scalar(value)
+    return lambda value, like: value
+
+
+def jit(fn):
+    """How generated functions are compiled: nopython, NumPy's error model (1/0 is inf, not an
+    exception), and Numba's on-disk cache when the function lives in a real file."""
+    import os
+
+    import numba
+
+    real_file = os.path.isfile(fn.__code__.co_filename)
+    return numba.njit(cache=real_file, error_model="numpy")(fn)
