@@ -27,7 +27,7 @@ def sign(x):
     return 1.0 if x > 0 else (-1.0 if x < 0 else (0.0 if x == 0 else x))
 
 
-@overload(sign, inline="always")
+@overload(sign)
 def _sign(x):
     if _is_array(x):
         return lambda x: np.sign(x) * 1.0
@@ -41,7 +41,7 @@ def indicator(b):
     return 1.0 if b else 0.0
 
 
-@overload(indicator, inline="always")
+@overload(indicator)
 def _indicator(b):
     if _is_array(b):
         return lambda b: b.astype(np.float64)
@@ -59,7 +59,7 @@ def pow_dy(x, out):
     return out * math.log(x) if x > 0 else math.nan
 
 
-@overload(pow_dy, inline="always")
+@overload(pow_dy)
 def _pow_dy(x, out):
     if _is_array(x) or _is_array(out):
         def impl(x, out):
@@ -83,7 +83,7 @@ def to_float(x):
     return x
 
 
-@overload(to_float, inline="always")
+@overload(to_float)
 def _to_float(x):
     if isinstance(x, (types.Integer, types.Boolean)):
         return lambda x: float(x)
@@ -98,7 +98,7 @@ def zeros_like(x):
     return 0.0
 
 
-@overload(zeros_like, inline="always")
+@overload(zeros_like)
 def _zeros_like(x):
     if _is_array(x):
         if isinstance(x.dtype, types.Float):
@@ -128,7 +128,7 @@ def unbroadcast(c, like):
     return c
 
 
-@overload(unbroadcast, inline="always")
+@overload(unbroadcast)
 def _unbroadcast(c, like):
     if not _is_array(c):
         return lambda c, like: c
@@ -188,7 +188,7 @@ def sum_grad(g, x):
     return g
 
 
-@overload(sum_grad, inline="always")
+@overload(sum_grad)
 def _sum_grad(g, x):
     return lambda g, x: g
 
@@ -265,7 +265,7 @@ def _matmul_grad_b(g, a, b):
 
 # ---------------------------------------------------------------- control flow and storage
 
-@register_jitable(inline="always")
+@register_jitable
 def trip_count(start, stop, step):
     """len(range(start, stop, step)), computed once at loop entry."""
     if step > 0:
@@ -302,7 +302,7 @@ def cast_like(value, like):
     return type(like)(value)
 
 
-@overload(cast_like, inline="always")
+@overload(cast_like)
 def _cast_like(value, like):
     if isinstance(like, types.Boolean):
         return lambda value, like: value != 0

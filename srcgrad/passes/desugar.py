@@ -125,8 +125,8 @@ class Desugar:
         rest_l, sr, fr = self.block(rest, ctx)
         if rest_l:
             out.append(ast.copy_location(ast.If(test=_not_any(sorted(flags), like), body=rest_l, orelse=[]), like))
-        status = MAYBE
-        return out, status, flags | fr
+        # every path exits if the flagged paths did and the guarded rest always does
+        return out, (ALWAYS if sr == ALWAYS else MAYBE), flags | fr
 
     def loop(self, s, ctx):
         loop = _Loop(brk=self.names.fresh("_break"), cont=self.names.fresh("_continue"))

@@ -386,7 +386,7 @@ class Lowerer:
         return self.raw(test, None, hint="c")
 
     def ifexp(self, e: ast.IfExp, target):
-        name = target or self.temp("sel")
+        name = self.temp("sel")
         stmt = ast.copy_location(ast.If(
             test=e.test,
             body=[ast.copy_location(ast.Assign([ast.Name(name, ast.Store())], e.body), e)],
