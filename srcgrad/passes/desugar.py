@@ -54,10 +54,11 @@ def _not_any(flags: list[str], like) -> ast.expr:
 class Desugar:
     def __init__(self, names: NameGen, loc):
         self.names = names
+        self.fresh = getattr(names, "fresh_source", names.fresh)
         self.loc = loc   # ParsedFunction.loc, for errors
 
     def run(self, fdef: ast.FunctionDef) -> list[ast.stmt]:
-        ctx = _Ctx(retval=self.names.fresh("_retval"), retflag=self.names.fresh("_returned"), loops=[])
+        ctx = _Ctx(retval=self.fresh("_retval"), retflag=self.fresh("_returned"), loops=[])
         body, status, _ = self.block(fdef.body, ctx)
         if status != ALWAYS:
             last = fdef.body[-1] if fdef.body else fdef
@@ -129,7 +130,7 @@ class Desugar:
         return out, (ALWAYS if sr == ALWAYS else MAYBE), flags | fr
 
     def loop(self, s, ctx):
-        loop = _Loop(brk=self.names.fresh("_break"), cont=self.names.fresh("_continue"))
+        loop = _Loop(brk=self.fresh("_break"), cont=self.fresh("_continue"))
         ctx.loops.append(loop)
         body, status, flags = self.block(s.body, ctx)
         ctx.loops.pop()
@@ -188,7 +189,7 @@ class Desugar:
                     raise UnsupportedSyntaxError(
                         "tuple unpacking of a value that is not a literal tuple of the same length",
                         self.loc(s), "unpack literal tuples only (`a, b = b, a`), or assign each name separately")
-                temps = [self.names.temp("u") for _ in target.elts]
+                temps = [self.fresh("_u") for _ in target.elts]
                 out = [_assign(t, v, s) for t, v in zip(temps, s.value.elts)]
                 for t, tgt in zip(temps, target.elts):
                     out += self.simple(ast.copy_location(ast.Assign(targets=[tgt], value=_name(t)), s))

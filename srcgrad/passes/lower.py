@@ -47,6 +47,14 @@ class _Names(NameGen):
         super().__init__()
         self.reserved = set(reserved)
 
+    def fresh_source(self, base: str) -> str:
+        """A new name for a variable srcgrad adds at the source level (flags, the return value):
+        unique, and claimable once by the lowering like a user variable."""
+        name = self.fresh(base)
+        self.used.discard(name)
+        self.reserved.add(name)
+        return name
+
     def claim(self, base: str) -> str:
         if base not in self.used:
             self.used.add(base)
