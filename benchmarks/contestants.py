@@ -117,7 +117,7 @@ def build_srcgrad(case, parallel):
 # one call stays near a tenth of a second; times are scaled to the whole case.
 TAPE_ELEMENTS = {"seed": 2000, "sigmoid_neuron": 1000, "black_scholes": 500, "huber": 2000,
                  "logistic_euler": 10, "while_threshold": 200}
-TAPE_NODES = 300_000
+TAPE_NODES = 100_000
 
 
 def build_tape(case, parallel, budget=1.0):

@@ -259,6 +259,7 @@ def bench(mode, threads, sizes=None, kernels=None, verbose=True):
     from . import contestants as K
     parallel = threads > 1
     quick = mode == "quick"
+    timing = dict(min_total=0.1, max_runs=50) if quick else dict(min_total=0.5, max_runs=200)
     rows = []
     for case in C.cases(mode, sizes=sizes, kernels=kernels):
         hw_time = None
@@ -271,13 +272,13 @@ def bench(mode, threads, sizes=None, kernels=None, verbose=True):
                        contestant=name, threads=threads, status="ok", note="")
             try:
                 b = K.build(name, case, parallel=parallel, quick=quick)
-                first, med, runs = measure(b.grad)
+                first, med, runs = measure(b.grad, **timing)
                 per = med * b.scale
                 row.update(first_call_s=first, seconds=per, runs=runs, note=b.note)
                 if case.kind == "elementwise":
                     row["ns_per_element"] = med / b.n * 1e9
                 if b.primal is not None:
-                    _, pmed, _ = measure(b.primal)
+                    _, pmed, _ = measure(b.primal, **timing)
                     row["jf"] = med / pmed
                 row["peak_mb"] = peak_memory_mb(b.grad) * b.scale
                 if name == K.HANDWRITTEN:
