@@ -591,6 +591,8 @@ class Lowerer:
             if isinstance(node, ast.Attribute) and node.attr in ("shape", "size", "ndim") \
                     and isinstance(node.value, ast.Name):
                 self.array_vars.add(node.value.id)
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+                self.array_vars.add(node.value.id)   # x[i] in a condition reveals an array too
         if isinstance(e, ast.Call):
             obj = self.callee(e.func)
             rule = next((r for (k, _), r in registry.RULES.items() if k is obj), None)
