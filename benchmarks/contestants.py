@@ -4,6 +4,8 @@
 or raises ``peers.Unavailable`` (the status is its message); any other
 exception is reported by the runner as ``error: ...``.
 """
+import math
+
 import numpy as np
 
 from . import handwritten as hw
@@ -120,10 +122,14 @@ TAPE_ELEMENTS = {"seed": 2000, "sigmoid_neuron": 1000, "black_scholes": 500, "hu
 TAPE_NODES = 100_000
 
 
+def _cap(x):
+    return int(x) if math.isfinite(x) else 1 << 62
+
+
 def build_tape(case, parallel, budget=1.0):
     k = case.kernel
     if case.kind == "elementwise":
-        m = min(case.n, max(1, int(TAPE_ELEMENTS[k] * budget)))
+        m = min(case.n, max(1, _cap(TAPE_ELEMENTS[k] * budget)))
         args = tuple(a[:m] if isinstance(a, np.ndarray) else a for a in case.args)
         run = tape.elementwise(getattr(kernels, k), case.wrt)
         f = getattr(kernels, k)
@@ -135,7 +141,7 @@ def build_tape(case, parallel, budget=1.0):
         return Built(lambda: run(*args), primal, n=m, note=note)
     if k == "rosenbrock":
         x = case.args[0]
-        m = min(x.shape[0], max(2, int(TAPE_NODES * budget / 12)))
+        m = min(x.shape[0], max(2, _cap(TAPE_NODES * budget / 12)))
         xs = x[:m]
         g = tape.grad(kernels.rosenbrock)
         scale = (x.shape[0] - 1) / (m - 1)
@@ -146,14 +152,14 @@ def build_tape(case, parallel, budget=1.0):
         a = list(gm.args)
         N, D = gm.x.shape
         K = gm.alphas.shape[0]
-        m = min(N, max(1, int(TAPE_NODES * budget / (K * (2 * D * D + 6 * D + 10)))))
+        m = min(N, max(1, _cap(TAPE_NODES * budget / (K * (2 * D * D + 6 * D + 10)))))
         a[3] = gm.x[:m]
         g = tape.grad(kernels.gmm_objective, (0, 1, 2))
         return Built(lambda: g(*a), lambda: kernels.gmm_objective(*a), scale=N / m,
                      note=f"extrapolated from {m} of {N} points" if m < N else "")
     if k == "ba":
         ba = case.data
-        m = min(ba.p, max(1, int(TAPE_NODES * budget / 200)))
+        m = min(ba.p, max(1, _cap(TAPE_NODES * budget / 200)))
         gu = tape.grad(kernels.ba_reproj_u, tuple(range(15)))
         gv = tape.grad(kernels.ba_reproj_v, tuple(range(15)))
         gw = tape.grad(kernels.ba_weight_err)
@@ -190,11 +196,12 @@ _LOCAL = {HANDWRITTEN: build_handwritten, PRIMAL: build_primal, LOCKSTEP: build_
           SRCGRAD: build_srcgrad, TAPE: build_tape}
 
 
-def build(name, case, parallel=False, quick=False):
+def build(name, case, parallel=False, quick=False, whole=False):
+    """``whole``: the slow tools process the whole case (for correctness checks)."""
     if case.missing:
         raise Unavailable(case.missing)
     if name == TAPE:
-        return build_tape(case, parallel, budget=0.25 if quick else 1.0)
+        return build_tape(case, parallel, budget=math.inf if whole else 0.25 if quick else 1.0)
     if name in _LOCAL:
         return _LOCAL[name](case, parallel)
     _, builder = peers.BUILDERS[name]
