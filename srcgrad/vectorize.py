@@ -282,7 +282,7 @@ class Vectorized:
                 return self._build
             _KERNELS[stem] = kernel
             name = self.__name__
-            dstem = f"{stem}_vec"
+            dstem = f"{stem}_vec_{self.kind}"
             text = cache.read_valid(dstem)
             path = cache.path_for(dstem) if text is not None else None
             if text is None:

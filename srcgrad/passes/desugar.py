@@ -35,6 +35,7 @@ class _Ctx:
     retflag: str
     loops: list
     ret_in_loop: bool = False
+    force: bool = False      # flag every return (needed when a return sits in nested ifs)
 
 
 def _name(id_, ctx=ast.Load):
@@ -59,7 +60,11 @@ class Desugar:
 
     def run(self, fdef: ast.FunctionDef) -> list[ast.stmt]:
         ctx = _Ctx(retval=self.fresh("_retval"), retflag=self.fresh("_returned"), loops=[])
-        body, status, _ = self.block(fdef.body, ctx)
+        try:
+            body, status, _ = self.block(fdef.body, ctx)
+        except _NeedFlags:   # a return that may or may not happen, outside loops: use the flag
+            ctx = _Ctx(retval=ctx.retval, retflag=ctx.retflag, loops=[], force=True)
+            body, status, _ = self.block(copy.deepcopy(fdef.body), ctx)
         if status != ALWAYS:
             last = fdef.body[-1] if fdef.body else fdef
             raise UnsupportedSyntaxError(
@@ -81,7 +86,7 @@ class Desugar:
             if isinstance(s, ast.Return):
                 out.append(_assign(ctx.retval, s.value, s))
                 flags = set()
-                if ctx.loops:
+                if ctx.loops or ctx.force:
                     ctx.ret_in_loop = True
                     out.append(_assign(ctx.retflag, ast.Constant(True), s))
                     flags.add(ctx.retflag)
@@ -124,6 +129,8 @@ class Desugar:
 
     def _guard_rest(self, out, rest, flags, ctx, like):
         rest_l, sr, fr = self.block(rest, ctx)
+        if rest_l and not flags:
+            raise _NeedFlags()
         if rest_l:
             out.append(ast.copy_location(ast.If(test=_not_any(sorted(flags), like), body=rest_l, orelse=[]), like))
         # every path exits if the flagged paths did and the guarded rest always does
@@ -196,6 +203,10 @@ class Desugar:
                 return out
             return [s]
         raise UnsupportedSyntaxError(f"the statement `{type(s).__name__}`", self.loc(s))
+
+
+class _NeedFlags(Exception):
+    """A path may have returned but no flag says so: desugar again, flagging every return."""
 
 
 class _Seq(list):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import math
 import operator
 import types as pytypes
 
@@ -479,6 +480,11 @@ class Lowerer:
             return acc
         if resolve.is_helper(obj) and not registry.has_any_rule(obj):
             return self.inline(obj, e, target)
+        if obj is math.log and len(e.args) == 2 and not e.keywords:   # composite: log(x) / log(base)
+            log = registry.lookup(math.log, 1)
+            num = self.prim(log, (self.expr(e.args[0]),), e)
+            den = self.prim(log, (self.expr(e.args[1]),), e)
+            return self.prim(registry.lookup_operator("truediv"), (num, den), e, target)
         args = list(e.args)
         if e.keywords:
             kw = {k.arg: k.value for k in e.keywords}
@@ -491,6 +497,16 @@ class Lowerer:
                     return self.raw(e, target)
                 raise self.error(UnsupportedSyntaxError, f"keyword arguments in the call to `{name}`", e,
                                  "pass arguments by position")
+        if obj is np.mean and len(args) == 2:   # composite: np.sum(x, axis) / x.shape[axis]
+            arr = self.array_operand(args[0], e)
+            axis = self.expr(args[1])
+            total = self.prim(registry.lookup(np.sum, 2), (arr, axis), e)
+            size = ast.Subscript(ast.Attribute(ast.Name(arr.name, ast.Load()), "shape", ast.Load()),
+                                 self._operand_ast(axis), ast.Load())
+            t = self.temp()
+            self.emit(ir.Assign(t, ir.Raw(size, frozenset({arr.name} | ir.operand_names([axis])), dtype="int"),
+                                self.loc(self.loc_node)))
+            return self.prim(registry.lookup_operator("truediv"), (total, ir.Var(t)), e, target)
         rule = registry.lookup(obj, len(args))
         if rule is None:
             if registry.has_any_rule(obj):

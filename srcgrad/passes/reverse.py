@@ -459,11 +459,19 @@ class Reverse:
         if self.uses_stacks:
             body += [assign(self.fp, ast.Constant(0)), assign(self.ip, ast.Constant(0))]
         body += self.forward(fn.body)
+        res = fn.result
+        saved = {v for vs in list(self.saves.floats.values()) + list(self.saves.ints.values()) for v in vs}
+        if isinstance(res, ir.Var) and res.name in saved:
+            # the adjoint sweep restores saved variables to earlier values: keep the result
+            final = self.names.fresh(f"{res.name}_final")
+            body.append(assign(final, N(res.name)))
+            result_ast = N(final)
+        else:
+            result_ast = op_ast(res)
         body.append(comment(""))
         body.append(comment("adjoint sweep"))
         inited: set = set()
         seed = self.names.fresh("_seed")
-        res = fn.result
         if isinstance(res, ir.Var) and self.an.needs_adjoint(res.name):
             body.append(assign(self.bar(res.name), N(seed)))
             inited.add(res.name)
@@ -475,7 +483,7 @@ class Reverse:
             if p.name not in inited:
                 body.append(assign(self.bar(p.name), self.zero(p.name)))
             grads.append(N(self.bar(p.name)))
-        ret = [op_ast(res), ast.Tuple(grads, ast.Load())]
+        ret = [result_ast, ast.Tuple(grads, ast.Load())]
         if self.uses_stacks:
             ret += [N(self.fs), N(self.is_)]
         body.append(ast.Return(ast.Tuple(ret, ast.Load())))

@@ -1,6 +1,9 @@
 """Rules for NumPy: elementwise ufuncs (partials that work on scalars and on broadcasting arrays),
 reductions and products (vjps), and array constructors (no derivative).
 
+`np.mean(x, axis)` is lowered as `np.sum(x, axis) / x.shape[axis]` (Numba has no mean with an
+axis), so it needs no rule of its own.
+
 Conventions: ``np.abs`` at 0 has derivative 0; ``np.maximum``/``np.minimum`` give a tie to the
 first argument, like the builtins; ``np.where(c, a, b)`` has no derivative in ``c``.
 """
@@ -167,11 +170,6 @@ def sum_axis(g, x, axis):
 @vjp(np.mean, arity=1, result="float")
 def mean(g, x):
     return _rt.sum_grad(g, x) / x.size
-
-
-@vjp(np.mean, arity=2, result="array")
-def mean_axis(g, x, axis):
-    return _rt.sum_axis_grad(g, x, axis) / x.shape[axis], None
 
 
 @vjp(np.dot, arity=2, result="same")

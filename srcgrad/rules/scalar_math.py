@@ -1,5 +1,8 @@
 """Rules for the `math` module and the builtins abs/min/max/pow.
 
+`math.log(x, base)` is lowered as `math.log(x) / math.log(base)` (Numba has no two-argument
+log), so it needs no rule of its own.
+
 Conventions at kinks (tested in tests/rules/test_conventions.py):
 * ``abs(x)``, ``math.fabs(x)`` at 0: derivative 0 (the sign function, as NumPy's ``sign``).
 * ``max(x, y)`` / ``min(x, y)`` on a tie: the whole adjoint goes to the argument Python returns,
@@ -33,11 +36,6 @@ def expm1(x, out):
 @partials(math.log, domain=(POS,))
 def log(x):
     return 1.0 / x
-
-
-@partials(math.log, arity=2, domain=(POS, (1.5, 4.0)))
-def log_base(x, base):
-    return 1.0 / (x * math.log(base)), -math.log(x) / (base * math.log(base) ** 2)
 
 
 @partials(math.log1p, domain=((-0.8, 3.0),))

@@ -1,0 +1,44 @@
+"""Run one generated program through srcgrad and the oracle on several inputs."""
+from __future__ import annotations
+
+import numpy as np
+
+import srcgrad
+
+from . import oracle
+from .gen import N_SCALARS, Program
+
+
+class FuzzFailure(AssertionError):
+    pass
+
+
+def check_program(program: Program | str, seed: int, n_inputs: int = 4) -> dict:
+    """Raise FuzzFailure with a reproducer on any disagreement; return counts of ok/skip."""
+    source = program if isinstance(program, str) else program.source
+    mod = oracle.load(source)
+    ns, tracer = oracle.instrumented(source)
+    try:
+        vg = srcgrad.value_and_grad(mod.f, argnums=tuple(range(N_SCALARS + 1)))
+        vg.module()
+    except srcgrad.SrcgradError as exc:
+        raise FuzzFailure(f"srcgrad refused or failed on a program of the supported subset:\n"
+                          f"{type(exc).__name__}: {exc}\n--- program ---\n{source}") from exc
+    rng = np.random.default_rng(seed)
+    counts = {"ok": 0, "skip": 0}
+    for _ in range(n_inputs):
+        args = oracle.random_args(rng)
+        try:
+            v = oracle.check(source, mod.f, ns, tracer, args, vg)
+        except srcgrad.SrcgradError as exc:
+            raise FuzzFailure(f"srcgrad raised {type(exc).__name__}: {exc}\n"
+                              f"args = {args!r}\n--- program ---\n{source}") from exc
+        if v.status == "fail":
+            raise FuzzFailure(f"{v.detail}\nargs = {_fmt(args)}\n--- program ---\n{source}")
+        counts[v.status] += 1
+    return counts
+
+
+def _fmt(args):
+    return "[" + ", ".join(repr(a) if not isinstance(a, np.ndarray) else f"np.array({a.tolist()!r})"
+                           for a in args) + "]"
