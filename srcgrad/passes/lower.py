@@ -111,7 +111,7 @@ class Lowerer:
         body = ir.Block([], 0)
         self.cur = body
         result = self.lower_body(fdef)
-        fn = ir.Function(self.p.name, params, body, result, self.loc(fdef), tuple(sorted(argnums)))
+        fn = ir.Function(self.p.name, params, body, result, self.loc(fdef), tuple(argnums))
         fn.array_vars = self._propagate_arrays(body)
         return fn
 
@@ -673,4 +673,4 @@ def lower(parsed, argnums) -> ir.Function:
     """Fence, desugar and lower `parsed` (a ParsedFunction) into the IR."""
     fence(parsed.tree, parsed.loc)
     names = _Names(NameGen.identifiers(parsed.tree))
-    return Lowerer(parsed, names).lower_function(set(argnums))
+    return Lowerer(parsed, names).lower_function(tuple(argnums))

@@ -477,10 +477,10 @@ class Reverse:
             inited.add(res.name)
         body += self.reverse(fn.body, inited)
         grads = []
-        for p in fn.params:
-            if not p.active:
-                continue
+        for i in fn.argnums:     # in the order the user asked for
+            p = fn.params[i]
             if p.name not in inited:
+                inited.add(p.name)
                 body.append(assign(self.bar(p.name), self.zero(p.name)))
             grads.append(N(self.bar(p.name)))
         ret = [result_ast, ast.Tuple(grads, ast.Load())]

@@ -1,0 +1,30 @@
+"""Functions whose generated source is snapshotted in tests/golden/ (see test_golden.py)."""
+import math
+
+
+def linear_carry(x, w, n):
+    s = 0.0
+    for i in range(n):
+        s = s + x * w
+    return s
+
+
+def nonlinear_carry(x, w, n):
+    s = 0.0
+    for i in range(n):
+        s = s * w + math.sin(x)
+    return s
+
+
+def branchy(x, y):
+    if x > y:
+        z = x * y
+    else:
+        z = math.exp(x - y)
+    return z + x
+
+
+def computation_graph(a, b):
+    c = a + b
+    d = b + 1
+    return c * d
