@@ -205,7 +205,37 @@ def build(name, case, parallel=False, quick=False, whole=False):
     if name in _LOCAL:
         return _LOCAL[name](case, parallel)
     _, builder = peers.BUILDERS[name]
+    if case.kernel in CHUNKED_KERNELS and case.n > CHUNK:
+        return _chunked(builder, case)
     return builder(case)
+
+
+# The tapes keep every step of the loop kernels for every element: at 1e6
+# elements PyTorch's vmap(grad) needs ~12 GB. The peers run those in chunks.
+CHUNKED_KERNELS = ("logistic_euler", "while_threshold")
+CHUNK = 100_000
+
+
+def _chunked(builder, case):
+    import dataclasses
+    parts = []
+    for lo in range(0, case.n, CHUNK):
+        hi = min(case.n, lo + CHUNK)
+        args = tuple(a[lo:hi] if isinstance(a, np.ndarray) else a for a in case.args)
+        parts.append(builder(dataclasses.replace(case, args=args, n=hi - lo)))
+
+    def grad():
+        return [b.grad() for b in parts]
+
+    def primal():
+        return [b.primal() for b in parts]
+
+    def to_numpy(rs):
+        outs = [b.to_numpy(r) for b, r in zip(parts, rs)]
+        return tuple(np.concatenate(col) for col in zip(*outs))
+
+    return Built(grad, primal if parts[0].primal else None, to_numpy, n=case.n,
+                 note=f"in chunks of {CHUNK:,} elements (memory)")
 
 
 def versions():

@@ -254,7 +254,7 @@ def correctness(names=None, kernels=None, verbose=True):
 
 # --------------------------------------------------------------------- timing
 
-def bench(mode, threads, sizes=None, kernels=None, verbose=True):
+def bench(mode, threads, sizes=None, kernels=None, verbose=True, names=None):
     from . import cases as C
     from . import contestants as K
     parallel = threads > 1
@@ -265,7 +265,7 @@ def bench(mode, threads, sizes=None, kernels=None, verbose=True):
         hw_time = None
         if verbose:
             print(f"[{threads} thread{'s' if parallel else ''}] {case.label}", flush=True)
-        for name in K.ORDER:
+        for name in names or K.ORDER:
             if not K.applies(name, case):
                 continue
             row = dict(case=case.label, kernel=case.kernel, kind=case.kind, n=case.n,
@@ -343,7 +343,7 @@ def compile_probe():
     processes sharing a new, empty working and Numba cache directory."""
     res = {}
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, NUMBA_CACHE_DIR=tmp)
+        env = dict(os.environ, NUMBA_CACHE_DIR=tmp, SRCGRAD_CACHE_DIR=tmp)
         for label in ("cold", "warm"):
             try:
                 p = subprocess.run([sys.executable, "-c", _PROBE.format(repo=str(REPO))],

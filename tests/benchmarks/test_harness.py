@@ -76,11 +76,12 @@ def test_measure_and_memory_helpers_run():
 
 
 def test_report_and_plot(tmp_path):
-    rows = run.bench("quick", 1, sizes=[64], kernels=["seed"], verbose=False)
+    rows = run.bench("quick", 1, sizes=[64], kernels=["huber"], verbose=False,
+                     names=[K.PRIMAL, K.HANDWRITTEN, K.SRCGRAD, "PyTorch tape", K.TAPE])
     names = {r["contestant"] for r in rows}
     assert {K.HANDWRITTEN, K.SRCGRAD, K.TAPE} <= names      # errors are rows too
     res = [{"threads": 1, "versions": K.versions(), "machine": run.machine(), "rows": rows}]
     md = run.markdown(res, "quick")
-    assert "| seed n=64 |" in md and "hand-written Numba" in md
+    assert "| huber n=64 |" in md and "hand-written Numba" in md
     assert run.plot(res, tmp_path / "p.png") and (tmp_path / "p.png").stat().st_size > 0
     json.dumps(res, default=float)
