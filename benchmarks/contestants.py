@@ -18,6 +18,9 @@ LOCKSTEP = "hand-written lock-step"
 SRCGRAD = "srcgrad"
 TAPE = "pure-Python tape"
 
+# Tools without threads: measured in the 1-thread table only.
+SINGLE_THREADED = ("autograd", "pure-Python tape")
+
 ORDER = [PRIMAL, HANDWRITTEN, LOCKSTEP, SRCGRAD, "JAX jit(vmap(grad))", "PyTorch tape",
          "PyTorch vmap(grad)", "autograd", TAPE]
 

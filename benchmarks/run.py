@@ -262,15 +262,17 @@ def bench(mode, threads, sizes=None, kernels=None, verbose=True, names=None):
     timing = dict(min_total=0.1, max_runs=50) if quick else dict(min_total=0.5, max_runs=200)
     rows = []
     for case in C.cases(mode, sizes=sizes, kernels=kernels):
-        hw_time = None
         if verbose:
             print(f"[{threads} thread{'s' if parallel else ''}] {case.label}", flush=True)
+        case_rows = []
         for name in names or K.ORDER:
             if not K.applies(name, case):
                 continue
             row = dict(case=case.label, kernel=case.kernel, kind=case.kind, n=case.n,
                        contestant=name, threads=threads, status="ok", note="")
             try:
+                if parallel and name in K.SINGLE_THREADED:
+                    raise K.Unavailable("single-threaded tool (see the 1-thread table)")
                 b = K.build(name, case, parallel=parallel, quick=quick)
                 first, med, runs = measure(b.grad, **timing)
                 per = med * b.scale
@@ -281,25 +283,35 @@ def bench(mode, threads, sizes=None, kernels=None, verbose=True, names=None):
                     _, pmed, _ = measure(b.primal, **timing)
                     row["jf"] = med / pmed
                 row["peak_mb"] = peak_memory_mb(b.grad) * b.scale
-                if name == K.HANDWRITTEN:
-                    hw_time = row["ns_per_element"] if case.kind == "elementwise" else per
-                if hw_time:
-                    t = row["ns_per_element"] if case.kind == "elementwise" else per
-                    row["vs_handwritten"] = t / hw_time
             except K.Unavailable as exc:
                 row["status"] = str(exc)
             except Exception as exc:  # noqa: BLE001
                 row["status"] = f"error: {_short(exc)}"
-            rows.append(row)
+            case_rows.append(row)
+            _ratio(case_rows, case)
             if verbose:
                 print("    " + _row_line(row), flush=True)
+        _ratio(case_rows, case)
+        rows += case_rows
     return rows
+
+
+def _ratio(case_rows, case):
+    """Fill vs_handwritten in the rows of one case, once the hand-written row exists."""
+    from .contestants import HANDWRITTEN
+    ref = next((r for r in case_rows if r["contestant"] == HANDWRITTEN and r["status"] == "ok"),
+               None)
+    key = "ns_per_element" if case.kind == "elementwise" else "seconds"
+    for r in case_rows:
+        if ref is not None and r["status"] == "ok":
+            r["vs_handwritten"] = r[key] / ref[key]
 
 
 def _row_line(r):
     if r["status"] != "ok":
         return f"{r['contestant']:<28} {r['status']}"
-    return (f"{r['contestant']:<28} {_fmt_time(r):>14}  x{r.get('vs_handwritten', float('nan')):7.2f}"
+    ratio = f"x{r['vs_handwritten']:7.2f}" if "vs_handwritten" in r else " " * 8
+    return (f"{r['contestant']:<28} {_fmt_time(r):>14}  {ratio}"
             f"  J/F {r.get('jf', float('nan')):6.2f}  first {r['first_call_s']:.2f}s"
             f"  peak {r['peak_mb']:.1f} MB  {r['note']}")
 
@@ -510,7 +522,7 @@ def plot(results, path):
     panels = [r for r in results if r.get("rows")]
     if not panels:
         return False
-    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 4.8 * len(panels)), squeeze=False)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(14, 5 * len(panels) + 0.6), squeeze=False)
     for ax, res in zip(axes[:, 0], panels):
         rows = [r for r in res["rows"] if r["status"] == "ok"]
         cases = list(dict.fromkeys(r["case"] for r in res["rows"]))
@@ -531,7 +543,8 @@ def plot(results, path):
         ax.set_ylabel("time / hand-written Numba")
         t = res["threads"]
         ax.set_title(f"{t} thread{'s' if t > 1 else ''} (lower is better; missing bar: see table)")
-        ax.legend(fontsize=7, ncol=3)
+    axes[0, 0].legend(fontsize=8, ncol=len(ORDER), loc="lower center", bbox_to_anchor=(0.5, 1.1),
+                      frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
