@@ -460,8 +460,8 @@ def markdown(results, mode):
         lines.append("")
     comp = next((r["compile"] for r in results if "compile" in r), None)
     if comp:
-        lines.append("srcgrad compile (fresh processes, empty cache): "
-                     + "; ".join(f"{k}: {json.dumps(v)}" for k, v in comp.items()))
+        lines.append("srcgrad compile, the same script in two fresh processes sharing a new "
+                     "cache directory (cold, then warm): " + _probe_text(comp))
         lines.append("")
     lines.append("Times are medians of at least 5 back-to-back warm calls; ns per element for "
                  "per-element kernels, ms per call otherwise. `x hw` is the ratio to the "
@@ -512,6 +512,19 @@ def markdown(results, mode):
         lines.append("</details>")
         lines.append("")
     return "\n".join(lines)
+
+
+def _probe_text(comp):
+    names = {"import_s": "import", "black_scholes_s": "vectorize(grad(black_scholes)) + first call",
+             "gmm_s": "grad(gmm_objective) + first call on gmm/test.txt"}
+    parts = []
+    for label in ("cold", "warm"):
+        d = comp.get(label, {})
+        items = [f"{names[k]} {d[k]:.2f} s" for k in names if k in d]
+        if "error" in d:
+            items.append(f"error: {d['error']}")
+        parts.append(f"{label}: " + ", ".join(items))
+    return "; ".join(parts)
 
 
 def plot(results, path):
@@ -633,4 +646,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    if not __package__:             # python benchmarks/run.py
+        sys.path.insert(0, str(REPO))
+        from benchmarks.run import main as package_main
+        sys.exit(package_main())
     sys.exit(main())
