@@ -463,12 +463,14 @@ def markdown(results, mode):
         lines.append("srcgrad compile, the same script in two fresh processes sharing a new "
                      "cache directory (cold, then warm): " + _probe_text(comp))
         lines.append("")
-    lines.append("Times are medians of at least 5 back-to-back warm calls; ns per element for "
-                 "per-element kernels, ms per call otherwise. `x hw` is the ratio to the "
-                 "hand-written Numba derivative; J/F the gradient time over the objective's in "
-                 "the same tool; first call includes compilation; peak is the memory growth of "
-                 "one call (a lower bound). Rows marked extrapolated ran on a subset.")
-    lines.append("")
+    if any(r.get("rows") for r in results):
+        lines.append("Times are medians of at least 5 back-to-back warm calls; ns per element "
+                     "for per-element kernels, ms per call otherwise. `x hw` is the ratio to the "
+                     "hand-written Numba derivative; J/F the gradient time over the objective's "
+                     "in the same tool; first call includes compilation; peak is the memory "
+                     "growth of one call (a lower bound). Rows marked extrapolated ran on a "
+                     "subset.")
+        lines.append("")
     for res in results:
         t = res["threads"]
         rows = res.get("rows", [])
@@ -601,7 +603,7 @@ def main(argv=None):
         [t for t in (1, 2) if t <= max(cores, 1)]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    mode = "quick" if a.quick else "full"
+    mode = "check-only" if a.check_only else "quick" if a.quick else "full"
     results = []
     started = time.perf_counter()
     for i, t in enumerate(threads):
