@@ -441,21 +441,34 @@ class Vectorized:
     def _dask(self, vals):
         import dask.array as da
         dtype = self._float_dtype(vals)
-        args = [v if hasattr(v, "dask") or not _is_scalar(v) else np.asarray(v) for v in vals]
-        sig = ",".join(["()"] * self.nin) + "->" + ",".join(["()"] * self.nout)
+        from dask.array.core import unify_chunks
+        pos = [i for i, v in enumerate(vals) if not _is_scalar(v)]
+        args = [da.asarray(vals[i]) for i in pos]
+        nd = max(a.ndim for a in args)
+        pairs = []
+        for a in args:                     # one chunking per broadcast dimension, by refinement
+            pairs += [a, tuple(range(nd - a.ndim, nd))]
+        args = unify_chunks(*pairs)[1]
+        # scalars travel with the function, so Python floats stay weak in each block's promotion
+        scalars = {i: v for i, v in enumerate(vals) if i not in pos}
+        sig = ",".join(["()"] * len(pos)) + "->" + ",".join(["()"] * self.nout)
         dtypes = [dtype] * self.nout if self.nout > 1 else dtype
-        res = da.apply_gufunc(_Blockwise(self), sig, *args, output_dtypes=dtypes, vectorize=False)
+        res = da.apply_gufunc(_Blockwise(self, pos, scalars), sig, *args, output_dtypes=dtypes,
+                              vectorize=False)
         return tuple(res) if self.nout > 1 else res
 
 
 class _Blockwise:
     """What Dask runs on each block: the serial driver (Dask's scheduler owns the threads)."""
 
-    def __init__(self, vec):
-        self.vec = vec
+    def __init__(self, vec, pos, scalars):
+        self.vec, self.pos, self.scalars = vec, pos, scalars
 
     def __call__(self, *blocks):
-        return self.vec._run(list(blocks), None, parallel=False, scalars=False)
+        vals = [self.scalars.get(i) for i in range(self.vec.nin)]
+        for i, b in zip(self.pos, blocks):
+            vals[i] = b
+        return self.vec._run(vals, None, parallel=False, scalars=False)
 
 
 def _unalias(inputs, outs):
