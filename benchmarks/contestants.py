@@ -116,6 +116,20 @@ def build_srcgrad(case, parallel):
     raise ValueError(k)
 
 
+def srcgrad_value_and_grad(case):
+    """(value, grads) from srcgrad.value_and_grad, vectorized for per-element kernels
+    (whose outputs are the value array first, then one array per argument)."""
+    sg = import_srcgrad()
+    if case.kind == "elementwise":
+        f = getattr(kernels, case.kernel)
+        out = sg.vectorize(sg.value_and_grad(f, argnums=tuple(case.wrt)))(*case.args)
+        return out[0], tuple(out[1:])
+    if case.kernel == "gmm":
+        v, g = sg.value_and_grad(kernels.gmm_objective, argnums=(0, 1, 2))(*case.data.args)
+        return v, g
+    raise ValueError(case.kernel)
+
+
 # ----------------------------------------------------------------------- tape
 
 # Elements / points / observations the tape processes in a timed call, so that

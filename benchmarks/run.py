@@ -249,7 +249,28 @@ def correctness(names=None, kernels=None, verbose=True):
             except Exception as exc:  # noqa: BLE001 - reported in the table
                 row["status"] = f"error: {_short(exc)}"
             emit(row)
+        if case.kernel in VALUE_AND_GRAD_CHECKS and (names is None or K.SRCGRAD in names):
+            emit(_value_and_grad_row(case, ref))
     return rows
+
+
+VALUE_AND_GRAD_CHECKS = ("black_scholes", "while_threshold", "gmm")
+
+
+def _value_and_grad_row(case, ref):
+    """srcgrad.value_and_grad: the value against the Numba primal, the gradient
+    against the hand-written derivative."""
+    from . import contestants as K
+    row = dict(case=case.label, contestant="srcgrad value_and_grad", error="")
+    try:
+        value, grads = K.srcgrad_value_and_grad(case)
+        want = K.build(K.PRIMAL, case).grad()
+        err = max(rel_err(grads, ref), rel_err((value,), (want,)))
+        row["error"] = f"{err:.1e}"
+        row["status"] = "ok" if err <= CHECK_TOL else "MISMATCH"
+    except Exception as exc:  # noqa: BLE001
+        row["status"] = f"error: {_short(exc)}"
+    return row
 
 
 # --------------------------------------------------------------------- timing

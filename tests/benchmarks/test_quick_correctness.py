@@ -63,7 +63,7 @@ def test_srcgrad(rows):
         K.import_srcgrad()
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"srcgrad cannot be imported: {exc}")
-    mine = _rows(rows, K.SRCGRAD)
+    mine = _rows(rows, K.SRCGRAD) + _rows(rows, "srcgrad value_and_grad")
     assert mine
     assert not _mismatches(mine), _mismatches(mine)
     errors = [f"{r['case']}: {r['status']}" for r in mine if r["status"] != "ok"]
