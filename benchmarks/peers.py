@@ -171,10 +171,10 @@ def load(tool):
             jax.config.update("jax_enable_x64", True)
             jax.config.update("jax_platforms", "cpu")
             import jax.numpy as jnp
-            from jax.scipy.special import erf, logsumexp
-            F = _ns(exp=jnp.exp, log=jnp.log, sqrt=jnp.sqrt, erf=erf, where=jnp.where,
+            from jax.scipy import special as jsp
+            F = _ns(exp=jnp.exp, log=jnp.log, sqrt=jnp.sqrt, erf=jsp.erf, where=jnp.where,
                     sin=jnp.sin, cos=jnp.cos, ones_like=jnp.ones_like, any=jnp.any,
-                    sum=jnp.sum, matmul=jnp.matmul, lse=lambda x, ax: logsumexp(x, axis=ax),
+                    sum=jnp.sum, matmul=jnp.matmul, lse=lambda x, ax: jsp.logsumexp(x, axis=ax),
                     repeat=_jax_repeat)
             return F, jax, f"{jax.__version__} (jaxlib {_version('jaxlib')})"
     except ImportError as exc:
@@ -418,7 +418,6 @@ def build_jax(case):
             raise Unavailable("cannot express: data-dependent while in reverse mode")
         fk = ELEMENTWISE[case.kernel]
         args = [put(a) if isinstance(a, np.ndarray) else a for a in case.args]
-        axes = tuple(0 if isinstance(a, np.ndarray) else None for a in case.args)
         # constants are closed over (static), arrays mapped
         consts = {i: a for i, a in enumerate(case.args) if not isinstance(a, np.ndarray)}
         arr_idx = [i for i, a in enumerate(case.args) if isinstance(a, np.ndarray)]
@@ -435,7 +434,6 @@ def build_jax(case):
         xs = [args[i] for i in arr_idx]
         gf = jax.jit(jax.vmap(jax.grad(scalar_f, argnums=wrt)))
         pf = jax.jit(scalar_f)          # broadcasting: the batched primal
-        del axes
         return Built(lambda: block(gf(*xs)), lambda: block(pf(*xs)), n=case.n)
     if case.kernel == "rosenbrock":
         x = put(case.args[0])
