@@ -59,7 +59,10 @@ class Desugar:
         self.loc = loc   # ParsedFunction.loc, for errors
 
     def run(self, fdef: ast.FunctionDef) -> list[ast.stmt]:
-        ctx = _Ctx(retval=self.fresh("_retval"), retflag=self.fresh("_returned"), loops=[])
+        # a return inside a loop guards later statements with the flag, so every return must set it
+        in_loop = any(isinstance(n, ast.Return) for lp in ast.walk(fdef) if isinstance(lp, (ast.For, ast.While))
+                      for n in ast.walk(lp))
+        ctx = _Ctx(retval=self.fresh("_retval"), retflag=self.fresh("_returned"), loops=[], force=in_loop)
         try:
             body, status, _ = self.block(fdef.body, ctx)
         except _NeedFlags:   # a return that may or may not happen, outside loops: use the flag
