@@ -20,6 +20,18 @@ _BUILD_LOCKS: dict[str, threading.Lock] = {}
 _GLOBAL_LOCK = threading.Lock()
 
 
+@functools.lru_cache(maxsize=1)
+def _compiler_fingerprint() -> str:
+    """Hash of srcgrad's own source: a changed compiler never reuses an old derivative."""
+    from pathlib import Path
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def _normalize_argnums(fun, argnums):
     try:
         sig = inspect.signature(fun)
@@ -72,7 +84,7 @@ class GradFunction:
     # ------------------------------------------------------------------ building
     def _key(self):
         fp, watch = resolve.dependency_fingerprint(self.fun, parse_function)
-        h = hashlib.sha256(f"{__version__}|{fp}|{self.argnums}|{self.single}".encode()).hexdigest()
+        h = hashlib.sha256(f"{_compiler_fingerprint()}|{fp}|{self.argnums}|{self.single}".encode()).hexdigest()
         return f"{self.fun.__name__}_{h[:24]}", watch
 
     def module(self):

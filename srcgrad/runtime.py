@@ -281,9 +281,10 @@ def grow(stack, need):
     cap = stack.shape[0]
     if need <= cap:
         return stack
-    new_cap = max(2 * cap, need, 16)
-    out = np.empty(new_cap, stack.dtype)
-    out[:cap] = stack
+    new_cap = 2 * cap if 2 * cap > need else need
+    out = np.empty(new_cap + 16, stack.dtype)
+    for i in range(cap):       # an explicit loop: slice assignment costs seconds of compile time
+        out[i] = stack[i]
     return out
 
 

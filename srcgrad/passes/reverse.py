@@ -193,6 +193,9 @@ class Reverse:
                     visit(b)
 
         visit(self.fn.body)
+        self.recompute = defaultdict(list)    # block id -> [Assign] re-run after the pops
+        for bid in list(needed):
+            self._plan_recompute(self.blocks[bid], needed[bid], loop_of_phi)
         for bid, vs in needed.items():
             for v in sorted(vs):
                 if self.an.kind.get(v) == "array":
@@ -205,6 +208,52 @@ class Reverse:
                     self.saves.ints[bid].append(v)
                 else:
                     self.saves.floats[bid].append(v)
+
+    _CHEAP = {"add", "sub", "mul", "truediv", "neg", "pos"}
+
+    def _plan_recompute(self, block, needed: set, loop_of_phi):
+        """Replace saves of cheap arithmetic by recomputation from the restored state.
+
+        A value defined directly in `block` by + - * / or negation, whose operands are
+        never overwritten (homed outside every loop), carried values of this block's loop (which
+        are then saved instead), or other recomputable values, is re-run after the pops rather
+        than pushed: a loop like `y = y + dt * r * y * (1 - y / k)` saves only `y`.
+        """
+        defs = {s.target: s for s in block.stmts
+                if isinstance(s, ir.Assign) and not s.phi and isinstance(s.value, ir.Prim)
+                and s.value.rule.key in self._CHEAP}
+        phis_here = {p for p, loop in loop_of_phi.items() if loop.body is block}
+        chosen: dict[str, ir.Assign] = {}
+
+        def ok(v, seen=()):
+            if v in chosen:
+                return True
+            if v in phis_here:
+                return True
+            home = self.an.home.get(v)
+            if home is not None and home.depth == 0 and v not in defs:
+                return True
+            s = defs.get(v)
+            if s is None or v in seen:
+                return False
+            if all(ok(a.name, seen + (v,)) for a in s.value.args if isinstance(a, ir.Var)):
+                chosen[v] = s
+                return True
+            return False
+
+        for v in sorted(needed):
+            if v in defs:
+                ok(v)
+        if not chosen:
+            return
+        for v in chosen:
+            needed.discard(v)
+        for s in chosen.values():
+            for a in s.value.args:
+                if isinstance(a, ir.Var) and a.name in phis_here:
+                    needed.add(a.name)
+        order = [s for s in block.stmts if isinstance(s, ir.Assign) and s.target in chosen]
+        self.recompute[block.id] = order
 
     def _loc_of(self, v):
         for s in ir.walk_stmts(self.fn.body):
@@ -266,6 +315,10 @@ class Reverse:
                 out.append(assign(v, _call("_rt.cast_like", ast.Subscript(N(stack), N(ptr), ast.Load()), N(v))))
         if out:
             out.insert(0, comment("restore: " + ", ".join(fl + il)))
+        again = self.recompute.get(block.id, [])
+        if again:
+            out.append(comment("recompute: " + ", ".join(s.target for s in again)))
+            out += [assign(s.target, primal_expr(s.value)) for s in again]
         return out
 
     def forward_stmt(self, s) -> list:
