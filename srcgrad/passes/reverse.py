@@ -533,8 +533,8 @@ class Reverse:
         for i in fn.argnums:     # in the order the user asked for
             p = fn.params[i]
             if p.name not in inited:
-                inited.add(p.name)
-                body.append(assign(self.bar(p.name), self.zero(p.name)))
+                inited.add(p.name)   # zeros_like: an unused argument may be an array srcgrad never saw indexed
+                body.append(assign(self.bar(p.name), _call("_rt.zeros_like", N(p.name))))
             grads.append(N(self.bar(p.name)))
         ret = [result_ast, ast.Tuple(grads, ast.Load())]
         if self.uses_stacks:
