@@ -115,6 +115,15 @@ class _Gen:
         return self.leaf(sc)
 
     def cond(self, sc):
+        # helper calls inside a condition are a documented limitation ("assign the helper's
+        # result to a variable first"), so conditions are generated without them
+        helpers, self.helpers = self.helpers, []
+        try:
+            return self._cond(sc)
+        finally:
+            self.helpers = helpers
+
+    def _cond(self, sc):
         op = self.pick(["<", ">", "<=", ">="])
         c = f"({self.expr(sc, 1)}) {op} ({self.expr(sc, 1)})"
         if self.chance(15):
