@@ -22,9 +22,11 @@ How a call runs:
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import threading
 
+import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
@@ -38,21 +40,33 @@ KINDS = ("primal", "grad", "value_and_grad")
 
 # ---------------------------------------------------------------- helpers the drivers call
 
-def load(x, r, c, z):
-    """Element (r, c) of a 2-D array, or a scalar itself; converted to the type of `z` unless
-    `z` is None (a differentiated integer array read as the float dtype of the call)."""
-    v = x[r, c] if isinstance(x, np.ndarray) else x
+def segment(x, r, c, m):
+    """Elements c .. c+m-1 of row r of a 2-D array as a 1-D view; a scalar stays itself."""
+    return x[r, c:c + m] if isinstance(x, np.ndarray) else x
+
+
+@overload(segment)
+def _segment(x, r, c, m):
+    if isinstance(x, types.Array):
+        return lambda x, r, c, m: x[r, c:c + m]
+    return lambda x, r, c, m: x
+
+
+def load(x, j, z):
+    """Element j of a 1-D segment, or a scalar itself; converted to the type of `z` unless `z`
+    is None (a differentiated integer array read as the float dtype of the call)."""
+    v = x[j] if isinstance(x, np.ndarray) else x
     return v if z is None else type(z)(v)
 
 
 @overload(load)
-def _load(x, r, c, z):
+def _load(x, j, z):
     if isinstance(x, types.Array):
         if isinstance(z, (types.NoneType, types.Omitted)) or z == x.dtype:
-            return lambda x, r, c, z: x[r, c]
+            return lambda x, j, z: x[j]
         conv = np.dtype(str(z)).type
-        return lambda x, r, c, z: conv(x[r, c])
-    return lambda x, r, c, z: x
+        return lambda x, j, z: conv(x[j])
+    return lambda x, j, z: x
 
 
 _KERNELS: dict = {}
@@ -78,6 +92,7 @@ from numba import prange
 
 from srcgrad import runtime as _rt
 from srcgrad.vectorize import load as _load
+from srcgrad.vectorize import segment as _segment
 from srcgrad.vectorize import registered_kernel
 
 _kernel = registered_kernel({key!r})
@@ -124,13 +139,16 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
             "        r = i // cols",
             "        c = i - r * cols",
             "        while i < stop:",
-            "            cend = min(cols, c + stop - i)",
-            "            for j in range(c, cend):",
+            "            # the block's part of row r, as 1-D views: a plain loop LLVM can vectorize",
+            "            m = min(cols - c, stop - i)",
         ]
-        body += [f"                {a} = _load({x}, r, j, {z})" for a, x, z in zip(args, xs, zs)]
+        body += [f"            s{k} = _segment({x}, r, c, m)" for k, x in enumerate(xs)]
+        body += [f"            p{k} = {o}[r, c:c + m]" for k, o in enumerate(os_)]
+        body += ["            for j in range(m):"]
+        body += [f"                {a} = _load(s{k}, j, {z})" for k, (a, z) in enumerate(zip(args, zs))]
         body += [f"                {line}" for line in call]
-        body += [f"                {o}[r, j] = {e}" for o, e in zip(os_, outs)]
-        body += ["            i += cend - c", "            r += 1", "            c = 0"]
+        body += [f"                p{k}[j] = {e}" for k, e in enumerate(outs)]
+        body += ["            i += m", "            r += 1", "            c = 0"]
         text += "\n\n" + "\n".join(body) + "\n"
     # gufunc body: scalar inputs, 1-element output arrays; stacks per element (NumPy's loop)
     gargs = [f"x{i}" for i in range(nin)]
@@ -171,6 +189,9 @@ def _coalesce(shape, strides_list):
 
 def _views(operands, shape):
     """Yield lists of 2-D views (one per operand) covering `shape` in order, coalesced."""
+    if all(op.shape == shape and op.flags.c_contiguous for op in operands):   # the common case
+        yield [op.reshape(1, -1) for op in operands]
+        return
     full = [np.broadcast_to(op, shape) if op.shape != shape else op for op in operands]
     dims = _coalesce(shape, [a.strides for a in full])
     cshape = tuple(n for n, _ in dims)
@@ -257,8 +278,6 @@ class Vectorized:
             return self._build_key[0], _KERNELS[self._build_key[0]], False
         import hashlib
 
-        import numba
-
         from .frontend import resolve
         from .frontend.source import parse_function
         py = self._py
@@ -309,7 +328,6 @@ class Vectorized:
         element), single-threaded; calling this object directly is faster."""
         b = self._get_build()
         if b.gufunc is None:
-            import numba
             layout = ",".join(["()"] * self.nin) + "->" + ",".join(["()"] * self.nout)
             sigs = []
             for t in (numba.float64, numba.float32):
@@ -354,13 +372,12 @@ class Vectorized:
         return dt
 
     def __call__(self, *args, out=None, **kwargs):
-        vals = self._bind(args, kwargs)
+        vals = list(args) if not kwargs and len(args) == self.nin else self._bind(args, kwargs)
         if _has_dask(vals):
             if out is not None:
                 raise TypeError("out= is not supported with Dask arrays (results are lazy)")
             return self._dask(vals)
         if self.threads is not None and self.parallel:
-            import numba
             before = numba.get_num_threads()
             numba.set_num_threads(max(1, min(int(self.threads), numba.config.NUMBA_NUM_THREADS)))
             try:
@@ -406,10 +423,9 @@ class Vectorized:
             outs = [np.empty(shape, dtype) for _ in range(self.nout)]
         else:
             inputs = _unalias(inputs, outs)
-        n = int(np.prod(shape))
+        n = math.prod(shape)
         if n:
             build = self._get_build()
-            import numba
             drive = build.parallel if (parallel and n > self.block and numba.get_num_threads() > 1) \
                 else build.serial
             pos = [k for k, a in enumerate(inputs) if isinstance(a, np.ndarray)]
