@@ -1,0 +1,85 @@
+"""Regression corpus: every failure the fuzzer (tests/fuzz) found, reduced to a plain function.
+
+Each function is checked by tests/fuzz/test_regressions.py: srcgrad's value equals Python's and
+its gradient matches central differences at the listed inputs.  The docstring says what went
+wrong before the fix.
+"""
+import math
+
+import numpy as np
+
+
+def array_read_only_in_condition(x, a):
+    """`a` is only read inside a condition: its gradient came back as the scalar 0.0, not zeros(4)."""
+    if a[1] > x:
+        return x
+    return 2.0 * x
+
+
+def unused_array_argument(x, a):
+    """An array argument never used: its gradient came back as 0.0, not an array of its shape."""
+    return 2.0 * x
+
+
+def nested_if_return(x):
+    """A return in an if nested in another if (no loop): refused with `_retval is not defined`."""
+    if x <= 2.0:
+        if x > 1.0:
+            return x * x
+    return 2.0 * x
+
+
+def nested_if_return_else(x):
+    """The same with an else branch that falls through."""
+    if x > 0.0:
+        if x > 1.0:
+            return x * x
+        else:
+            t = 1.0
+    return 2.0 * x
+
+
+def return_in_loop_then_return_in_if(x0, x1):
+    """A function returning from a while loop and later from an if: the later return did not set
+    the returned-flag, so the final `return 0.25` overwrote it (silent wrong value)."""
+    if x1 < 0.0:
+        k = 0
+        while k < 3 and x1 >= x0:
+            k += 1
+            return 3.0 * x0
+        if x1 > -1.0:
+            return 2.0 * x0 * x1
+    return 0.25
+
+
+def fuzz_seed57(x0, x1, x2, a):
+    """The program the fuzzer found (CI seed 57) that exposed return_in_loop_then_return_in_if."""
+    s1 = x1
+    buf = np.zeros(4)
+    s1 *= (0.5 + 0.5 * math.tanh(((-s1) + ((x1 if (-0.7) > (math.tanh(s1) ** 3) else x1) * 2.0))))
+    if (a[3]) < (s1):
+        buf[0] = x2
+    else:
+        k2 = 0
+        while k2 < 3 and ((-s1)) >= (x0):
+            k2 += 1
+            t3 = (((x2 - x1) * math.cos(k2)) - (-x1))
+            return (-a[k2 - 1])
+        if not ((math.tanh(-0.7) ** 3) >= ((x1 * s1))):
+            return math.tanh(math.sin(s1))
+    s1 -= (-1.25 ** 2)
+    return (0.5 ** 2)
+
+
+A4 = np.array([-1.2497446879659204, -0.06989770439637955, 1.794905125668996, 1.8447707276029552])
+
+# (function, argnums, list of argument tuples)
+CASES = [
+    (array_read_only_in_condition, (0, 1), [(0.5, np.ones(4)), (1.5, np.ones(4))]),
+    (unused_array_argument, (0, 1), [(0.5, np.ones(3))]),
+    (nested_if_return, 0, [(0.5,), (1.5,), (2.5,), (-0.5,)]),
+    (nested_if_return_else, 0, [(0.5,), (1.5,), (-0.5,)]),
+    (return_in_loop_then_return_in_if, (0, 1), [(0.1, 0.5), (-0.5, -0.3), (-0.2, -0.3), (-0.2, -1.3)]),
+    (fuzz_seed57, (0, 1, 2, 3), [(0.9053577430009088, -0.836505738271248, -0.6516900070708238, A4),
+                                 (-0.3, 0.4, 0.2, A4)]),
+]
