@@ -192,6 +192,9 @@ def _views(operands, shape):
     if all(op.shape == shape and op.flags.c_contiguous for op in operands):   # the common case
         yield [op.reshape(1, -1) for op in operands]
         return
+    if all(op.shape == shape and op.flags.f_contiguous for op in operands):   # elementwise: any order
+        yield [op.T.reshape(1, -1) for op in operands]
+        return
     full = [np.broadcast_to(op, shape) if op.shape != shape else op for op in operands]
     dims = _coalesce(shape, [a.strides for a in full])
     cshape = tuple(n for n, _ in dims)
@@ -419,8 +422,10 @@ class Vectorized:
         for o in outs:
             if o.shape != shape:
                 raise ValueError(f"out= array has shape {o.shape}, the result has shape {shape}")
-        if not outs:
-            outs = [np.empty(shape, dtype) for _ in range(self.nout)]
+        if not outs:   # in the inputs' memory order, as NumPy's ufuncs do
+            order = "F" if arrays and all(a.shape == shape and a.flags.f_contiguous
+                                          and not a.flags.c_contiguous for a in arrays) else "C"
+            outs = [np.empty(shape, dtype, order=order) for _ in range(self.nout)]
         else:
             inputs = _unalias(inputs, outs)
         n = math.prod(shape)

@@ -412,3 +412,11 @@ def test_bad_arguments():
         vseed(np.array([True, False]), 1.0)
     with pytest.raises(TypeError, match="complex"):
         vseed(np.ones(2, complex), 1.0)
+
+
+def test_fortran_ordered_inputs_give_fortran_ordered_outputs():
+    a = np.asfortranarray(np.linspace(-1, 1, 12).reshape(3, 4))
+    b = np.asfortranarray(np.linspace(0, 2, 12).reshape(3, 4))
+    got = vseed(a, b)
+    assert all(g.flags.f_contiguous for g in got)
+    assert_outputs(got, per_element(seed_grad, a, b))
