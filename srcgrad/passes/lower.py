@@ -513,8 +513,8 @@ class Lowerer:
                 raise self.error(NoDerivativeRuleError, f"`{name}` with {len(args)} argument(s) has no derivative rule", e)
             raise self.error(
                 NoDerivativeRuleError, f"`{name}` has no derivative rule", e,
-                "declare one with srcgrad.custom_partials (or mark it srcgrad.nondiff), or write it in "
-                "plain Python so srcgrad can differentiate through it")
+                "write it as a plain Python helper function (srcgrad differentiates through helpers), "
+                "or compute it outside and pass the value in; user-declared rules are planned (issue #9)")
         if rule.kind == "nondiff":
             return self.raw(e, target)
         ops = tuple(self.expr(a) for a in args)
