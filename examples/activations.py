@@ -14,7 +14,6 @@ first argument. The grid below has an even number of points, so it avoids the ki
 """
 import math
 import os
-import sys
 
 import numpy as np
 
@@ -120,7 +119,7 @@ def save_plot(xs, values, prelu_da, path):
     plt.close(fig)
 
 
-def main(argv=None):
+def main():
     xs = np.linspace(-4.0, 4.0, 400)
     mine = srcgrad_derivatives(xs)
     ref = closed_forms()
@@ -163,4 +162,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
