@@ -60,6 +60,8 @@ _OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.FloorDiv, ast.Mod, ast
 
 def fence(fdef: ast.FunctionDef, loc) -> None:
     """Raise UnsupportedSyntaxError at the first construct outside the subset."""
+    if isinstance(fdef, ast.AsyncFunctionDef):   # calling it returns a coroutine, not a number
+        raise UnsupportedSyntaxError("an async function", loc(fdef), "use a plain `def`")
     a = fdef.args
     if a.vararg is not None or a.kwarg is not None:
         bad = a.vararg or a.kwarg
