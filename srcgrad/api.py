@@ -12,7 +12,7 @@ import numpy as np
 from . import __version__
 from .codegen import compile as cache
 from .codegen import emit
-from .errors import ArgnumsError, CompilationError, SrcgradError
+from .errors import ArgnumsError, CompilationError, NonScalarOutputError, SrcgradError
 from .frontend import resolve
 from .frontend.source import parse_function
 
@@ -154,11 +154,31 @@ class GradFunction:
         vals = self.bind(args, kwargs)
         kernel = self.kernel
         try:
-            return kernel(*vals)
+            out = kernel(*vals)
         except Exception as exc:
             if _is_numba_error(exc):
                 raise self._compilation_error(exc) from None
             raise
+        self._check_scalar_output()
+        return out
+
+    def _check_scalar_output(self):
+        """Only Numba's types tell an array result from a scalar one: refuse it (else the seed
+        1.0 broadcasts and grad returns a plausible wrong number)."""
+        from numba.core import types as nt
+        overloads = self.vjp_kernel.overloads
+        if len(overloads) == getattr(self, "_n_checked", -1):
+            return
+        for cres in list(overloads.values()):
+            value_t = cres.signature.return_type.types[0]
+            if isinstance(value_t, (nt.Array, nt.BaseTuple)):
+                import ast
+                p = parse_function(self.fun)
+                rets = [n for n in ast.walk(p.tree) if isinstance(n, ast.Return)]
+                raise NonScalarOutputError(
+                    f"`{self.fun.__qualname__}` returns {value_t}, not a scalar", p.loc(rets[-1] if rets else None),
+                    "return a scalar (e.g. np.sum(...) of the array), or differentiate each output element separately")
+        self._n_checked = len(overloads)
 
     def _compilation_error(self, exc):
         text = str(exc)
