@@ -1,0 +1,210 @@
+"""Every construct outside srcgrad's subset is refused with a located, actionable error.
+
+For each case: the error derives from srcgrad.SrcgradError, `exc.loc` points at this file and
+at the line of the offending construct (found by its marker comment `# <- here`), the message
+names the construct, and the hint says what to write instead.
+"""
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import srcgrad
+
+
+def line_of(func, marker="# <- here"):
+    lines, first = inspect.getsourcelines(func)
+    hits = [first + k for k, text in enumerate(lines) if marker in text]
+    assert len(hits) == 1, f"{func.__name__}: expected one marker"
+    return hits[0]
+
+
+class Point:
+    def __init__(self, w):
+        self.w = w
+
+
+POINT = Point(2.0)
+COUNTER = 0.0
+
+
+# ---------------------------------------------------------------------- the refused functions
+def uses_try(x):
+    try:  # <- here
+        y = math.log(x)
+    except ValueError:
+        y = 0.0
+    return y
+
+
+def uses_with(x):
+    with open("/dev/null"):  # <- here
+        y = x * 2.0
+    return y
+
+
+def uses_lambda(x):
+    sq = lambda v: v * v  # <- here  # noqa: E731
+    return sq(x)
+
+
+def uses_listcomp(x):
+    ys = [x * k for k in range(3)]  # <- here
+    return ys[0]
+
+
+def uses_genexp(x):
+    return sum(x * k for k in range(3))  # <- here
+
+
+def uses_setcomp(x):
+    s = {x * k for k in range(3)}  # <- here
+    return x
+
+
+def uses_dictcomp(x):
+    d = {k: x for k in range(3)}  # <- here
+    return x
+
+
+def uses_global(x):
+    global COUNTER  # <- here
+    return x + COUNTER
+
+
+def make_nonlocal():
+    v = 1.0
+
+    def uses_nonlocal(x):
+        nonlocal v  # <- here
+        return x * v
+    return uses_nonlocal
+
+
+uses_nonlocal = make_nonlocal()
+
+
+def uses_class(x):
+    class Local:  # <- here
+        pass
+    return x
+
+
+def uses_attribute(x):
+    return POINT.w * x  # <- here
+
+
+def uses_string(x):
+    s = "abc"  # <- here
+    return x
+
+
+def uses_fstring(x):
+    s = f"{x}"  # <- here
+    return x
+
+
+def uses_yield(x):
+    yield x * 2.0  # <- here
+
+
+async def uses_async(x):  # <- here
+    return x * 2.0
+
+
+
+def uses_varargs(x, *rest):  # <- here
+    return x
+
+
+def uses_kwargs(x, **opts):  # <- here
+    return x
+
+
+def recursive(x, n):
+    if n <= 0:
+        return x
+    return recursive(x * 0.5, n - 1)  # <- here
+
+
+def no_rule(x):
+    return math.gamma(x)  # <- here
+
+
+def returns_tuple(x):
+    return x, 2.0 * x  # <- here
+
+
+def returns_tuple_var(x):
+    t = (x, 2.0 * x)  # <- here
+    return t
+
+
+def returns_array(x):
+    return x * 2.0  # <- here
+
+
+def int_as_range_bound(x, n):
+    s = 0.0
+    for i in range(n):  # <- here
+        s = s + x
+    return s
+
+
+def int_as_index(a, k):
+    return a[k] * 2.0  # <- here
+
+
+def mutates_argument(a):
+    a[0] = 1.0  # <- here
+    return a[0] + a[1]
+
+
+# ---------------------------------------------------------------------- the table
+# (function, argnums, arguments, error class, words the message must contain)
+X = 0.7
+A = np.array([0.5, 1.5, 2.5])
+CASES = [
+    (uses_try, 0, (X,), srcgrad.UnsupportedSyntaxError, "try"),
+    (uses_with, 0, (X,), srcgrad.UnsupportedSyntaxError, "with"),
+    (uses_lambda, 0, (X,), srcgrad.UnsupportedSyntaxError, "lambda"),
+    (uses_listcomp, 0, (X,), srcgrad.UnsupportedSyntaxError, "list comprehension"),
+    (uses_genexp, 0, (X,), srcgrad.UnsupportedSyntaxError, "generator expression"),
+    (uses_setcomp, 0, (X,), srcgrad.UnsupportedSyntaxError, "set comprehension"),
+    (uses_dictcomp, 0, (X,), srcgrad.UnsupportedSyntaxError, "dict comprehension"),
+    (uses_global, 0, (X,), srcgrad.UnsupportedSyntaxError, "global"),
+    (uses_nonlocal, 0, (X,), srcgrad.UnsupportedSyntaxError, "nonlocal"),
+    (uses_class, 0, (X,), srcgrad.UnsupportedSyntaxError, "class"),
+    (uses_attribute, 0, (X,), srcgrad.SrcgradError, "attribute"),
+    (uses_string, 0, (X,), srcgrad.UnsupportedSyntaxError, "string"),
+    (uses_fstring, 0, (X,), srcgrad.UnsupportedSyntaxError, "f-string"),
+    (uses_yield, 0, (X,), srcgrad.UnsupportedSyntaxError, "yield"),
+    (uses_async, 0, (X,), srcgrad.UnsupportedSyntaxError, "async"),
+    (uses_varargs, 0, (X,), srcgrad.UnsupportedSyntaxError, "*args"),
+    (uses_kwargs, 0, (X,), srcgrad.UnsupportedSyntaxError, "**kwargs"),
+    (recursive, 0, (X, 3), srcgrad.UnsupportedSyntaxError, "recursion"),
+    (no_rule, 0, (X,), srcgrad.NoDerivativeRuleError, "gamma"),
+    (returns_tuple, 0, (X,), srcgrad.UnsupportedSyntaxError, "tuple"),
+    (returns_tuple_var, 0, (X,), srcgrad.UnsupportedSyntaxError, "tuple"),
+    (returns_array, 0, (A,), srcgrad.NonScalarOutputError, "scalar"),
+    (int_as_range_bound, (0, 1), (X, 3), srcgrad.NotDifferentiableError, "range"),
+    (int_as_index, (0, 1), (A, 1), srcgrad.NotDifferentiableError, "index"),
+    (mutates_argument, 0, (A.copy(),), srcgrad.UnsupportedArrayUseError, "modified in place"),
+]
+
+
+@pytest.mark.parametrize("fun,argnums,args,cls,words", CASES, ids=[c[0].__name__ for c in CASES])
+def test_refused(fun, argnums, args, cls, words):
+    with pytest.raises(srcgrad.SrcgradError) as info:
+        srcgrad.grad(fun, argnums=argnums)(*args)
+    exc = info.value
+    assert isinstance(exc, cls), f"{type(exc).__name__}: {exc}"
+    assert isinstance(exc, srcgrad.LocatedError), f"no location: {type(exc).__name__}: {exc}"
+    assert exc.loc is not None
+    assert exc.loc.file == __file__
+    assert exc.loc.line == line_of(fun), str(exc)
+    assert exc.loc.col >= 0
+    assert words.lower() in exc.message.lower(), exc.message
+    assert exc.hint, f"no advice on what to do instead: {exc}"
+    assert "Traceback" not in str(exc)
