@@ -157,6 +157,8 @@ class Reverse:
 
     def _reads_in(self, block) -> set:
         out = set()
+        for s in getattr(self, "recompute", {}).get(block.id, []):
+            out |= ir.reads_of(s)
         for s in block.stmts:
             out |= self.rev_reads(s)
             for b in ir.child_blocks(s):
@@ -178,10 +180,14 @@ class Reverse:
                 for p in s.phis:
                     loop_of_phi[p] = s
         needed = defaultdict(set)   # block id -> vars to push at its end
+        self.loop_index = {s.index: s for s in ir.walk_stmts(self.fn.body) if isinstance(s, ir.For)}
+        self.read_only = {s.array.name for s in ir.walk_stmts(self.fn.body) if isinstance(s, ir.Store)}
 
         def visit(block):
             for s in block.stmts:
                 for v in self.rev_reads(s):
+                    if v in self.loop_index:   # the reversed loop recomputes its index
+                        continue
                     loop = loop_of_phi.get(v)
                     if loop is not None and block.id in self.subtree[loop.body.id]:
                         needed[loop.body.id].add(v)     # iteration-start value of a carried variable
@@ -219,9 +225,14 @@ class Reverse:
         are then saved instead), or other recomputable values, is re-run after the pops rather
         than pushed: a loop like `y = y + dt * r * y * (1 - y / k)` saves only `y`.
         """
+        def cheap(v):
+            if isinstance(v, ir.Prim):
+                return v.rule.key in self._CHEAP or (v.rule.key == "pow" and isinstance(v.args[1], ir.Const))
+            # an element of an array that is never written cannot have changed
+            return isinstance(v, ir.Load) and v.array.name not in self.read_only
+
         defs = {s.target: s for s in block.stmts
-                if isinstance(s, ir.Assign) and not s.phi and isinstance(s.value, ir.Prim)
-                and s.value.rule.key in self._CHEAP}
+                if isinstance(s, ir.Assign) and not s.phi and cheap(s.value)}
         phis_here = {p for p, loop in loop_of_phi.items() if loop.body is block}
         chosen: dict[str, ir.Assign] = {}
 
@@ -230,13 +241,17 @@ class Reverse:
                 return True
             if v in phis_here:
                 return True
+            loop = self.loop_index.get(v)
+            if loop is not None and block.id in self.subtree[loop.body.id]:
+                return True
             home = self.an.home.get(v)
             if home is not None and home.depth == 0 and v not in defs:
                 return True
             s = defs.get(v)
             if s is None or v in seen:
                 return False
-            if all(ok(a.name, seen + (v,)) for a in s.value.args if isinstance(a, ir.Var)):
+            args = s.value.args if isinstance(s.value, ir.Prim) else (s.value.array,) + tuple(s.value.index)
+            if all(ok(a.name, seen + (v,)) for a in args if isinstance(a, ir.Var)):
                 chosen[v] = s
                 return True
             return False
@@ -249,9 +264,9 @@ class Reverse:
         for v in chosen:
             needed.discard(v)
         for s in chosen.values():
-            for a in s.value.args:
-                if isinstance(a, ir.Var) and a.name in phis_here:
-                    needed.add(a.name)
+            for a in ir.reads_of(s):
+                if a in phis_here:
+                    needed.add(a)
         order = [s for s in block.stmts if isinstance(s, ir.Assign) and s.target in chosen]
         self.recompute[block.id] = order
 
