@@ -431,14 +431,22 @@ class Vectorized:
         n = math.prod(shape)
         if n:
             build = self._get_build()
-            drive = build.parallel if (parallel and n > self.block and numba.get_num_threads() > 1) \
-                else build.serial
+            threads = numba.get_num_threads()
+            par = parallel and n > self.block and threads > 1
+            drive = build.parallel if par else build.serial
             pos = [k for k, a in enumerate(inputs) if isinstance(a, np.ndarray)]
-            for views in _views([inputs[k] for k in pos] + outs, shape):
-                xs = list(inputs)
-                for k, v in zip(pos, views):
-                    xs[k] = v
-                drive(*xs, *zs, *views[len(pos):], self.block)
+            if par:   # blocks handed out in chunks of ~1/8 of a thread's share: balances
+                # elements of unequal cost (loops with data-dependent trip counts) at little cost
+                chunk = numba.set_parallel_chunksize(max(1, n // (self.block * threads * 8)))
+            try:
+                for views in _views([inputs[k] for k in pos] + outs, shape):
+                    xs = list(inputs)
+                    for k, v in zip(pos, views):
+                        xs[k] = v
+                    drive(*xs, *zs, *views[len(pos):], self.block)
+            finally:
+                if par:
+                    numba.set_parallel_chunksize(chunk)
         if out is None and scalars and shape == ():
             outs = [o[()] for o in outs]
         return tuple(outs) if self.nout > 1 else outs[0]
