@@ -15,6 +15,7 @@ from .codegen import emit
 from .errors import ArgnumsError, CompilationError, NonScalarOutputError, SrcgradError
 from .frontend import resolve
 from .frontend.source import parse_function
+from .rules.registry import GENERATION
 
 _BUILD_LOCKS: dict[str, threading.Lock] = {}
 _GLOBAL_LOCK = threading.Lock()
@@ -74,6 +75,7 @@ class GradFunction:
         self._params = list(self._sig.parameters)
         self._module = None
         self._watch = None
+        self._generation = -1
         self._lock = threading.Lock()
         functools.update_wrapper(self, fun)
 
@@ -90,11 +92,13 @@ class GradFunction:
     def module(self):
         """The generated, imported module (rebuilt when the function or a helper changed)."""
         mod = self._module
-        if mod is not None and resolve.still_valid(self._watch):
+        if mod is not None and self._generation == GENERATION[0] and resolve.still_valid(self._watch):
             return mod
         with self._lock:
-            if self._module is not None and resolve.still_valid(self._watch):
+            if self._module is not None and self._generation == GENERATION[0] \
+                    and resolve.still_valid(self._watch):
                 return self._module
+            generation = GENERATION[0]
             stem, watch = self._key()
             with _GLOBAL_LOCK:
                 lock = _BUILD_LOCKS.setdefault(stem, threading.Lock())
@@ -107,6 +111,7 @@ class GradFunction:
                     path = cache.write(stem, text)
                 self._module = cache.import_module(stem, path, text)
                 self._watch = watch
+                self._generation = generation
             return self._module
 
     @property

@@ -313,6 +313,23 @@ def _cast_like(value, like):
     return lambda value, like: value
 
 
+def external(module: str, qualname: str):
+    """A user object a derivative rule refers to, imported for generated code (plain Python
+    functions are compiled with numba.njit so compiled code can call them)."""
+    import importlib
+    import sys
+
+    import numba
+
+    mod = sys.modules.get(module) or importlib.import_module(module)
+    obj = mod
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    if callable(obj) and not hasattr(obj, "py_func") and not isinstance(obj, np.ufunc):
+        obj = numba.njit(error_model="numpy")(obj)
+    return obj
+
+
 def jit(fn):
     """How generated functions are compiled: nopython, NumPy's error model (1/0 is inf, not an
     exception), and Numba's on-disk cache when the function lives in a real file."""

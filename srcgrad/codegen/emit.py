@@ -59,7 +59,18 @@ def module_source(header_fields: dict, functions: list) -> str:
     body = ast.unparse(mod)
     body = _comments(body)
     body = re.sub(r"\n(@_jit)", r"\n\n\n\1", body)
-    return HEADER.format(**header_fields) + "\n\n" + body + "\n"
+    return HEADER.format(**header_fields) + _external_imports(mod) + "\n\n" + body + "\n"
+
+
+def _external_imports(mod) -> str:
+    """Bind the user objects that custom rules refer to (only those this module uses)."""
+    from ..rules.registry import EXTERNAL
+    used = sorted({n.id for n in ast.walk(mod) if isinstance(n, ast.Name) and n.id in EXTERNAL})
+    if not used:
+        return ""
+    lines = ["# objects named by custom derivative rules"]
+    lines += [f"{name} = _rt.external({EXTERNAL[name][0]!r}, {EXTERNAL[name][1]!r})" for name in used]
+    return "\n".join(lines) + "\n"
 
 
 _COMMENT_RE = re.compile(r"^(\s*)" + COMMENT + r"\((.*)\)\s*$")

@@ -59,6 +59,11 @@ def free_names(fdef: ast.FunctionDef) -> list:
     return sorted(seen)
 
 
+def rules_fp(obj) -> str:
+    from ..rules.registry import fingerprint
+    return fingerprint(obj)
+
+
 def dependency_fingerprint(func, parse) -> tuple[str, list]:
     """Hash of `func`'s source, its helpers' sources (transitively) and the numeric constants they
     read; plus a list of (function, name, object) to re-check cheaply before each call."""
@@ -77,6 +82,8 @@ def dependency_fingerprint(func, parse) -> tuple[str, list]:
             watch.append((f, name, obj))
             if is_number(obj):
                 h.update(f"{name}={obj!r}\n".encode())
+            elif rules_fp(obj):
+                h.update(f"{name}=rule:{rules_fp(obj)}\n".encode())
             elif is_helper(obj):
                 stack.append(obj)
             elif isinstance(obj, pytypes.ModuleType):

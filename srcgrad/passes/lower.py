@@ -19,6 +19,7 @@ import ast
 import builtins
 import math
 import operator
+import re
 import types as pytypes
 
 import numpy as np
@@ -656,7 +657,7 @@ def _module_alias(mod, node, lowerer):
 def _canonical(obj, node, lowerer):
     """The name generated code uses for a callable or dtype read inside an inactive expression."""
     rule = next((r for (k, _), r in registry.RULES.items() if k is obj), None) if obj is not None else None
-    if rule is not None and rule.call and rule.call[0].isalpha():
+    if rule is not None and re.fullmatch(r"[A-Za-z_][\w.]*", rule.call or ""):
         return rule.call
     if obj in (builtins.len, builtins.int, builtins.float, builtins.abs, builtins.min, builtins.max,
                builtins.round, builtins.bool):

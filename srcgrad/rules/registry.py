@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
 from dataclasses import dataclass, field
 
@@ -55,6 +56,7 @@ class Rule:
     result: str = "float"             # "float" | "int" | "bool" | "array" | "same": static kind hint
     array_only: bool = False          # the primitive reveals that its argument is an array
     notes: str = ""
+    source: str = ""                  # the rule function's source, part of the cache key
 
     def reads(self, i: int) -> set[str]:
         """Names of the rule's parameters (and 'out') the i-th partial/contribution reads."""
@@ -66,6 +68,53 @@ class Rule:
 
 RULES: dict[tuple[object, int], Rule] = {}
 _OPERATORS: dict[str, Rule] = {}
+
+# Names that generated code must import because a rule refers to an object outside math/np/_rt
+# (a user's primal function, or the helpers its derivative calls): mangled name -> (module, qualname).
+EXTERNAL: dict[str, tuple[str, str]] = {}
+_BUILTIN_NAMES = {"math", "np", "_rt", "out", "g"}
+GENERATION = [0]     # bumped on every registration, so gradients built earlier are rebuilt
+
+
+def _external_name(obj) -> str | None:
+    """The name generated code uses for a user object (None for math/numpy/builtins/operators)."""
+    if isinstance(obj, str):
+        return None
+    mod = getattr(obj, "__module__", None) or ""
+    if mod in ("math", "builtins") or mod.startswith("numpy") or isinstance(obj, _np_ufunc_type()):
+        return None
+    qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if qual is None or "<" in qual:
+        raise SrcgradError(f"{obj!r} must be a module-level function to have a derivative rule")
+    mangled = "_x_" + re.sub(r"\W", "_", f"{mod}.{qual}")
+    EXTERNAL[mangled] = (mod, qual)
+    return mangled
+
+
+def _bind_externals(fn, exprs, params):
+    """Rename names the rule expressions take from the rule's module to their import names."""
+    g = getattr(fn, "__globals__", {})
+    mapping = {}
+    for e in exprs:
+        if e is None:
+            continue
+        for n in ast.walk(e):
+            if isinstance(n, ast.Name) and n.id not in params and n.id not in _BUILTIN_NAMES \
+                    and n.id not in mapping:
+                obj = g.get(n.id)
+                if obj is None:
+                    raise SrcgradError(f"rule {fn.__name__}: unknown name {n.id!r} in its return expression")
+                ext = _external_name(obj)
+                if ext is None:
+                    raise SrcgradError(f"rule {fn.__name__}: use math/np names for {n.id!r} "
+                                       "(the generated code imports math and numpy as np)")
+                mapping[n.id] = ext
+
+    class Ren(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return ast.copy_location(ast.Name(mapping[node.id], ast.Load()), node) if node.id in mapping else node
+
+    return tuple(None if e is None else Ren().visit(e) for e in exprs)
 
 
 def _return_expr(fn) -> tuple[list[str], ast.expr]:
@@ -80,6 +129,7 @@ def _return_expr(fn) -> tuple[list[str], ast.expr]:
 
 
 def _register(rule: Rule):
+    GENERATION[0] += 1
     if isinstance(rule.key, str):
         _OPERATORS[rule.key] = rule
     RULES[(rule.key, rule.arity)] = rule
@@ -87,6 +137,9 @@ def _register(rule: Rule):
 
 
 def _call_name(key) -> str:
+    ext = _external_name(key)
+    if ext is not None:
+        return ext
     mod = getattr(key, "__module__", None) or ""
     name = getattr(key, "__name__", str(key))
     if mod in ("math",):
@@ -112,6 +165,7 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | None = No
         if len(exprs) != len(params):
             raise SrcgradError(f"rule {fn.__name__}: {len(params)} arguments but {len(exprs)} partials")
         exprs = tuple(None if (isinstance(e, ast.Constant) and e.value is None) else e for e in exprs)
+        exprs = _bind_externals(fn, exprs, set(params))
         dom = tuple(domain) if domain is not None else (DEFAULT_DOMAIN,) * len(params)
         if dom and not isinstance(dom[0], tuple):
             dom = (dom,) * len(params)
@@ -119,7 +173,7 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | None = No
             _register(Rule(name=call or _call_name(key), key=key, arity=arity or len(params),
                            kind="partials", call=call or _call_name(key), params=params, exprs=exprs,
                            uses_out="out" in names, domain=dom, fn=fn, notes=notes,
-                           array_only=array_only))
+                           array_only=array_only, source=_source(fn)))
         return fn
 
     return deco
@@ -135,25 +189,44 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
         params = tuple(n for n in names if n not in ("g", "out"))
         exprs = tuple(expr.elts) if isinstance(expr, ast.Tuple) else (expr,)
         exprs = tuple(None if (isinstance(e, ast.Constant) and e.value is None) else e for e in exprs)
+        exprs = _bind_externals(fn, exprs, set(params))
         dom = tuple(domain) if domain is not None else (DEFAULT_DOMAIN,) * len(params)
         for key in keys:
             _register(Rule(name=call or _call_name(key), key=key, arity=arity, kind="vjp",
                            call=call or _call_name(key), params=params[:arity], exprs=exprs[:arity],
                            uses_out="out" in names, domain=dom, fn=fn, elementwise=False,
-                           result=result, array_only=array_only, notes=notes))
+                           result=result, array_only=array_only, notes=notes, source=_source(fn)))
         return fn
 
     return deco
 
 
-def nondiff(*keys, arity: int | tuple[int, ...] = 1, call: str | None = None, result: str = "float",
-            array_only: bool = False):
-    """Declare primal callables whose outputs carry no derivative."""
+def nondiff(*keys, arity: int | tuple[int, ...] | None = None, call: str | None = None,
+            result: str = "float", array_only: bool = False):
+    """Declare primal callables whose outputs carry no derivative (any arity unless given)."""
+    if arity is None:
+        arity = tuple(range(9))
     arities = arity if isinstance(arity, tuple) else (arity,)
     for key in keys:
         for a in arities:
             _register(Rule(name=call or _call_name(key), key=key, arity=a, kind="nondiff",
                            call=call or _call_name(key), result=result, array_only=array_only))
+
+
+def _source(fn) -> str:
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return repr(fn)
+
+
+def fingerprint(obj) -> str:
+    """The sources of every rule declared for `obj` (empty if none): part of the cache key."""
+    try:
+        return "".join(r.source + r.kind for (k, _), r in sorted(
+            ((k, r) for k, r in RULES.items() if k[0] is obj), key=lambda kr: kr[0][1]))
+    except TypeError:
+        return ""
 
 
 def lookup(fn, arity: int) -> Rule | None:
