@@ -200,7 +200,7 @@ class _Gen:
             bound = self.draw(1, N)
             test = f"{kv} < {bound}"
             if self.chance(30):
-                test += f" and {self.cond(sc)}"
+                test += f" and ({self.cond(sc)})"   # parenthesised: the counter must bound the loop
             lines.append(f"{pad}while {test}:")
             lines.append(f"{pad}    {kv} += 1")   # first, so `continue` cannot skip it
             child = sc.child()
