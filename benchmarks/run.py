@@ -37,10 +37,10 @@ CD_TOL = 1e-5         # the hand-written derivative against central differences
 
 # ------------------------------------------------------------------ measuring
 
-def measure(fn, min_runs=5, min_total=0.3, max_runs=200):
+def measure(fn, min_runs=5, min_total=0.3, max_runs=200, best=None):
     """(first call s, median s of the warm runs, warm runs): the first call pays
     compilation; then at least ``min_runs`` back-to-back calls, more while their
-    total is under ``min_total`` seconds."""
+    total is under ``min_total`` seconds. ``best``, a list, receives the fastest run."""
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
@@ -49,6 +49,8 @@ def measure(fn, min_runs=5, min_total=0.3, max_runs=200):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+    if best is not None:
+        best.append(min(times))
     return first, statistics.median(times), len(times)
 
 
@@ -295,11 +297,14 @@ def bench(mode, threads, sizes=None, kernels=None, verbose=True, names=None):
                 if parallel and name in K.SINGLE_THREADED:
                     raise K.Unavailable("single-threaded tool (see the 1-thread table)")
                 b = K.build(name, case, parallel=parallel, quick=quick)
-                first, med, runs = measure(b.grad, **timing)
+                fastest = []
+                first, med, runs = measure(b.grad, best=fastest, **timing)
                 per = med * b.scale
-                row.update(first_call_s=first, seconds=per, runs=runs, note=b.note)
+                row.update(first_call_s=first, seconds=per, runs=runs, note=b.note,
+                           best_seconds=fastest[0] * b.scale)
                 if case.kind == "elementwise":
                     row["ns_per_element"] = med / b.n * 1e9
+                    row["best_ns_per_element"] = fastest[0] / b.n * 1e9
                 if b.primal is not None:
                     _, pmed, _ = measure(b.primal, **timing)
                     row["jf"] = med / pmed
@@ -337,11 +342,14 @@ def _row_line(r):
             f"  peak {r['peak_mb']:.1f} MB  {r['note']}")
 
 
-def _fmt_time(r):
-    if "ns_per_element" in r:
-        v = r["ns_per_element"]
+def _fmt_time(r, best=False):
+    pre = "best_" if best else ""
+    if pre + "ns_per_element" in r:
+        v = r[pre + "ns_per_element"]
         return f"{v:,.3g} ns/el" if v < 1000 else f"{v:,.0f} ns/el"
-    v = r["seconds"] * 1e3
+    if pre + "seconds" not in r:
+        return ""
+    v = r[pre + "seconds"] * 1e3
     return f"{v:.3g} ms" if v < 1000 else f"{v:,.0f} ms"
 
 
@@ -405,6 +413,10 @@ def machine():
     info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     try:
+        info["load_average"] = round(os.getloadavg()[0], 2)
+    except OSError:
+        pass
+    try:
         import psutil
         info["memory_gb"] = round(psutil.virtual_memory().total / 2 ** 30, 1)
     except ImportError:
@@ -421,6 +433,7 @@ def machine():
 def worker(args):
     from . import contestants as K
     out = {"threads": args.threads, "versions": K.versions(), "machine": machine()}
+    out["load_before"] = out["machine"].get("load_average")
     if args.check:
         out["checks"] = correctness(kernels=args.kernels)
         print(flush=True)
@@ -431,6 +444,10 @@ def worker(args):
             print("   ", out["compile"], flush=True)
         out["rows"] = bench("quick" if args.quick else "full", args.threads,
                             sizes=args.sizes, kernels=args.kernels)
+    try:
+        out["load_after"] = round(os.getloadavg()[0], 2)
+    except OSError:
+        pass
     Path(args.json).write_text(json.dumps(out, indent=1, default=float))
 
 
@@ -488,7 +505,9 @@ def markdown(results, mode):
         lines.append("Times are medians of at least 5 back-to-back warm calls; ns per element "
                      "for per-element kernels, ms per call otherwise. `x hw` is the ratio to the "
                      "hand-written Numba derivative; J/F the gradient time over the objective's "
-                     "in the same tool; first call includes compilation; peak is the memory "
+                     "in the same tool; first call includes compilation (unless the correctness "
+                     "phase compiled the same signature first; see the compile probe above); "
+                     "best run is the fastest warm call; peak is the memory "
                      "growth of one call (a lower bound). Rows marked extrapolated ran on a "
                      "subset.")
         lines.append("")
@@ -499,6 +518,13 @@ def markdown(results, mode):
             continue
         lines.append(f"## {t} thread{'s' if t > 1 else ''}")
         lines.append("")
+        load = (res.get("load_before"), res.get("load_after"))
+        if None not in load:
+            busy = max(load) > 0.75 * (m.get("cores") or 1) + 1.0
+            lines.append(f"1-minute load average before/after this table: {load[0]} / {load[1]}"
+                         + (" — **other processes competed for the cores; times are noisy "
+                            "(compare the best-run column)**" if busy else ""))
+            lines.append("")
         # summary pivot: case x contestant
         present = [c for c in ORDER if any(r["contestant"] == c for r in rows)]
         lines.append("| case | " + " | ".join(present) + " |")
@@ -520,14 +546,15 @@ def markdown(results, mode):
         lines.append("")
         lines.append("<details><summary>all columns</summary>")
         lines.append("")
-        lines.append("| case | contestant | time | x hw | J/F | first call s | peak MB | runs | note |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
+        lines.append("| case | contestant | median | best run | x hw | J/F | first call s | peak MB "
+                     "| runs | note |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in rows:
             if r["status"] != "ok":
-                lines.append(f"| {r['case']} | {r['contestant']} | {r['status']} | | | | | | |")
+                lines.append(f"| {r['case']} | {r['contestant']} | {r['status']} | | | | | | | |")
                 continue
-            lines.append("| {} | {} | {} | {} | {} | {:.2f} | {:.1f} | {} | {} |".format(
-                r["case"], r["contestant"], _fmt_time(r),
+            lines.append("| {} | {} | {} | {} | {} | {} | {:.2f} | {:.1f} | {} | {} |".format(
+                r["case"], r["contestant"], _fmt_time(r), _fmt_time(r, best=True),
                 f"{r['vs_handwritten']:.2f}" if "vs_handwritten" in r else "",
                 f"{r['jf']:.2f}" if "jf" in r else "", r["first_call_s"], r["peak_mb"],
                 r["runs"], r["note"]))
