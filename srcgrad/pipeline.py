@@ -13,11 +13,12 @@ user's function, never as a raw traceback from srcgrad's internals.
 """
 from __future__ import annotations
 
+import ast
 import os
 
-from . import __version__
+from . import __version__, ir
 from .codegen import emit
-from .errors import InternalError, SrcgradError
+from .errors import InternalError, NonScalarOutputError, SrcgradError
 from .frontend.source import parse_function
 from .passes import activity, lower, reverse
 from .passes.naming import NameGen
@@ -31,6 +32,11 @@ def transform(func, argnums: tuple, single: bool) -> str:
         fn = lower.lower(parsed, argnums)
         stage = "activity"
         an = activity.analyse(fn, fn.array_vars)
+        if isinstance(fn.result, ir.Var) and an.kind.get(fn.result.name) == "array":
+            rets = [n for n in ast.walk(parsed.tree) if isinstance(n, ast.Return)]
+            raise NonScalarOutputError("the function returns an array, not a scalar",
+                                       parsed.loc(rets[-1] if rets else None),
+                                       "return a scalar (e.g. np.sum(...) of the array), or differentiate each element separately")
         stage = "reverse"
         names = _names_after(fn)
         rev = reverse.Reverse(fn, an, names)

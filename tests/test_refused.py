@@ -145,6 +145,12 @@ def returns_array(x):
     return x * 2.0  # <- here
 
 
+def returns_local_array(x):
+    b = np.zeros(3)
+    b[0] = x
+    return b  # <- here
+
+
 def int_as_range_bound(x, n):
     s = 0.0
     for i in range(n):  # <- here
@@ -188,6 +194,7 @@ CASES = [
     (returns_tuple, 0, (X,), srcgrad.UnsupportedSyntaxError, "tuple"),
     (returns_tuple_var, 0, (X,), srcgrad.UnsupportedSyntaxError, "tuple"),
     (returns_array, 0, (A,), srcgrad.NonScalarOutputError, "scalar"),
+    (returns_local_array, 0, (X,), srcgrad.NonScalarOutputError, "array"),
     (int_as_range_bound, (0, 1), (X, 3), srcgrad.NotDifferentiableError, "range"),
     (int_as_index, (0, 1), (A, 1), srcgrad.NotDifferentiableError, "index"),
     (mutates_argument, 0, (A.copy(),), srcgrad.UnsupportedArrayUseError, "modified in place"),
