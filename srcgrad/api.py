@@ -64,9 +64,9 @@ class GradFunction:
 
     def __init__(self, fun, argnums=0, kind="grad"):
         if isinstance(fun, GradFunction):
-            raise SrcgradError(
-                "differentiating a srcgrad gradient (grad of grad) is not supported yet; "
-                "write the first derivative as a Python function, or use finite differences")
+            # grad(grad(f)): differentiate the forward-mode partial of f (reverse over forward)
+            from .higher import partial_function
+            fun = partial_function(fun)
         if not callable(fun) or not hasattr(fun, "__code__"):
             raise SrcgradError(f"srcgrad.{kind} needs a plain Python function, got {type(fun).__name__}")
         self.fun = fun
@@ -86,8 +86,14 @@ class GradFunction:
     # ------------------------------------------------------------------ building
     def _key(self):
         fp, watch = resolve.dependency_fingerprint(self.fun, parse_function)
-        h = hashlib.sha256(f"{_compiler_fingerprint()}|{fp}|{self.argnums}|{self.single}".encode()).hexdigest()
-        return f"{self.fun.__name__}_{h[:24]}", watch
+        h = hashlib.sha256(f"{_compiler_fingerprint()}|{self.mode}|{fp}|{self.argnums}|{self.single}".encode())
+        return f"{self.fun.__name__}_{self.mode[0]}{h.hexdigest()[:24]}", watch
+
+    mode = "reverse"
+
+    def _transform(self) -> str:
+        from .pipeline import transform
+        return transform(self.fun, self.argnums, self.single)
 
     def module(self):
         """The generated, imported module (rebuilt when the function or a helper changed)."""
@@ -106,8 +112,7 @@ class GradFunction:
                 text = cache.read_valid(stem)
                 path = cache.path_for(stem) if text is not None else None
                 if text is None:
-                    from .pipeline import transform
-                    text = transform(self.fun, self.argnums, self.single)
+                    text = self._transform()
                     path = cache.write(stem, text)
                 self._module = cache.import_module(stem, path, text)
                 self._watch = watch

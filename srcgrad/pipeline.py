@@ -24,6 +24,37 @@ from .passes import activity, lower, reverse
 from .passes.naming import NameGen
 
 
+def transform_forward(func, argnums: tuple) -> str:
+    """Source of the forward-mode module: `<f>_jvp` (compiled) and `<f>_tangent` (plain Python)."""
+    from .passes import forward
+    stage = "parse"
+    try:
+        parsed = parse_function(func)
+        stage = "lower"
+        fn = lower.lower(parsed, argnums)
+        stage = "activity"
+        an = activity.analyse(fn, fn.array_vars)
+        stage = "forward"
+        names = _names_after(fn)
+        fwd = forward.Forward(fn, an, names)
+        jvp = fwd.build(f"{parsed.name}_jvp", plain=False)
+        tangent = fwd.build(f"{parsed.name}_tangent", plain=True)
+        stage = "emit"
+        text = emit.module_source(dict(
+            qualname=func.__qualname__, where=f"{os.path.basename(parsed.file)}:{parsed.first_line}",
+            argnums=argnums, version=__version__, uses_stacks=False), [jvp, tangent],
+            kind="forward-mode (tangent)")
+    except SrcgradError:
+        raise
+    except Exception as exc:
+        raise InternalError(
+            f"srcgrad failed in its `{stage}` pass on `{getattr(func, '__qualname__', func)}` "
+            f"({type(exc).__name__}: {exc}); please report this with the function's source") from exc
+    if os.environ.get("SRCGRAD_DEBUG"):
+        print(text)
+    return text
+
+
 def transform(func, argnums: tuple, single: bool) -> str:
     stage = "parse"
     try:

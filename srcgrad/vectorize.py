@@ -208,6 +208,10 @@ def _views(operands, shape):
         yield [v[idx] for v in views]
 
 
+_PLANNABLE = (np.ndarray, float, int, bool, np.float64, np.float32, np.float16, np.int64, np.int32,
+              np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8, np.bool_)
+
+
 class _Build:
     """One compiled driver module and what it was built for."""
 
@@ -255,6 +259,7 @@ class Vectorized:
         self._build = None
         self._build_key = None
         self._lock = threading.Lock()
+        self._plans = {}
 
     def __repr__(self):
         return f"<srcgrad.vectorize of {self.fn!r}, nin={self.nin}, nout={self.nout}>"
@@ -296,6 +301,9 @@ class Vectorized:
         return stem, _KERNELS[stem], False
 
     def _get_build(self) -> _Build:
+        b = self._build
+        if b is not None and (self.kind == "primal" or self.fn.module() is self._build_key[1]):
+            return b
         stem, kernel, stacks = self._kernel_key()
         if self._build is not None and self._build_key[0] == stem:
             return self._build
@@ -315,7 +323,7 @@ class Vectorized:
                                      getattr(self.fn, "single", False), stacks)
                 path = cache.write(dstem, text)
             self._build = _Build(cache.import_module(dstem, path, text), name)
-            self._build_key = (stem,)
+            self._build_key = (stem, None if self.kind == "primal" else self.fn.module())
             return self._build
 
     @property
@@ -389,33 +397,47 @@ class Vectorized:
                 numba.set_num_threads(before)
         return self._run(vals, out, self.parallel, scalars=True)
 
-    def _run(self, vals, out, parallel, scalars):
+    def _plan(self, vals):
+        """(output dtype, per argument: how to pass it), cached per argument types."""
+        key = tuple((type(v), getattr(v, "dtype", None)) for v in vals)
+        plan = self._plans.get(key) if all(t in _PLANNABLE for t, _ in key) else None
+        if plan is not None:
+            return plan
         dtype = self._float_dtype(vals)
-        inputs, zs = [], []
+        how = []
         for i, v in enumerate(vals):
             as_float = i in self._diff or isinstance(v, float) or (
                 hasattr(v, "dtype") and v.dtype.kind == "f")
             if _is_scalar(v):
-                v = v[()] if isinstance(v, np.ndarray) else v
-                if as_float:
-                    v = dtype.type(v)
-                elif isinstance(v, (bool, np.bool_)):
-                    v = bool(v)
-                elif isinstance(v, (int, np.integer)):
-                    v = np.int64(v)
-                inputs.append(v)
+                is_bool = isinstance(v, (bool, np.bool_)) or getattr(v, "dtype", None) == np.bool_
+                how.append(("scalar", dtype.type if as_float else (bool if is_bool else np.int64)))
+            else:
+                dt = np.asarray(v).dtype
+                if dt.kind not in "biuf":
+                    raise TypeError(f"argument {i} of {self.__name__} has dtype {dt}; pass numbers")
+                how.append(("array", dtype.type(0) if as_float and dt != dtype else None))
+        plan = (dtype, how)
+        if all(t in _PLANNABLE for t, _ in key):
+            self._plans[key] = plan
+        return plan
+
+    def _run(self, vals, out, parallel, scalars):
+        dtype, how = self._plan(vals)
+        inputs, zs = [], []
+        for v, (kind, conv) in zip(vals, how):
+            if kind == "scalar":
+                inputs.append(conv(v[()] if isinstance(v, np.ndarray) else v))
                 zs.append(None)
             else:
-                a = np.asarray(v)
-                if a.dtype.kind not in "biuf":
-                    raise TypeError(f"argument {i} of {self.__name__} has dtype {a.dtype}; "
-                                    "pass numbers")
-                inputs.append(a)
-                zs.append(dtype.type(0) if as_float and a.dtype != dtype else None)
+                inputs.append(np.asarray(v))
+                zs.append(conv)
         arrays = [a for a in inputs if isinstance(a, np.ndarray)]
         outs = self._outputs(out)
+        shapes = {a.shape for a in arrays} | {o.shape for o in outs}
+        same = len(shapes) == 1
         try:
-            shape = np.broadcast_shapes(*[a.shape for a in arrays], *[o.shape for o in outs])
+            shape = next(iter(shapes)) if same else np.broadcast_shapes(*[a.shape for a in arrays],
+                                                                            *[o.shape for o in outs])
         except ValueError:
             raise ValueError(f"{self.__name__}: operands could not be broadcast together with shapes "
                              + " ".join(str(a.shape) for a in arrays)) from None
@@ -439,11 +461,16 @@ class Vectorized:
                 # elements of unequal cost (loops with data-dependent trip counts) at little cost
                 chunk = numba.set_parallel_chunksize(max(1, n // (self.block * threads * 8)))
             try:
-                for views in _views([inputs[k] for k in pos] + outs, shape):
-                    xs = list(inputs)
-                    for k, v in zip(pos, views):
-                        xs[k] = v
-                    drive(*xs, *zs, *views[len(pos):], self.block)
+                if same and all(a.flags.c_contiguous for a in arrays) and \
+                        all(o.flags.c_contiguous for o in outs):     # the common case, quickly
+                    xs = [a.reshape(1, -1) if isinstance(a, np.ndarray) else a for a in inputs]
+                    drive(*xs, *zs, *[o.reshape(1, -1) for o in outs], self.block)
+                else:
+                    for views in _views([inputs[k] for k in pos] + outs, shape):
+                        xs = list(inputs)
+                        for k, v in zip(pos, views):
+                            xs[k] = v
+                        drive(*xs, *zs, *views[len(pos):], self.block)
             finally:
                 if par:
                     numba.set_parallel_chunksize(chunk)

@@ -650,6 +650,8 @@ def _module_alias(mod, node, lowerer):
         return "np"
     if mod.__name__ == "math":
         return "math"
+    if mod.__name__ == "srcgrad.runtime":   # generated tangent code, differentiated again
+        return "_rt"
     raise lowerer.error(UnsupportedSyntaxError, f"the module `{mod.__name__}`", node,
                         "only `math` and `numpy` are supported inside a differentiated function")
 

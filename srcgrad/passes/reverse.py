@@ -43,6 +43,9 @@ def S(name):  # noqa: N802
 
 
 def op_ast(op):
+    node = getattr(op, "node", None)      # forward.py's pre-built operands
+    if node is not None:
+        return node
     if isinstance(op, ir.Const):
         v = op.value
         if isinstance(v, float) and v != v:

@@ -81,7 +81,8 @@ def _external_name(obj) -> str | None:
     if isinstance(obj, str):
         return None
     mod = getattr(obj, "__module__", None) or ""
-    if mod in ("math", "builtins") or mod.startswith("numpy") or isinstance(obj, _np_ufunc_type()):
+    if mod in ("math", "builtins", "srcgrad.runtime") or mod.startswith("numpy") \
+            or isinstance(obj, _np_ufunc_type()):
         return None
     qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
     if qual is None or "<" in qual:
@@ -144,6 +145,8 @@ def _call_name(key) -> str:
     name = getattr(key, "__name__", str(key))
     if mod in ("math",):
         return f"math.{name}"
+    if mod == "srcgrad.runtime":
+        return f"_rt.{name}"
     if mod.startswith("numpy") or isinstance(key, _np_ufunc_type()):
         return f"np.{name}"
     return name

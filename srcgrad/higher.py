@@ -1,0 +1,183 @@
+"""Forward mode and higher order: jvp, jacobian, hessian, and grad(grad(f)).
+
+Forward mode is its own source transformation (passes/forward.py): the tangent function runs
+beside the primal, no tape.  Second derivatives are reverse over forward: the generated
+tangent function is plain Python inside srcgrad's subset, so `grad` differentiates it like any
+user function.  That gives Hessian-vector products at the cost of about one gradient, and
+`hessian` as one Hessian-vector product per input element (JAX builds `hessian` as forward over
+reverse; both compute the same matrix, and this order lets every derivative be generated,
+readable Python).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .api import GradFunction, _normalize_argnums, grad
+from .errors import ArgnumsError, SrcgradError
+
+
+class JvpFunction(GradFunction):
+    """Forward-mode derivative of `fun` w.r.t. `argnums`: `.kernel(*args, *tangents)` ->
+    `(value, tangent)`; `.tangent_function` is the plain Python tangent function."""
+
+    mode = "forward"
+
+    def __init__(self, fun, argnums):
+        super().__init__(fun, argnums, kind="jvp")
+
+    def _transform(self) -> str:
+        from .pipeline import transform_forward
+        return transform_forward(self.fun, self.argnums)
+
+    @property
+    def kernel(self):
+        return getattr(self.module(), f"{self.fun.__name__}_jvp")
+
+    @property
+    def tangent_function(self):
+        return getattr(self.module(), f"{self.fun.__name__}_tangent")
+
+    def __call__(self, *args):
+        n = len(self._params)
+        primals, tangents = args[:n], args[n:]
+        vals = list(self.bind(primals, {}))
+        tans = [np.asarray(t, dtype=np.float64) if isinstance(vals[i], np.ndarray) else float(t)
+                for i, t in zip(self.argnums, tangents)]
+        return self.kernel(*vals, *tans)
+
+
+_JVPS: dict = {}
+
+
+def _jvp_function(fun, argnums) -> JvpFunction:
+    key = (fun, tuple(argnums))
+    jf = _JVPS.get(key)
+    if jf is None:
+        jf = _JVPS[key] = JvpFunction(fun, tuple(argnums))
+    return jf
+
+
+def jvp(fun, primals, tangents):
+    """Like jax.jvp: `(fun(*primals), J(primals) @ tangents)`, by forward-mode source
+    transformation. Arguments that are Python ints or integer arrays are not differentiated
+    (their tangents must be zero)."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise TypeError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    argnums = []
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        is_int = isinstance(p, (bool, int, np.integer)) or (isinstance(p, np.ndarray) and p.dtype.kind != "f")
+        if is_int:
+            if np.any(np.asarray(t) != 0):
+                raise ArgnumsError(f"jvp: argument {i} is an integer; its tangent must be zero")
+            continue
+        if np.shape(p) != np.shape(t):
+            raise ArgnumsError(f"jvp: tangent {i} has shape {np.shape(t)}, its primal {np.shape(p)}")
+        argnums.append(i)
+    if not argnums:
+        return fun(*primals), 0.0
+    jf = _jvp_function(fun, argnums)
+    return jf(*primals, *[tangents[i] for i in argnums])
+
+
+def partial_function(g: GradFunction):
+    """A plain Python function with g.fun's parameters returning d g.fun / d x_i (forward mode),
+    for grad(grad(f)). Only for a single scalar argument."""
+    if g.kind != "grad" or not g.single:
+        raise SrcgradError("grad(grad(f)) needs the inner grad to have one (int) argnums and kind 'grad'; "
+                           "use srcgrad.hessian for several arguments")
+    jf = _jvp_function(g.fun, g.argnums)
+    tangent = jf.tangent_function
+    params = jf._params
+    i = g.argnums[0]
+    name = f"{g.fun.__name__}_d{params[i]}"
+    src = (f"def {name}({', '.join(params)}):\n"
+           f"    return _tangent({', '.join(params)}, 1.0)\n")
+    from .codegen import compile as cache
+    stem = f"{name}_{jf._key()[0].rsplit('_', 1)[1]}"
+    text = cache.read_valid(stem)
+    if text is None:
+        mod_text = (f'"""srcgrad: d{g.fun.__name__}/d{params[i]} via forward mode (for second derivatives)."""\n'
+                    f"from srcgrad_generated.{jf.module().__name__.rsplit('.', 1)[1]} import "
+                    f"{g.fun.__name__}_tangent as _tangent\n\n\n{src}")
+        path = cache.write(stem, mod_text)
+        text = mod_text
+    else:
+        path = cache.path_for(stem)
+    jf.module()       # make sure the tangent module is importable under its name
+    mod = cache.import_module(stem, path, text)
+    return getattr(mod, name)
+
+
+def hessian(fun, argnums=0):
+    """Like jax.hessian: the matrix of second derivatives. For an int argnums naming a scalar,
+    a float; naming an array of shape s, an array of shape s + s; for a tuple of scalar
+    arguments, a tuple of tuples."""
+    nums, single, _ = _normalize_argnums(fun, argnums)
+
+    def h(*args):
+        if single:
+            i = nums[0]
+            x = args[i]
+            if isinstance(x, np.ndarray):
+                return _array_hessian(fun, i, args)
+            return grad(grad(fun, argnums=i), argnums=i)(*args)
+        return tuple(tuple(grad(grad(fun, argnums=j), argnums=k)(*args) for k in nums) for j in nums)
+
+    h.__name__ = f"hessian_{getattr(fun, '__name__', 'f')}"
+    return h
+
+
+def _array_hessian(fun, i, args):
+    jf = _jvp_function(fun, (i,))
+    hvp = grad(jf.tangent_function, argnums=i)
+    x = np.asarray(args[i], dtype=np.float64)
+    out = np.empty(x.shape + x.shape)
+    e = np.zeros_like(x)
+    for k in np.ndindex(x.shape):
+        e[k] = 1.0
+        out[(Ellipsis,) + k] = hvp(*args, e)
+        e[k] = 0.0
+    return out
+
+
+def hvp(fun, argnums=0):
+    """Hessian-vector product `(args..., v) -> H(args) @ v` for one argument, at about the cost of
+    one gradient (reverse over forward)."""
+    nums, single, _ = _normalize_argnums(fun, argnums)
+    if not single:
+        raise ArgnumsError("hvp takes one int argnums")
+    jf = _jvp_function(fun, nums)
+    return grad(jf.tangent_function, argnums=nums[0])
+
+
+def jacobian(fun, argnums=0):
+    """Like jax.jacobian: out.shape + in.shape. Scalar outputs use reverse mode (one sweep);
+    array outputs use forward mode, one sweep per input element."""
+    nums, single, _ = _normalize_argnums(fun, argnums)
+
+    def jac(*args):
+        outs = []
+        for i in nums:
+            x = args[i]
+            jf = _jvp_function(fun, (i,))
+            if not isinstance(x, np.ndarray):
+                val, t = jf(*args, 1.0)
+                outs.append(t)
+                continue
+            xa = np.asarray(x, dtype=np.float64)
+            e = np.zeros_like(xa)
+            val, _ = jf(*args, e)
+            if np.ndim(val) == 0 and xa.size > 1:
+                outs.append(grad(fun, argnums=i)(*args))       # reverse: one sweep
+                continue
+            cols = np.empty(np.shape(val) + xa.shape)
+            for k in np.ndindex(xa.shape):
+                e[k] = 1.0
+                cols[(Ellipsis,) + k] = jf(*args, e)[1]
+                e[k] = 0.0
+            outs.append(cols)
+        return outs[0] if single else tuple(outs)
+
+    jac.__name__ = f"jacobian_{getattr(fun, '__name__', 'f')}"
+    return jac

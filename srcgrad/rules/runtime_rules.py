@@ -1,0 +1,16 @@
+"""Rules for the srcgrad.runtime helpers that partial expressions call, so that generated
+tangent code (which contains them) can itself be differentiated: grad(grad(f)), hessian."""
+import math  # noqa: F401
+
+from .. import runtime as _rt
+from .registry import nondiff, partials
+
+nondiff(_rt.sign, _rt.indicator, arity=1)
+nondiff(_rt.zeros_like, arity=1, result="array")
+
+
+@partials(_rt.pow_dy, domain=((0.2, 3.0), (0.2, 3.0)))
+def pow_dy(x, p):     # pow_dy(x, p) = p * log(x); `p` is the power's value, not this rule's out
+    return p / x, math.log(x)
+
+nondiff(_rt.trip_count, arity=3, result="int")

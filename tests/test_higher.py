@@ -1,0 +1,112 @@
+"""Forward mode (jvp, jacobian) and second derivatives (grad of grad, hessian, hvp), against
+closed forms and central differences of srcgrad's first derivatives."""
+import math
+
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad.testing import numerical_grad
+
+from . import corpus
+
+
+def call_price(S, K, T, r, sigma):
+    d1 = (math.log(S / K) + (r + 0.5 * sigma * sigma) * T) / (sigma * math.sqrt(T))
+    d2 = d1 - sigma * math.sqrt(T)
+    return S * 0.5 * (1.0 + math.erf(d1 / math.sqrt(2.0))) - K * math.exp(-r * T) * 0.5 * (1.0 + math.erf(d2 / math.sqrt(2.0)))
+
+
+def pdf(x):
+    return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+BS = (100.0, 95.0, 0.7, 0.03, 0.25)
+
+
+def test_black_scholes_gamma_and_vanna_closed_form():
+    S, K, T, r, sigma = BS
+    d1 = (math.log(S / K) + (r + 0.5 * sigma ** 2) * T) / (sigma * math.sqrt(T))
+    d2 = d1 - sigma * math.sqrt(T)
+    gamma = pdf(d1) / (S * sigma * math.sqrt(T))
+    vanna = -pdf(d1) * d2 / sigma
+    assert srcgrad.grad(srcgrad.grad(call_price))(*BS) == pytest.approx(gamma, rel=1e-10)
+    assert srcgrad.grad(srcgrad.grad(call_price, argnums=0), argnums=4)(*BS) == pytest.approx(vanna, rel=1e-10)
+    h = srcgrad.hessian(call_price, argnums=(0, 4))(*BS)
+    assert h[0][0] == pytest.approx(gamma, rel=1e-10)
+    assert h[0][1] == pytest.approx(vanna, rel=1e-10) and h[1][0] == pytest.approx(vanna, rel=1e-10)
+
+
+def test_rosenbrock_hessian_closed_form():
+    x = np.array([1.2, 0.8, -0.5, 0.3])
+    n = len(x)
+    H = np.zeros((n, n))
+    for i in range(n - 1):
+        H[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
+        H[i, i + 1] += -400 * x[i]
+        H[i + 1, i] += -400 * x[i]
+        H[i + 1, i + 1] += 200
+    np.testing.assert_allclose(srcgrad.hessian(corpus.rosenbrock)(x), H, rtol=1e-12)
+    v = np.array([0.3, -1.0, 2.0, 0.5])
+    np.testing.assert_allclose(srcgrad.hvp(corpus.rosenbrock)(x, v), H @ v, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn,args,i", [
+    (corpus.logistic_euler, (0.7, 1.3, 1.6), 1),
+    (corpus.huber, (0.5, 1.0), 0), (corpus.huber, (2.5, 1.0), 0),
+    (corpus.while_threshold, (1.5, 0.3), 0),
+    (corpus.early_return_in_loop, (1.2, 10), 0),
+    (corpus.elif_chain, (0.7,), 0),
+    (corpus.nested_loops, (0.4, 7), 0),
+])
+def test_grad_of_grad_through_branches_and_loops(fn, args, i):
+    g = srcgrad.grad(fn, argnums=i)
+    gg = srcgrad.grad(g, argnums=i)
+    h = 1e-5
+    up, dn = list(args), list(args)
+    up[i] += h
+    dn[i] -= h
+    numeric = (g(*up) - g(*dn)) / (2 * h)
+    assert gg(*args) == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize("fn", [corpus.many_math, corpus.uses_helpers, corpus.loop_break,
+                                corpus.inplace_writes, corpus.whole_array, corpus.broadcasting],
+                         ids=lambda f: f.__name__)
+def test_jvp_matches_reverse_mode(fn):
+    from .test_corpus import make_args
+    rng = np.random.default_rng(3)
+    args, nums = make_args(fn, rng)
+    tangents = [rng.standard_normal(np.shape(a)) if i in nums else 0 * np.asarray(a)
+                for i, a in enumerate(args)]
+    tangents = [float(t) if np.ndim(t) == 0 else t for t in tangents]
+    value, tangent = srcgrad.jvp(fn, args, tangents)
+    assert value == pytest.approx(fn(*args), rel=1e-12)
+    grads = srcgrad.grad(fn, argnums=nums)(*args)
+    expected = sum(float(np.sum(g * tangents[i])) for g, i in zip(grads, nums))
+    assert tangent == pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+def vector_out(x, a):
+    y = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        y[i] = math.sin(x[i]) * x[0] * a
+    return y
+
+
+def test_jacobian_of_a_vector_function_forward_and_of_a_scalar_function_reverse():
+    x = np.array([0.3, -0.7, 1.1])
+    J = srcgrad.jacobian(vector_out)(x, 2.0)
+    expected = np.diag(np.cos(x) * x[0] * 2.0)
+    expected[:, 0] += np.sin(x) * 2.0
+    np.testing.assert_allclose(J, expected, rtol=1e-13)
+    np.testing.assert_allclose(srcgrad.jacobian(corpus.rosenbrock)(x), srcgrad.grad(corpus.rosenbrock)(x))
+    np.testing.assert_allclose(srcgrad.jacobian(vector_out, argnums=1)(x, 2.0), np.sin(x) * x[0])
+
+
+def test_tangent_code_is_readable_and_saves_nothing():
+    from srcgrad.higher import _jvp_function
+    src = _jvp_function(corpus.logistic_euler, (1,)).source
+    assert "def logistic_euler_jvp(a, b, c, b_dot):" in src
+    assert "_fs" not in src
+    assert "y_1_dot = y_dot + _t_4_dot" in src or "_dot" in src
