@@ -85,3 +85,22 @@ def test_report_and_plot(tmp_path):
     assert "| huber n=64 |" in md and "hand-written Numba" in md
     assert run.plot(res, tmp_path / "p.png") and (tmp_path / "p.png").stat().st_size > 0
     json.dumps(res, default=float)
+
+
+def test_targets_and_scaling_from_rows():
+    def row(contestant, ns, threads=1, **kw):
+        r = dict(case="huber n=1e6", kernel="huber", kind="elementwise", contestant=contestant,
+                 status="ok", ns_per_element=ns, seconds=ns * 1e-3, threads=threads)
+        r.update(kw)
+        return r
+
+    rows = [row(K.HANDWRITTEN, 1.0), row(K.SRCGRAD, 1.1), row("JAX jit(vmap(grad))", 2.0),
+            row("autograd", 50.0), row(K.TAPE, 5000.0)]
+    for r in rows:
+        r["vs_handwritten"] = r["ns_per_element"]
+    got = {t[0]: t[3] for t in run.targets(rows)}
+    assert got == {"within 1.15x of hand-written": True, ">= 100x faster than pure-Python tape": True,
+                   ">= 100x faster than autograd": False, "ahead of JAX (control flow)": True}
+    two = [row(K.HANDWRITTEN, 0.5, threads=2), row(K.SRCGRAD, 1.1, threads=2)]
+    sc = run.scaling([{"threads": 1, "rows": rows}, {"threads": 2, "rows": two}])
+    assert sorted((n, round(v, 6)) for _, n, _, v in sc) == [(K.HANDWRITTEN, 2.0), (K.SRCGRAD, 1.0)]
