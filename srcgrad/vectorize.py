@@ -238,6 +238,9 @@ class Vectorized:
         self.parallel = bool(parallel)
         self.threads = threads
         self.block = int(block)
+        if isinstance(fn, GradFunction) and fn.kind not in ("grad", "value_and_grad"):
+            raise SrcgradError(f"srcgrad.vectorize takes a function, a grad or a value_and_grad; "
+                               f"got a {fn.kind} ({fn!r})")
         if isinstance(fn, GradFunction):
             self.kind = fn.kind
             self._py = fn.fun

@@ -420,3 +420,11 @@ def test_fortran_ordered_inputs_give_fortran_ordered_outputs():
     got = vseed(a, b)
     assert all(g.flags.f_contiguous for g in got)
     assert_outputs(got, per_element(seed_grad, a, b))
+
+
+def test_second_derivative_black_scholes_gamma():
+    gamma = srcgrad.grad(srcgrad.grad(black_scholes, argnums=0), argnums=0)
+    S = np.linspace(80, 120, 9)
+    got = srcgrad.vectorize(gamma)(S, 100.0, 1.0, 0.05, 0.2)
+    d1 = (np.log(S / 100.0) + (0.05 + 0.02) * 1.0) / 0.2
+    np.testing.assert_allclose(got, np.exp(-0.5 * d1 * d1) / math.sqrt(2 * math.pi) / (S * 0.2), rtol=1e-10)
