@@ -104,3 +104,15 @@ def test_targets_and_scaling_from_rows():
     two = [row(K.HANDWRITTEN, 0.5, threads=2), row(K.SRCGRAD, 1.1, threads=2)]
     sc = run.scaling([{"threads": 1, "rows": rows}, {"threads": 2, "rows": two}])
     assert sorted((n, round(v, 6)) for _, n, _, v in sc) == [(K.HANDWRITTEN, 2.0), (K.SRCGRAD, 1.0)]
+
+
+def test_missing_tool_is_reported_not_installed(monkeypatch):
+    import sys
+    for mod in ("autograd", "autograd.numpy", "autograd.scipy.special"):
+        monkeypatch.setitem(sys.modules, mod, None)     # import raises ImportError
+    c = cases.elementwise_case("seed", 8)
+    with pytest.raises(K.Unavailable, match="^not installed$"):
+        K.build("autograd", c)
+    rows = run.bench("quick", 1, sizes=[8], kernels=["seed"], verbose=False, names=["autograd"])
+    assert [r["status"] for r in rows] == ["not installed"]
+    assert K.versions()["autograd"] == "not installed"
