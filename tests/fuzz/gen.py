@@ -9,8 +9,9 @@ A program is a module text holding helpers `h0`, `h1`, ... and the main function
 straight-line arithmetic, `math.sin/cos/tanh/exp/log/sqrt` of arguments that keep them in
 their domain, re-assignments and augmented assignments, `if`/`else` on comparisons of active
 values, `for` loops over `range` with `break`/`continue`, `while` loops with a bounded integer
-counter, early returns (also from inside loops), calls to helpers, reads `a[i]`, `buf[i]` and
-in-place writes into a local `buf = np.zeros(N)`.
+counter, early returns (also from inside loops), calls to helpers, `abs`/`max`/`min` (their
+kinks are tracked like branches), reads `a[i]`, `buf[i]`, `a[N-1-i]` and in-place writes into a
+local `buf = np.zeros(N)`.
 
 Every float comparison is written `(l) < (r)` with parenthesised operands so that the oracle
 can instrument it (see oracle.py); integer comparisons (loop counters) are left alone.
@@ -75,14 +76,17 @@ class _Gen:
         arr = self.pick(sc.arrays)
         if k == "aconst":
             return f"{arr}[{self.draw(0, N - 1)}]"
-        return f"{arr}[{self.pick(sc.indices)}]"
+        idx = self.pick(sc.indices)
+        if self.chance(15) and idx.isidentifier():
+            return f"{arr}[{N - 1} - {idx}]"
+        return f"{arr}[{idx}]"
 
     def expr(self, sc, depth=0):
         if depth >= 3 or self.chance(30 + 20 * depth):
             return self.leaf(sc)
         e = lambda: self.expr(sc, depth + 1)  # noqa: E731
         k = self.pick(["add", "sub", "mul", "mul", "div", "neg", "sin", "cos", "tanh", "exp",
-                       "log", "sqrt", "sq", "cube", "call", "ifexp"])
+                       "log", "sqrt", "sq", "cube", "call", "ifexp", "abs", "max", "min", "atan"])
         if k == "add":
             return f"({e()} + {e()})"
         if k == "sub":
@@ -110,6 +114,12 @@ class _Gen:
         if k == "call" and self.helpers:
             h = self.pick(self.helpers)
             return f"{h}({e()}, {e()})"
+        if k == "abs":
+            return f"abs({e()})"
+        if k in ("max", "min"):
+            return f"{k}({e()}, {e()})"
+        if k == "atan":
+            return f"math.atan({e()})"
         if k == "ifexp":
             return f"({e()} if {self.cond(sc)} else {e()})"
         return self.leaf(sc)
@@ -172,7 +182,7 @@ class _Gen:
         elif k == "store":
             buf = self.pick(sc.bufs)
             idx = self.pick(sc.indices) if sc.indices and self.chance(70) else str(self.draw(0, N - 1))
-            op = self.pick(["=", "=", "+="])
+            op = self.pick(["=", "=", "+=", "-="])
             lines.append(f"{pad}{buf}[{idx}] {op} {self.expr(sc)}")
         elif k == "if":
             lines.append(f"{pad}if {self.cond(sc)}:")

@@ -83,6 +83,20 @@ def instrumented(source: str):
     tree = ast.fix_missing_locations(_Instrument().visit(ast.parse(source)))
     tracer = Tracer()
     ns = {"_cmp": tracer, "__name__": "fuzz_instrumented"}
+
+    # abs/max/min are kinks: the side they take is part of the path, like a branch
+    def _abs(x):
+        tracer.path.append(x >= 0)
+        return abs(x)
+
+    def _max(x, y):
+        tracer.path.append(x >= y)
+        return max(x, y)
+
+    def _min(x, y):
+        tracer.path.append(x <= y)
+        return min(x, y)
+    ns.update(abs=_abs, max=_max, min=_min)
     exec(compile(tree, "<instrumented>", "exec"), ns)
     return ns, tracer
 
