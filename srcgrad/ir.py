@@ -103,6 +103,7 @@ class For:
     counted: bool             # True when an exit may end the loop early: trips is counted
     exit: object = None       # Operand tested at the end of each iteration (break/return), or None
     phis: list = field(default_factory=list)
+    checkpoint: object = None  # segment length (Operand; Const(0): sqrt of the trip count) or None
 
 
 @dataclass

@@ -276,6 +276,15 @@ def trip_count(start, stop, step):
 
 
 @register_jitable
+def segment_length(trips, every):
+    """Iterations per checkpointed segment: `every`, or about sqrt(trips) when it is 0."""
+    if every > 0:
+        return every
+    k = int(math.sqrt(trips))
+    return k if k > 0 else 1
+
+
+@register_jitable
 def grow(stack, need):
     """Return a stack with room for at least `need` entries (capacity doubles), contents kept."""
     cap = stack.shape[0]

@@ -97,6 +97,8 @@ def _check(node, loc):
                                      "use a flag variable set before `break`")
     if isinstance(node, ast.For):
         it = node.iter
+        if _is_checkpoint_call(it):
+            it = it.args[0]
         if not (isinstance(node.target, ast.Name) and isinstance(it, ast.Call)
                 and isinstance(it.func, ast.Name) and it.func.id == "range" and not it.keywords
                 and 1 <= len(it.args) <= 3):
@@ -109,3 +111,11 @@ def _check(node, loc):
         raise UnsupportedSyntaxError(
             "returning a tuple", loc(node),
             "grad needs a scalar output: return one value (use srcgrad.jacobian-style loops per output)")
+
+
+def _is_checkpoint_call(it) -> bool:
+    """`checkpoint(range(...))` / `srcgrad.checkpoint(range(...), every)` (checked by the lowering)."""
+    f = getattr(it, "func", None)
+    name = f.id if isinstance(f, ast.Name) else (f.attr if isinstance(f, ast.Attribute) else None)
+    return isinstance(it, ast.Call) and name == "checkpoint" and 1 <= len(it.args) <= 2 and \
+        (len(it.keywords) == 0 or [k.arg for k in it.keywords] == ["every"])

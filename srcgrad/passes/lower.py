@@ -267,7 +267,27 @@ class Lowerer:
         return exit_op
 
     def for_(self, s: ast.For):
-        args = [self.expr(a) for a in s.iter.args]
+        from ..frontend.fence import _is_checkpoint_call
+        checkpoint = None
+        it = s.iter
+        if _is_checkpoint_call(it):
+            from ..extend import checkpoint as marker
+            if self.callee(it.func) is not marker:
+                raise self.error(UnsupportedSyntaxError, "a `for` loop over something other than `range(...)`", s,
+                                 "use srcgrad.checkpoint(range(...), every=k) to checkpoint a loop")
+            every = it.args[1] if len(it.args) == 2 else (it.keywords[0].value if it.keywords else None)
+            checkpoint = self.expr(every) if every is not None else ir.Const(0)
+            it = it.args[0]
+            if self.cur.depth > 0:
+                raise self.error(UnsupportedSyntaxError, "a checkpointed loop inside another loop", s,
+                                 "checkpoint the outermost loop")
+            if self._has_exit(s.body) or any(isinstance(n, (ast.Break, ast.Return)) for b in s.body for n in ast.walk(b)):
+                raise self.error(UnsupportedSyntaxError, "`break`/`return` inside a checkpointed loop", s,
+                                 "remove the checkpoint marker, or move the exit out of the loop")
+            if any(isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) for b in s.body for n in ast.walk(b)):
+                raise self.error(UnsupportedArrayUseError, "array element writes inside a checkpointed loop", s,
+                                 "re-running a segment would repeat the writes: remove the checkpoint marker")
+        args = [self.expr(a) for a in it.args]
         if len(args) == 1:
             start, stop, step = ir.Const(0), args[0], ir.Const(1)
         elif len(args) == 2:
@@ -297,7 +317,7 @@ class Lowerer:
         else:
             self.env.pop(index_src, None)
         self.emit(ir.For(index, start, stop, step, body, self.loc(s), trips, counted=has_exit,
-                         exit=exit_op, phis=[p for _, p in phis]))
+                         exit=exit_op, phis=[p for _, p in phis], checkpoint=checkpoint))
 
     @staticmethod
     def _has_exit(body):

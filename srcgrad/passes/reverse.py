@@ -118,6 +118,7 @@ class Reverse:
         self.fs, self.fp = names.fresh("_fs"), names.fresh("_fp")
         self.is_, self.ip = names.fresh("_is"), names.fresh("_ip")
         self.reserved_blocks: set = set()   # blocks whose pushes were reserved at loop entry
+        self.taping = True                  # False while emitting a checkpointed loop's first sweep
         self._find_saves()
 
     # ------------------------------------------------------------------ names
@@ -281,7 +282,8 @@ class Reverse:
 
     @property
     def uses_stacks(self) -> bool:
-        return any(self.saves.floats.values()) or any(self.saves.ints.values())
+        return any(self.saves.floats.values()) or any(self.saves.ints.values()) or any(
+            isinstance(x, ir.For) and x.checkpoint is not None for x in ir.walk_stmts(self.fn.body))
 
     def _count_pushes(self, block):
         nf = ni = 0
@@ -309,6 +311,8 @@ class Reverse:
 
     def pushes(self, block) -> list:
         out = []
+        if not self.taping:
+            return out
         fl, il = self.saves.floats.get(block.id, []), self.saves.ints.get(block.id, [])
         if not fl and not il:
             return out
@@ -354,7 +358,7 @@ class Reverse:
 
     def _reserve(self, loop) -> list:
         """Reserve stack room for a whole range loop at its entry, when its body has no inner loops."""
-        if loop.counted or any(isinstance(x, (ir.For, ir.While)) for x in ir.walk_stmts(loop.body)):
+        if not self.taping or loop.checkpoint is not None or loop.counted or any(isinstance(x, (ir.For, ir.While)) for x in ir.walk_stmts(loop.body)):
             return []
         nf, ni = self._count_pushes(loop.body)
         out = []
@@ -367,6 +371,8 @@ class Reverse:
         return out
 
     def forward_for(self, s: ir.For) -> list:
+        if s.checkpoint is not None:
+            return self.forward_checkpointed(s)
         out = []
         if s.counted:
             out.append(assign(s.trips, ast.Constant(0)))
@@ -378,6 +384,69 @@ class Reverse:
             body.append(ast.If(op_ast(s.exit), [ast.Break()], []))
         out.append(ast.For(S(s.index), _range(s.start, s.stop, s.step), body or [ast.Pass()], []))
         return out
+
+    # ------------------------------------------------------------------ checkpointed loops
+    def _cp_names(self, s):
+        if not hasattr(s, "_cp"):
+            s._cp = {k: self.names.fresh(f"_{k}") for k in ("K", "n", "seg", "lo", "hi", "j")}
+        return s._cp
+
+    def _snapshot(self, s, push: bool) -> list:
+        """Push (forward) or pop (reverse) the carried values of checkpointed loop `s`."""
+        fl = [p for p in s.phis if self.an.dtype.get(p) not in ("int", "bool")]
+        il = [p for p in s.phis if self.an.dtype.get(p) in ("int", "bool")]
+        for p in s.phis:
+            if self.an.kind.get(p) == "array":
+                raise UnsupportedArrayUseError(f"the array `{p}` is carried around a checkpointed loop",
+                                               s.loc, "remove the checkpoint marker")
+        out = []
+        if push:
+            if fl:
+                out.append(assign(self.fs, _call("_rt.grow", N(self.fs), _add(N(self.fp), len(fl)))))
+            if il:
+                out.append(assign(self.is_, _call("_rt.grow", N(self.is_), _add(N(self.ip), len(il)))))
+            for stack, ptr, vs in ((self.fs, self.fp, fl), (self.is_, self.ip, il)):
+                for v in vs:
+                    out.append(ast.Assign([ast.Subscript(N(stack), N(ptr), ast.Store())], N(v)))
+                    out.append(aug(S(ptr), ast.Constant(1)))
+            return out
+        for stack, ptr, vs in ((self.is_, self.ip, il), (self.fs, self.fp, fl)):
+            for v in reversed(vs):
+                out.append(aug(S(ptr), ast.Constant(1), ast.Sub))
+                out.append(assign(v, _call("_rt.cast_like", ast.Subscript(N(stack), N(ptr), ast.Load()), N(v))))
+        return out
+
+    def forward_checkpointed(self, s: ir.For) -> list:
+        cp = self._cp_names(s)
+        out = [assign(cp["K"], _call("_rt.segment_length", N(s.trips), op_ast(s.checkpoint))),
+               assign(cp["n"], ast.Constant(0))]
+        taping, self.taping = self.taping, False
+        body = self.forward(s.body)
+        self.taping = taping
+        snap = [comment("checkpoint: the carried values at the start of every segment")] + self._snapshot(s, True)
+        test = ast.Compare(ast.BinOp(N(cp["n"]), ast.Mod(), N(cp["K"])), [ast.Eq()], [ast.Constant(0)])
+        body = [ast.If(test, snap, [])] + body + [aug(S(cp["n"]), ast.Constant(1))]
+        out.append(ast.For(S(s.index), _range(s.start, s.stop, s.step), body, []))
+        return out
+
+    def reverse_checkpointed(self, s: ir.For, inited) -> list:
+        cp = self._cp_names(s)
+        index = ast.BinOp(op_ast(s.start), ast.Add(), ast.BinOp(N(cp["j"]), ast.Mult(), op_ast(s.step)))
+        rerun = [assign(s.index, index)] + self.forward(s.body)
+        back = [assign(s.index, index)] + self.reverse(s.body, set(inited))
+        nseg = ast.BinOp(ast.BinOp(N(s.trips), ast.Add(), ast.BinOp(N(cp["K"]), ast.Sub(), ast.Constant(1))),
+                         ast.FloorDiv(), N(cp["K"]))
+        one = ast.Constant(1)
+        seg_body = ([comment("restore the segment's start, re-run it with saves, then reverse it")]
+                    + self._snapshot(s, False)
+                    + [assign(cp["lo"], ast.BinOp(N(cp["seg"]), ast.Mult(), N(cp["K"]))),
+                       assign(cp["hi"], _call("min", _add(N(cp["lo"]), N(cp["K"])), N(s.trips))),
+                       ast.For(S(cp["j"]), _call("range", N(cp["lo"]), N(cp["hi"])), rerun, []),
+                       ast.For(S(cp["j"]), _call("range", ast.BinOp(N(cp["hi"]), ast.Sub(), one),
+                                                 ast.BinOp(N(cp["lo"]), ast.Sub(), one), ast.UnaryOp(ast.USub(), one)),
+                               back, [])])
+        return [ast.For(S(cp["seg"]), _call("range", ast.BinOp(nseg, ast.Sub(), one), ast.UnaryOp(ast.USub(), one),
+                                            ast.UnaryOp(ast.USub(), one)), seg_body, [])]
 
     def forward_while(self, s: ir.While) -> list:
         cond = self.forward(s.cond_block)
@@ -485,6 +554,8 @@ class Reverse:
             if not body and not orelse:
                 return out
             return out + [ast.If(op_ast(s.cond), body or [ast.Pass()], orelse)]
+        if isinstance(s, ir.For) and s.checkpoint is not None:
+            return out + self.reverse_checkpointed(s, inited)
         if isinstance(s, ir.For):
             body = self.reverse(s.body, set(inited))
             if not body:
@@ -532,6 +603,8 @@ class Reverse:
         body += self.forward(fn.body)
         res = fn.result
         saved = {v for vs in list(self.saves.floats.values()) + list(self.saves.ints.values()) for v in vs}
+        saved |= {p for x in ir.walk_stmts(fn.body) if isinstance(x, ir.For) and x.checkpoint is not None
+                  for p in x.phis}
         if isinstance(res, ir.Var) and res.name in saved:
             # the adjoint sweep restores saved variables to earlier values: keep the result
             final = self.names.fresh(f"{res.name}_final")

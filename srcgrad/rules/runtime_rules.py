@@ -14,3 +14,4 @@ def pow_dy(x, p):     # pow_dy(x, p) = p * log(x); `p` is the power's value, not
     return p / x, math.log(x)
 
 nondiff(_rt.trip_count, arity=3, result="int")
+nondiff(_rt.segment_length, arity=2, result="int")
