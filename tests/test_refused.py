@@ -7,6 +7,7 @@ names the construct, and the hint says what to write instead.
 import inspect
 import math
 
+import numba
 import numpy as np
 import pytest
 
@@ -132,6 +133,20 @@ def no_rule(x):
     return math.gamma(x)  # <- here
 
 
+@numba.njit
+def jitted(u):
+    return u * u
+
+
+def calls_jitted(x):
+    return jitted(x) + x  # <- here
+
+
+def calls_sort(a):
+    b = np.sort(a)  # <- here
+    return b[0]
+
+
 def returns_tuple(x):
     return x, 2.0 * x  # <- here
 
@@ -191,6 +206,8 @@ CASES = [
     (uses_kwargs, 0, (X,), srcgrad.UnsupportedSyntaxError, "**kwargs"),
     (recursive, 0, (X, 3), srcgrad.UnsupportedSyntaxError, "recursion"),
     (no_rule, 0, (X,), srcgrad.NoDerivativeRuleError, "gamma"),
+    (calls_jitted, 0, (X,), srcgrad.NoDerivativeRuleError, "jitted"),
+    (calls_sort, 0, (A,), srcgrad.NoDerivativeRuleError, "np.sort"),
     (returns_tuple, 0, (X,), srcgrad.UnsupportedSyntaxError, "tuple"),
     (returns_tuple_var, 0, (X,), srcgrad.UnsupportedSyntaxError, "tuple"),
     (returns_array, 0, (A,), srcgrad.NonScalarOutputError, "scalar"),
