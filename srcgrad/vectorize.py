@@ -21,6 +21,7 @@ How a call runs:
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 import math
 import os
@@ -34,9 +35,6 @@ from numba.extending import overload
 from . import __version__
 from .codegen import compile as cache
 from .errors import SrcgradError
-
-KINDS = ("primal", "grad", "value_and_grad")
-
 
 # ---------------------------------------------------------------- helpers the drivers call
 
@@ -100,7 +98,7 @@ _CACHE = os.path.isfile(__file__)
 '''
 
 
-def _kernel_call(kind: str, nin: int, ngrads: int, single: bool, stacks: bool, args: list) -> tuple:
+def _kernel_call(kind: str, ngrads: int, stacks: bool, args: list) -> tuple:
     """(lines calling the kernel on `args`, expressions of the outputs in order)."""
     if kind == "primal":
         return [f"_v = _kernel({', '.join(args)})"], ["_v"]
@@ -111,12 +109,14 @@ def _kernel_call(kind: str, nin: int, ngrads: int, single: bool, stacks: bool, a
     return [f"{targets} = _kernel({call})"], outs
 
 
-def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: int, single: bool,
+def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: int,
                   stacks: bool) -> str:
+    """The driver module: `<name>_parallel`, `<name>_serial` and `<name>_gufunc_body` calling the
+    registered per-element kernel `key` (`kind`: primal, grad or value_and_grad)."""
     xs = [f"x{i}" for i in range(nin)]
     zs = [f"z{i}" for i in range(nin)]
     args = [f"_a{i}" for i in range(nin)]
-    call, outs = _kernel_call(kind, nin, ngrads, single, stacks, args)
+    call, outs = _kernel_call(kind, ngrads, stacks, args)
     os_ = [f"o{k}" for k in range(len(outs))]
     params = ", ".join(xs + zs + os_ + ["block"])
     text = DRIVER_HEADER.format(what=what, version=__version__, name=name, key=key)
@@ -152,7 +152,7 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
         text += "\n\n" + "\n".join(body) + "\n"
     # gufunc body: scalar inputs, 1-element output arrays; stacks per element (NumPy's loop)
     gargs = [f"x{i}" for i in range(nin)]
-    call, outs = _kernel_call(kind, nin, ngrads, single, stacks, gargs)
+    call, outs = _kernel_call(kind, ngrads, stacks, gargs)
     body = [f"def {name}_gufunc_body({', '.join(gargs + os_)}):"]
     if stacks:
         body += ["    _fs = _rt.new_float_stack(64)", "    _is = _rt.new_int_stack(64)"]
@@ -287,8 +287,6 @@ class Vectorized:
     def _primal_key(self):
         if self._build_key is not None:      # a plain function is compiled once per object
             return self._build_key[0], _KERNELS[self._build_key[0]], False
-        import hashlib
-
         from .frontend import resolve
         from .frontend.source import parse_function
         py = self._py
@@ -315,16 +313,13 @@ class Vectorized:
                 return self._build
             _KERNELS[stem] = kernel
             name = self.__name__
-            dstem = f"{stem}_vec_{self.kind}"
-            text = cache.read_valid(dstem)
-            path = cache.path_for(dstem) if text is not None else None
-            if text is None:
-                ngrads = self.nout - (self.kind == "value_and_grad") if self.kind != "primal" else 0
-                what = (f"`{self.__qualname__}` ({self.kind}), {self.nin} input(s) -> "
-                        f"{self.nout} output(s), kernel {stem}")
-                text = driver_source(name, stem, what, self.kind, self.nin, ngrads,
-                                     getattr(self.fn, "single", False), stacks)
-                path = cache.write(dstem, text)
+            ngrads = self.nout - (self.kind == "value_and_grad") if self.kind != "primal" else 0
+            what = (f"`{self.__qualname__}` ({self.kind}), {self.nin} input(s) -> "
+                    f"{self.nout} output(s), kernel {stem}")
+            text = driver_source(name, stem, what, self.kind, self.nin, ngrads, stacks)
+            # the text's own hash in the name: a driver from another srcgrad version is never reused
+            dstem = f"{stem}_vec_{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+            path = cache.path_for(dstem) if cache.read_valid(dstem) == text else cache.write(dstem, text)
             self._build = _Build(cache.import_module(dstem, path, text), name)
             self._build_key = (stem, None if self.kind == "primal" else self.fn.module())
             return self._build
