@@ -13,13 +13,24 @@ class FuzzFailure(AssertionError):
     pass
 
 
-def check_program(program: Program | str, seed: int, n_inputs: int = 4) -> dict:
+def pick_argnums(seed: int) -> tuple:
+    """All arguments (half the time), else a random non-empty subset in random order, so that
+    inactive arguments and argnums order are exercised too."""
+    rng = np.random.default_rng(seed ^ 0x5EED)
+    if rng.random() < 0.5:
+        return tuple(range(N_SCALARS + 1))
+    perm = rng.permutation(N_SCALARS + 1)
+    return tuple(int(i) for i in perm[: rng.integers(1, N_SCALARS + 2)])
+
+
+def check_program(program: Program | str, seed: int, n_inputs: int = 4, argnums=None) -> dict:
     """Raise FuzzFailure with a reproducer on any disagreement; return counts of ok/skip."""
     source = program if isinstance(program, str) else program.source
+    argnums = pick_argnums(seed) if argnums is None else tuple(argnums)
     mod = oracle.load(source)
     ns, tracer = oracle.instrumented(source)
     try:
-        vg = srcgrad.value_and_grad(mod.f, argnums=tuple(range(N_SCALARS + 1)))
+        vg = srcgrad.value_and_grad(mod.f, argnums=argnums)
         vg.module()
     except srcgrad.SrcgradError as exc:
         raise FuzzFailure(f"srcgrad refused or failed on a program of the supported subset:\n"
@@ -29,12 +40,12 @@ def check_program(program: Program | str, seed: int, n_inputs: int = 4) -> dict:
     for _ in range(n_inputs):
         args = oracle.random_args(rng)
         try:
-            v = oracle.check(source, mod.f, ns, tracer, args, vg)
+            v = oracle.check(source, mod.f, ns, tracer, args, vg, argnums)
         except srcgrad.SrcgradError as exc:
-            raise FuzzFailure(f"srcgrad raised {type(exc).__name__}: {exc}\n"
+            raise FuzzFailure(f"srcgrad raised {type(exc).__name__}: {exc}\nargnums = {argnums}\n"
                               f"args = {args!r}\n--- program ---\n{source}") from exc
         if v.status == "fail":
-            raise FuzzFailure(f"{v.detail}\nargs = {_fmt(args)}\n--- program ---\n{source}")
+            raise FuzzFailure(f"{v.detail}\nargnums = {argnums}\nargs = {_fmt(args)}\n--- program ---\n{source}")
         counts[v.status] += 1
     return counts
 

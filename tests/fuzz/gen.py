@@ -86,7 +86,7 @@ class _Gen:
             return self.leaf(sc)
         e = lambda: self.expr(sc, depth + 1)  # noqa: E731
         k = self.pick(["add", "sub", "mul", "mul", "div", "neg", "sin", "cos", "tanh", "exp",
-                       "log", "sqrt", "sq", "cube", "call", "ifexp", "abs", "max", "min", "atan"])
+                       "log", "sqrt", "sq", "cube", "call", "ifexp", "abs", "max", "min", "atan", "pow", "hypot", "atan2"])
         if k == "add":
             return f"({e()} + {e()})"
         if k == "sub":
@@ -120,6 +120,12 @@ class _Gen:
             return f"{k}({e()}, {e()})"
         if k == "atan":
             return f"math.atan({e()})"
+        if k == "pow":
+            return f"(1.5 + math.sin({e()})) ** math.tanh({e()})"
+        if k == "hypot":
+            return f"math.hypot({e()}, 0.5 + {e()} ** 2)"
+        if k == "atan2":
+            return f"math.atan2({e()}, 1.5 + math.cos({e()}))"
         if k == "ifexp":
             return f"({e()} if {self.cond(sc)} else {e()})"
         return self.leaf(sc)
@@ -163,7 +169,16 @@ class _Gen:
             opts += ["break", "continue"]
         if sc.can_return:
             opts += ["ret"]
+        if len(sc.mutable) >= 2:
+            opts += ["swap"]
         k = self.pick(opts)
+        if k == "swap":      # tuple assignment of literal tuples
+            u, v = self.pick(sc.mutable), self.pick(sc.mutable)
+            if u != v and self.chance(50):
+                lines.append(f"{pad}{u}, {v} = {v}, {u}")
+            else:
+                lines.append(f"{pad}{u}, {v} = {self.expr(sc)}, {self.expr(sc)}")
+            return False
         if k == "assign":
             # new variables are local to the block; re-assign an outer one otherwise
             if self.chance(40) or not sc.mutable:
@@ -195,8 +210,16 @@ class _Gen:
         elif k == "for":
             i = self.fresh("i")
             stop = self.draw(1, N)
-            start = "" if self.chance(70) else f"{self.draw(0, stop - 1)}, "
-            lines.append(f"{pad}for {i} in range({start}{stop}):")
+            form = self.draw(0, 9)
+            if form < 6:
+                rng = f"{stop}"
+            elif form < 8:
+                rng = f"{self.draw(0, stop - 1)}, {stop}"
+            elif form < 9:
+                rng = f"{stop - 1}, -1, -1"          # backwards
+            else:
+                rng = f"0, {N}, 2"
+            lines.append(f"{pad}for {i} in range({rng}):")
             child = sc.child()
             child.indices = sc.indices + [i]
             child.ints = sc.ints + [i]
@@ -237,7 +260,8 @@ class _Gen:
         # a few initial locals so re-assignment has targets at the top level
         for _ in range(self.draw(1, 2)):
             v = self.fresh("s")
-            lines.append(f"    {v} = {self.expr(sc)}")
+            # sometimes an integer 0: the variable becomes a float on some paths only
+            lines.append(f"    {v} = {'0' if self.chance(15) else self.expr(sc)}")
             sc.floats.append(v)
             sc.mutable.append(v)
         if with_buf:
