@@ -255,12 +255,25 @@ class Lowerer:
         for t in stmts:
             self.stmt(t)
         exit_op = self.condition(exit_test) if exit_test is not None else None
+        carries = []
         for name, phi in phis:
             nxt = self.env.get(name)
             if nxt is None:
                 raise self.error(UnsupportedSyntaxError, f"`{name}` may be left undefined by the loop body", s)
             if nxt != ir.Var(phi):
-                body_block.stmts.append(ir.Assign(phi, nxt, self.loc(s), phi="carry"))
+                carries.append((phi, nxt))
+        # the carries are parallel copies: a source that is another carry's target (x, y = y, x)
+        # is read into a temporary first, or the first copy would clobber it
+        targets = {phi for phi, _ in carries}
+        for k, (phi, nxt) in enumerate(carries):
+            if isinstance(nxt, ir.Var) and nxt.name in targets:
+                tmp = self.temp("carry")
+                body_block.stmts.append(ir.Assign(tmp, nxt, self.loc(s)))
+                if nxt.name in self.array_vars:
+                    self.array_vars.add(tmp)
+                carries[k] = (phi, ir.Var(tmp))
+        for phi, nxt in carries:
+            body_block.stmts.append(ir.Assign(phi, nxt, self.loc(s), phi="carry"))
         self.cur = parent
         # after the loop only the carried values (and what existed before) are visible
         self.env = {k: v for k, v in outer_env.items()}
