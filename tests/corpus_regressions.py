@@ -71,6 +71,52 @@ def fuzz_seed57(x0, x1, x2, a):
     return (0.5 ** 2)
 
 
+def swap_in_loop(x, y):
+    """Loop-carried copies were sequential: `x, y = y, x` in a loop lost one value (fuzz seed 1087)."""
+    for i in range(3):
+        x, y = y, x
+    return x + 2.0 * y
+
+
+def swap_via_temp_in_while(x, y):
+    """The same swap through a temporary, in a while loop."""
+    k = 0
+    while k < 3:
+        k += 1
+        t = x
+        x = y
+        y = t
+    return x + 2.0 * y
+
+
+def rotate_in_loop(x, y, z):
+    """A three-way rotation of carried values."""
+    for i in range(2):
+        x, y, z = y, z, x
+    return x + 2.0 * y + 4.0 * z
+
+
+def nonlinear_exchange_with_break(x, y):
+    """Carried values feeding each other, with a loop exit."""
+    for i in range(4):
+        x, y = y, x * 1.5 + math.sin(y)
+        if x > 5.0:
+            break
+    return x * y + y
+
+
+def swap_local_arrays(x):
+    """Swapping local arrays in a loop and writing into the current one."""
+    b = np.zeros(2)
+    c = np.zeros(2)
+    b[0] = x
+    c[0] = 2.0 * x
+    for i in range(3):
+        b, c = c, b
+        b[1] = b[1] + b[0] * x
+    return b[1] + 3.0 * c[1] + b[0]
+
+
 A4 = np.array([-1.2497446879659204, -0.06989770439637955, 1.794905125668996, 1.8447707276029552])
 
 # (function, argnums, list of argument tuples)
@@ -80,6 +126,11 @@ CASES = [
     (nested_if_return, 0, [(0.5,), (1.5,), (2.5,), (-0.5,)]),
     (nested_if_return_else, 0, [(0.5,), (1.5,), (-0.5,)]),
     (return_in_loop_then_return_in_if, (0, 1), [(0.1, 0.5), (-0.5, -0.3), (-0.2, -0.3), (-0.2, -1.3)]),
+    (swap_in_loop, (0, 1), [(1.0, 10.0), (-0.3, 0.7)]),
+    (swap_via_temp_in_while, (0, 1), [(1.0, 10.0)]),
+    (rotate_in_loop, (0, 1, 2), [(1.0, 10.0, 100.0)]),
+    (nonlinear_exchange_with_break, (0, 1), [(1.0, 2.0), (3.0, 4.0), (0.2, 0.1)]),
+    (swap_local_arrays, 0, [(0.7,), (-1.3,)]),
     (fuzz_seed57, (0, 1, 2, 3), [(0.9053577430009088, -0.836505738271248, -0.6516900070708238, A4),
                                  (-0.3, 0.4, 0.2, A4)]),
 ]
