@@ -17,7 +17,7 @@ from .frontend import resolve
 from .frontend.source import parse_function
 from .rules.registry import GENERATION
 
-_BUILD_LOCKS: dict[str, threading.Lock] = {}
+_BUILD_LOCKS: dict[str, threading.RLock] = {}
 _GLOBAL_LOCK = threading.Lock()
 
 
@@ -76,7 +76,7 @@ class GradFunction:
         self._module = None
         self._watch = None
         self._generation = -1
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         functools.update_wrapper(self, fun)
 
     def __repr__(self):
@@ -107,7 +107,7 @@ class GradFunction:
             generation = GENERATION[0]
             stem, watch = self._key()
             with _GLOBAL_LOCK:
-                lock = _BUILD_LOCKS.setdefault(stem, threading.Lock())
+                lock = _BUILD_LOCKS.setdefault(stem, threading.RLock())
             with lock:
                 text = cache.read_valid(stem)
                 path = cache.path_for(stem) if text is not None else None
