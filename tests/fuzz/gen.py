@@ -4,7 +4,8 @@ The generator is driven by a `draw(lo, hi) -> int` callback (Hypothesis' `data.d
 integer, or a `random.Random` in tests), so the same code serves the Hypothesis test, the long
 mode and reproduction from a seed.
 
-A program is a module text holding helpers `h0`, `h1`, ... and the main function
+A program is a module text holding helpers `h0(p, q, v)`, `h1`, ... (two scalars and an
+array they only read, called with `a` or the local buffer) and the main function
 `f(x0, x1, x2, a)`: three float scalars and one float array `a` of length `N`.  It uses:
 straight-line arithmetic, `math.sin/cos/tanh/exp/log/sqrt` of arguments that keep them in
 their domain, re-assignments and augmented assignments, `if`/`else` on comparisons of active
@@ -113,7 +114,7 @@ class _Gen:
             return f"math.tanh({e()}) ** 3"
         if k == "call" and self.helpers:
             h = self.pick(self.helpers)
-            return f"{h}({e()}, {e()})"
+            return f"{h}({e()}, {e()}, {self.pick(sc.arrays)})"
         if k == "abs":
             return f"abs({e()})"
         if k in ("max", "min"):
@@ -279,7 +280,7 @@ class _Gen:
         saved = self.max_depth
         for j in range(n_helpers):
             self.max_depth = 1
-            parts.append(self.function(f"h{j}", ["p", "q"], [], with_buf=False))
+            parts.append(self.function(f"h{j}", ["p", "q"], ["v"], with_buf=False))
             parts.append("")
             self.helpers.append(f"h{j}")
         self.max_depth = saved
