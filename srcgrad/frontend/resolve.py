@@ -18,7 +18,12 @@ _MISSING = object()
 
 
 def lookup(func, name: str):
-    """The object `name` denotes inside `func` (closure, then globals, then builtins), or _MISSING."""
+    """The object `name` denotes inside `func` (closure, then globals, then builtins), or _MISSING.
+    A dotted `module.attr` (as recorded by dependency_fingerprint) is looked up through the module."""
+    if "." in name:
+        base, _, attr = name.partition(".")
+        obj = lookup(func, base)
+        return _MISSING if obj is _MISSING else getattr(obj, attr, _MISSING)
     code = func.__code__
     if func.__closure__ and name in code.co_freevars:
         cell = func.__closure__[code.co_freevars.index(name)]
@@ -92,6 +97,10 @@ def dependency_fingerprint(func, parse) -> tuple[str, list]:
                     val = getattr(obj, attr, None)
                     if is_number(val):
                         h.update(f"{name}.{attr}={val!r}\n".encode())
+                        watch.append((f, f"{name}.{attr}", val))
+                    elif is_helper(val):    # mod.helper(x): its source is part of the key too
+                        stack.append(val)
+                        watch.append((f, f"{name}.{attr}", val))
             else:
                 h.update(f"{name}={type(obj).__module__}.{getattr(obj, '__qualname__', type(obj).__name__)}\n".encode())
     return h.hexdigest(), watch
