@@ -326,3 +326,24 @@ def test_srcgrad_writes_nothing_into_user_globals(tmp_path):
     after = dict(vars(mod))
     assert after.keys() == before.keys()
     assert all(after[k] is before[k] for k in before)
+
+
+def test_helper_and_constant_of_another_module_invalidate(tmp_path):
+    """`othermod.helper(x)` and `othermod.K`: their source and value are part of the key, and
+    are re-checked before each call (they were not: an edited helper gave stale gradients,
+    even in a new process through the disk cache)."""
+    other, opath = write_module(tmp_path, "K = 2.0\n\ndef helper(u):\n    return u * u\n")
+    mod, _ = write_module(tmp_path, f"import {other.__name__} as om\n\n"
+                                    "def f(x):\n    return om.helper(x) * om.K + x\n")
+    g = srcgrad.grad(mod.f)
+    assert g(2.0) == 9.0
+    key_before = g._key()[0]
+    other.K = 3.0
+    assert g(2.0) == 13.0
+    time.sleep(0.01)
+    with open(opath, "w") as fh:
+        fh.write("K = 3.0\n\ndef helper(u):\n    return u * u * u  # cubic\n")
+    importlib.util.spec_from_file_location(other.__name__, opath).loader.exec_module(other)
+    assert g(2.0) == 37.0
+    assert srcgrad.grad(mod.f)(2.0) == 37.0
+    assert g._key()[0] != key_before         # a new process would not reuse the old file either
