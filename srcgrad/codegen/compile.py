@@ -78,6 +78,7 @@ def import_module(stem: str, path: Path | None, source: str) -> types.ModuleType
     if name in sys.modules:
         return sys.modules[name]
     if path is not None:
+        _drop_broken_numba_cache(Path(path))
         spec = importlib.util.spec_from_file_location(name, path)
         mod = importlib.util.module_from_spec(spec)
         mod.__srcgrad_source__ = source
@@ -95,3 +96,34 @@ def import_module(stem: str, path: Path | None, source: str) -> types.ModuleType
     sys.modules[name] = mod
     exec(code, mod.__dict__)
     return mod
+
+
+def _drop_broken_numba_cache(path: Path) -> None:
+    """Numba unpickles its own cache files (index .nbi: two pickles, data .nbc: one) without a
+    check, so a truncated one would crash the first call; delete broken ones to recompile."""
+    import glob
+    import pickletools
+
+    def ok(data, count):
+        pos = 0
+        try:
+            for _ in range(count):
+                last = None
+                for op, _arg, at in pickletools.genops(data[pos:]):
+                    last = (op.name, at)
+                if last is None or last[0] != "STOP":
+                    return False
+                pos += last[1] + 1
+        except Exception:
+            return False
+        return True
+
+    pattern = str(path.parent / "__pycache__" / (glob.escape(path.stem) + ".*.nb[ci]"))
+    for f in glob.glob(pattern):
+        try:
+            with open(f, "rb") as fh:
+                good = ok(fh.read(), 2 if f.endswith(".nbi") else 1)
+            if not good:
+                os.remove(f)
+        except OSError:
+            pass
