@@ -347,3 +347,22 @@ def test_helper_and_constant_of_another_module_invalidate(tmp_path):
     assert g(2.0) == 37.0
     assert srcgrad.grad(mod.f)(2.0) == 37.0
     assert g._key()[0] != key_before         # a new process would not reuse the old file either
+
+
+def test_truncated_numba_cache_files_are_dropped_and_recompiled(tmp_path):
+    """Numba's own cache files (next to the generated module, in __pycache__) were unpickled
+    unchecked: a truncated one crashed the first call with a raw UnpicklingError."""
+    mod, _ = write_module(tmp_path, MODULE.format(c=unique_body()))
+    fresh = tmp_path / "numba-cache"
+    first = _child(tmp_path, mod.__name__, 0.0, False, fresh)
+    out1, err1 = first.communicate(timeout=240)
+    assert first.returncode == 0, err1
+    files = list((fresh / "__pycache__").glob("f_*.nb*"))
+    assert files
+    for f in files:
+        f.write_bytes(f.read_bytes()[:30])
+    second = _child(tmp_path, mod.__name__, 0.0, True, fresh)     # the .py is intact: no transform
+    out2, err2 = second.communicate(timeout=240)
+    assert second.returncode == 0, err2
+    assert out1 == out2
+    assert all(f.stat().st_size > 30 for f in (fresh / "__pycache__").glob("f_*.nb*"))
