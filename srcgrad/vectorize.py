@@ -296,8 +296,7 @@ class Vectorized:
             fp = hashlib.sha256(py.__code__.co_code + repr(py.__code__.co_consts).encode()).hexdigest()
         h = hashlib.sha256(f"{__version__}|{numba.__version__}|{fp}".encode()).hexdigest()
         stem = f"{py.__name__}_primal_{h[:24]}"
-        kernel = self.fn if hasattr(self.fn, "py_func") else numba.njit(
-            cache=os.path.isfile(py.__code__.co_filename), error_model="numpy")(py)
+        kernel = self.fn if hasattr(self.fn, "py_func") else _jit_primal(py, {})
         _KERNELS.setdefault(stem, kernel)
         return stem, _KERNELS[stem], False
 
@@ -510,6 +509,29 @@ class Vectorized:
         res = da.apply_gufunc(_Blockwise(self, pos, scalars), sig, *args, output_dtypes=dtypes,
                               vectorize=False)
         return tuple(res) if self.nout > 1 else res
+
+
+def _jit_primal(py, done: dict):
+    """numba.njit of a plain function; the plain Python helpers it calls (which srcgrad inlines
+    when differentiating) are compiled too, through a copy of its globals (the user's stay as is)."""
+    import types as pytypes
+
+    from .frontend import resolve
+    if py in done:
+        return done[py]
+    helpers = {name: py.__globals__[name] for name in py.__code__.co_names
+               if resolve.is_helper(py.__globals__.get(name))}
+    if not helpers:
+        done[py] = numba.njit(cache=os.path.isfile(py.__code__.co_filename), error_model="numpy")(py)
+        return done[py]
+    done[py] = None          # recursion is not supported by srcgrad's subset either
+    env = dict(py.__globals__)
+    for name, helper in helpers.items():
+        env[name] = _jit_primal(helper, done)
+    twin = pytypes.FunctionType(py.__code__, env, py.__name__, py.__defaults__, py.__closure__)
+    twin.__qualname__ = py.__qualname__
+    done[py] = numba.njit(error_model="numpy")(twin)
+    return done[py]
 
 
 class _Blockwise:

@@ -69,6 +69,14 @@ def scaled(x, c=2.0):
     return c * x * x
 
 
+def _square(x):
+    return x * x
+
+
+def with_helper(x, y):
+    return _square(x) + 3.0 * _square(y)
+
+
 seed_grad = srcgrad.grad(seed, argnums=(0, 1))
 seed_vag = srcgrad.value_and_grad(seed, argnums=(0, 1))
 greeks = srcgrad.grad(black_scholes, argnums=(0, 2, 3, 4))
@@ -428,3 +436,11 @@ def test_second_derivative_black_scholes_gamma():
     got = srcgrad.vectorize(gamma)(S, 100.0, 1.0, 0.05, 0.2)
     d1 = (np.log(S / 100.0) + (0.05 + 0.02) * 1.0) / 0.2
     np.testing.assert_allclose(got, np.exp(-0.5 * d1 * d1) / math.sqrt(2 * math.pi) / (S * 0.2), rtol=1e-10)
+
+
+def test_plain_function_calling_a_helper():
+    x, y = np.linspace(-1, 1, 7), np.linspace(0, 2, 7)
+    np.testing.assert_allclose(srcgrad.vectorize(with_helper)(x, y), x * x + 3 * y * y)
+    dx, dy = srcgrad.vectorize(srcgrad.grad(with_helper, argnums=(0, 1)))(x, y)
+    np.testing.assert_allclose(dx, 2 * x)
+    np.testing.assert_allclose(dy, 6 * y)
