@@ -405,7 +405,8 @@ def test_pickle_round_trip():
         w = pickle.loads(pickle.dumps(v))
         assert (w.kind, w.nin, w.nout, w.parallel, w.block) == (v.kind, v.nin, v.nout, v.parallel, v.block)
         args = [np.linspace(1, 2, 5)] * v.nin
-        assert_outputs(w(*args), v(*args) if isinstance(v(*args), tuple) else (v(*args),))
+        want = v(*args)
+        assert_outputs(w(*args), want if isinstance(want, tuple) else (want,))
 
 
 def test_source_is_generated_driver_text():
