@@ -40,6 +40,10 @@ class ParsedFunction:
 _CACHE: dict[object, ParsedFunction] = {}
 
 
+def col_of_lambda(line: str) -> int:
+    return max(line.find("lambda"), 0)
+
+
 def parse_function(func) -> ParsedFunction:
     """Parse `func`'s source. Raises SrcgradError when the source is not available."""
     code = getattr(func, "__code__", None)
@@ -67,9 +71,10 @@ def parse_function(func) -> ParsedFunction:
         raise SrcgradError(f"cannot parse the source of {func.__qualname__!r}: {exc}") from None
     fdefs = [n for n in module.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if not fdefs:
-        raise SrcgradError(
-            f"{func.__qualname__!r} is not defined with a `def` statement srcgrad can read "
-            "(lambdas are not supported: write a def)")
+        from ..errors import UnsupportedSyntaxError   # located at the lambda, like other refusals
+        raise UnsupportedSyntaxError(
+            f"{func.__qualname__!r} is a lambda, not defined with a `def` statement srcgrad can read",
+            Loc(file, first, col_of_lambda(lines[0]), lines[0]), "define it with `def` (at module level for a helper)")
     tree = fdefs[0]
     ast.increment_lineno(tree, first - 1) if first > 1 else None
     try:
