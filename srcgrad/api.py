@@ -12,7 +12,7 @@ import numpy as np
 from . import __version__
 from .codegen import compile as cache
 from .codegen import emit
-from .errors import ArgnumsError, CompilationError, NonScalarOutputError, SrcgradError
+from .errors import ArgnumsError, CompilationError, NonScalarOutputError, SrcgradError, UnsupportedSyntaxError
 from .frontend import resolve
 from .frontend.source import parse_function
 from .rules.registry import GENERATION
@@ -67,6 +67,11 @@ class GradFunction:
             # grad(grad(f)): differentiate the forward-mode partial of f (reverse over forward)
             from .higher import partial_function
             fun = partial_function(fun)
+        if inspect.ismethod(fun):   # `self` would be a parameter srcgrad is never given
+            p = parse_function(fun.__func__)
+            raise UnsupportedSyntaxError(
+                f"`{fun.__qualname__}` is a bound method", p.loc(p.tree),
+                "differentiate a plain function and pass the object's fields as arguments")
         if not callable(fun) or not hasattr(fun, "__code__"):
             raise SrcgradError(f"srcgrad.{kind} needs a plain Python function, got {type(fun).__name__}")
         self.fun = fun
