@@ -716,7 +716,8 @@ def parse(argv):
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, a minute or two")
     ap.add_argument("--threads", default=None,
-                    help="comma-separated thread counts (default: 1,2 capped at the cores)")
+                    help="comma-separated thread counts (default: 1,2 capped at the cores; "
+                         "--quick: 1)")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="results folder")
     ap.add_argument("--sizes", default=None, help="per-element sizes, e.g. 1e5,1e6,1e7")
     ap.add_argument("--kernels", default=None, help="only these kernels (comma-separated)")
@@ -743,8 +744,12 @@ def main(argv=None):
         worker(a)
         return 0
     cores = os.cpu_count() or 1
-    threads = [int(t) for t in a.threads.split(",")] if a.threads else \
-        [t for t in (1, 2) if t <= max(cores, 1)]
+    if a.threads:
+        threads = [int(t) for t in a.threads.split(",")]
+    elif a.quick:          # a minute or two: the 2-thread table only when asked for
+        threads = [1]
+    else:
+        threads = [t for t in (1, 2) if t <= max(cores, 1)]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     mode = "check-only" if a.check_only else "quick" if a.quick else "full"
