@@ -228,3 +228,37 @@ def test_float32_mixed_with_float64():
     w = np.array([0.5, 0.25, 2.0], dtype=np.float64)
     ga, gw = srcgrad.grad(weighted, argnums=(0, 1))(a, w)
     assert ga.dtype == np.float32 and gw.dtype == np.float64
+
+
+# Values that are dead on the path actually taken (used only in the other branch, or written into
+# an array element nobody reads) still get a zero adjoint multiplied by their NaN/inf partial:
+# 0 * nan = nan poisons the gradient.  Fixing it needs a zero-safe product in the adjoint code
+# (`0 * anything == 0` when the incoming adjoint is exactly zero), a change to reverse.py's
+# emission of every partial; recorded here until then.
+def used_only_in_other_branch(x):
+    t = math.acos(2.0 * x)      # NaN at x = 0.7; only the branch not taken reads it
+    if x > 1.0:
+        y = t
+    else:
+        y = x * x
+    return y
+
+
+def used_only_in_other_ifexp(x):
+    t = math.sqrt(x)            # NaN for x < 0
+    return t if x > 1.0 else 3.0 * x
+
+
+def written_never_read(x):
+    b = np.zeros(2)
+    b[0] = math.acos(2.0 * x)   # NaN, the element is never read
+    b[1] = x * x
+    return b[1]
+
+
+@pytest.mark.xfail(strict=True, reason="zero adjoint times a NaN partial on a path not taken gives NaN "
+                                       "(needs a zero-safe product in reverse.py)")
+@pytest.mark.parametrize("fun,x,want", [(used_only_in_other_branch, 0.7, 1.4), (used_only_in_other_ifexp, -1.0, 3.0),
+                                        (written_never_read, 0.7, 1.4)])
+def test_value_dead_on_the_taken_path_cannot_poison_the_gradient(fun, x, want):
+    assert srcgrad.grad(fun)(x) == pytest.approx(want)
