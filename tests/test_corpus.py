@@ -44,7 +44,7 @@ def _args(fn, point, seed=0):
     return args, nums
 
 
-@pytest.mark.parametrize("fn,point", cases())
+@pytest.mark.parametrize("fn,point", list(cases()))
 def test_value_and_gradient(fn, point):
     args, nums = _args(fn, point)
     vg = srcgrad.value_and_grad(fn, argnums=nums)
