@@ -21,10 +21,12 @@ How a call runs:
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
 import math
 import os
+import re
 import threading
 
 import numba
@@ -86,6 +88,7 @@ elements of 2-D strided views in blocks of `block` (blocks over threads with pra
 import os
 
 import numba
+import numpy as np
 from numba import prange
 
 from srcgrad import runtime as _rt
@@ -94,6 +97,7 @@ from srcgrad.vectorize import segment as _segment
 from srcgrad.vectorize import registered_kernel
 
 _kernel = registered_kernel({key!r})
+_SEED = {seed}
 _CACHE = os.path.isfile(__file__)
 '''
 
@@ -102,7 +106,7 @@ def _kernel_call(kind: str, ngrads: int, stacks: bool, args: list) -> tuple:
     """(lines calling the kernel on `args`, expressions of the outputs in order)."""
     if kind == "primal":
         return [f"_v = _kernel({', '.join(args)})"], ["_v"]
-    call = ", ".join(args + ["1.0"] + (["_fs", "_is"] if stacks else []))
+    call = ", ".join(args + ["_SEED"] + (["_fs", "_is"] if stacks else []))
     targets = "_v, _g" + (", _fs, _is" if stacks else "")
     outs = ["_v"] if kind == "value_and_grad" else []
     outs += [f"_g[{k}]" for k in range(ngrads)]
@@ -110,7 +114,7 @@ def _kernel_call(kind: str, ngrads: int, stacks: bool, args: list) -> tuple:
 
 
 def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: int,
-                  stacks: bool) -> str:
+                  stacks: bool, seed: str = "1.0") -> str:
     """The driver module: `<name>_parallel`, `<name>_serial` and `<name>_gufunc_body` calling the
     registered per-element kernel `key` (`kind`: primal, grad or value_and_grad)."""
     xs = [f"x{i}" for i in range(nin)]
@@ -119,7 +123,7 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
     call, outs = _kernel_call(kind, ngrads, stacks, args)
     os_ = [f"o{k}" for k in range(len(outs))]
     params = ", ".join(xs + zs + os_ + ["block"])
-    text = DRIVER_HEADER.format(what=what, version=__version__, name=name, key=key)
+    text = DRIVER_HEADER.format(what=what, version=__version__, name=name, key=key, seed=seed)
     for mode, flags in (("parallel", "parallel=True, "), ("serial", "")):
         body = [
             f"@numba.njit({flags}cache=_CACHE, error_model='numpy')",
@@ -160,6 +164,62 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
     body += [f"    {o}[0] = {e}" for o, e in zip(os_, outs)]
     text += "\n\n" + "\n".join(body) + "\n"
     return text
+
+
+# ---------------------------------------------------------------- float32 arithmetic
+
+_INDEX_NAME = re.compile(r"^_(fp|ip|trips|k)(_\d+)?$")   # the adjoint's stack pointers and counters
+
+
+class _Float32Literals(ast.NodeTransformer):
+    """Give the literals of a generated derivative the type float32, so that float32 arguments
+    are not promoted to float64 by `0.5 * x` or `1 / x`: every float literal, and int literals
+    in + - * / next to something that is not a stack pointer or loop counter.  Loop bounds and
+    subscripts are left alone.  A rewrite that breaks typing falls back to float64 at call time."""
+
+    def visit_Constant(self, node):
+        if type(node.value) is float:
+            return _f32(node)
+        return node
+
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Name) and node.func.id == "range" or \
+                isinstance(node.func, ast.Attribute) and node.func.attr in ("trip_count", "grow"):
+            return node
+        return self.generic_visit(node)
+
+    def visit_Subscript(self, node):
+        node.value = self.visit(node.value)
+        return node
+
+    def visit_AugAssign(self, node):
+        if isinstance(node.target, ast.Name) and _INDEX_NAME.match(node.target.id):
+            return node
+        return self.generic_visit(node)
+
+    def visit_BinOp(self, node):
+        ints = any(isinstance(n, ast.Name) and _INDEX_NAME.match(n.id) for n in ast.walk(node))
+        self.generic_visit(node)
+        if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)) and not ints:
+            node.left, node.right = (_f32(e) if isinstance(e, ast.Constant) and type(e.value) is int
+                                     else e for e in (node.left, node.right))
+        return node
+
+
+def _f32(const):
+    return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "float32", ast.Load()), [const], [])
+
+
+def float32_source(source: str, function: str) -> str:
+    """The generated module `source` with `function` rewritten by _Float32Literals."""
+    tree = ast.parse(source)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            _Float32Literals().visit(node)
+    ast.fix_missing_locations(tree)
+    doc = ast.get_docstring(tree) or ""
+    return (f'"""{doc}\n\nfloat32 variant for srcgrad.vectorize: literals typed float32."""\n'
+            + ast.unparse(ast.Module(tree.body[1:] if doc else tree.body, [])) + "\n")
 
 
 # ---------------------------------------------------------------- broadcasting and views
@@ -259,8 +319,9 @@ class Vectorized:
         self.__name__ = getattr(self._py, "__name__", "vectorized")
         self.__qualname__ = getattr(self._py, "__qualname__", self.__name__)
         self.__doc__ = getattr(self._py, "__doc__", None)
-        self._build = None
-        self._build_key = None
+        self._builds, self._builds_for = {}, None
+        self._primal_stem = None
+        self._float32_ok = True        # False once the float32 rewrite of the kernel failed to type
         self._lock = threading.Lock()
         self._plans = {}
 
@@ -285,8 +346,8 @@ class Vectorized:
         return stem, self.fn.vjp_kernel, self.fn.uses_stacks
 
     def _primal_key(self):
-        if self._build_key is not None:      # a plain function is compiled once per object
-            return self._build_key[0], _KERNELS[self._build_key[0]], False
+        if self._primal_stem is not None:      # a plain function is compiled once per object
+            return self._primal_stem, _KERNELS[self._primal_stem], False
         from .frontend import resolve
         from .frontend.source import parse_function
         py = self._py
@@ -294,34 +355,49 @@ class Vectorized:
             fp, _ = resolve.dependency_fingerprint(py, parse_function)
         except Exception:          # source unavailable: key on the code object instead
             fp = hashlib.sha256(py.__code__.co_code + repr(py.__code__.co_consts).encode()).hexdigest()
-        h = hashlib.sha256(f"{__version__}|{numba.__version__}|{fp}".encode()).hexdigest()
+        from .api import _compiler_fingerprint   # a changed srcgrad never reuses an old driver
+        h = hashlib.sha256(f"{_compiler_fingerprint()}|{numba.__version__}|{fp}".encode()).hexdigest()
         stem = f"{py.__name__}_primal_{h[:24]}"
         kernel = self.fn if hasattr(self.fn, "py_func") else _jit_primal(py, {})
         _KERNELS.setdefault(stem, kernel)
+        self._primal_stem = stem
         return stem, _KERNELS[stem], False
 
-    def _get_build(self) -> _Build:
-        b = self._build
-        if b is not None and (self.kind == "primal" or self.fn.module() is self._build_key[1]):
+    def _float32_kernel(self, stem):
+        """(stem, kernel) of the derivative rewritten so float32 arguments compute in float32."""
+        mod = self.fn.module()
+        name = f"{self.fn.fun.__name__}_vjp"
+        text = float32_source(mod.__srcgrad_source__, name)
+        stem32 = f"{stem}_f32_{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+        path = cache.path_for(stem32) if cache.read_valid(stem32) == text else cache.write(stem32, text)
+        return stem32, getattr(cache.import_module(stem32, path, text), name)
+
+    def _get_build(self, f32=False) -> _Build:
+        """The compiled driver (for float32 arithmetic when `f32`), rebuilt if `fn` changed."""
+        mod = None if self.kind == "primal" else self.fn.module()
+        if mod is not self._builds_for:
+            self._builds, self._builds_for = {}, mod
+        b = self._builds.get(f32)
+        if b is not None:
             return b
-        stem, kernel, stacks = self._kernel_key()
-        if self._build is not None and self._build_key[0] == stem:
-            return self._build
         with self._lock:
-            if self._build is not None and self._build_key[0] == stem:
-                return self._build
+            if f32 in self._builds:
+                return self._builds[f32]
+            stem, kernel, stacks = self._kernel_key()
+            if f32:
+                stem, kernel = self._float32_kernel(stem)
             _KERNELS[stem] = kernel
             name = self.__name__
             ngrads = self.nout - (self.kind == "value_and_grad") if self.kind != "primal" else 0
             what = (f"`{self.__qualname__}` ({self.kind}), {self.nin} input(s) -> "
                     f"{self.nout} output(s), kernel {stem}")
-            text = driver_source(name, stem, what, self.kind, self.nin, ngrads, stacks)
+            text = driver_source(name, stem, what, self.kind, self.nin, ngrads, stacks,
+                                 seed="np.float32(1.0)" if f32 else "1.0")
             # the text's own hash in the name: a driver from another srcgrad version is never reused
             dstem = f"{stem}_vec_{hashlib.sha256(text.encode()).hexdigest()[:12]}"
             path = cache.path_for(dstem) if cache.read_valid(dstem) == text else cache.write(dstem, text)
-            self._build = _Build(cache.import_module(dstem, path, text), name)
-            self._build_key = (stem, None if self.kind == "primal" else self.fn.module())
-            return self._build
+            self._builds[f32] = _Build(cache.import_module(dstem, path, text), name)
+            return self._builds[f32]
 
     @property
     def source(self) -> str:
@@ -330,7 +406,8 @@ class Vectorized:
 
     @property
     def gufunc(self):
-        """The elementwise kernel as a NumPy gufunc (layout `(),()->(),()`), float64 and float32.
+        """The elementwise kernel as a NumPy gufunc (layout `(),()->(),()`), float64 and float32
+        loops (both with the float64 kernel: NumPy picks one loop for all types).
 
         NumPy's own loop calls it one element at a time (a loop kernel's stacks are allocated per
         element), single-threaded; calling this object directly is faster."""
@@ -449,31 +526,41 @@ class Vectorized:
             inputs = _unalias(inputs, outs)
         n = math.prod(shape)
         if n:
-            build = self._get_build()
-            threads = numba.get_num_threads()
-            par = parallel and n > self.block and threads > 1
-            drive = build.parallel if par else build.serial
-            pos = [k for k, a in enumerate(inputs) if isinstance(a, np.ndarray)]
-            if par:   # blocks handed out in chunks of ~1/8 of a thread's share: balances
-                # elements of unequal cost (loops with data-dependent trip counts) at little cost
-                chunk = numba.set_parallel_chunksize(max(1, n // (self.block * threads * 8)))
+            f32 = dtype == np.float32 and self.kind != "primal" and self._float32_ok
             try:
-                if same and all(a.flags.c_contiguous for a in arrays) and \
-                        all(o.flags.c_contiguous for o in outs):     # the common case, quickly
-                    xs = [a.reshape(1, -1) if isinstance(a, np.ndarray) else a for a in inputs]
-                    drive(*xs, *zs, *[o.reshape(1, -1) for o in outs], self.block)
-                else:
-                    for views in _views([inputs[k] for k in pos] + outs, shape):
-                        xs = list(inputs)
-                        for k, v in zip(pos, views):
-                            xs[k] = v
-                        drive(*xs, *zs, *views[len(pos):], self.block)
-            finally:
-                if par:
-                    numba.set_parallel_chunksize(chunk)
+                self._drive(self._get_build(f32), inputs, zs, outs, arrays, shape, same, n, parallel)
+            except (numba.core.errors.TypingError, numba.core.errors.LoweringError):
+                if not f32:
+                    raise
+                self._float32_ok = False        # literals typed float32 broke typing: use float64
+                self._drive(self._get_build(False), inputs, zs, outs, arrays, shape, same, n, parallel)
         if out is None and scalars and shape == ():
             outs = [o[()] for o in outs]
         return tuple(outs) if self.nout > 1 else outs[0]
+
+    def _drive(self, build, inputs, zs, outs, arrays, shape, same, n, parallel):
+        """Run the driver over the operands (2-D views; one call per slice that does not coalesce)."""
+        threads = numba.get_num_threads()
+        par = parallel and n > self.block and threads > 1
+        drive = build.parallel if par else build.serial
+        pos = [k for k, a in enumerate(inputs) if isinstance(a, np.ndarray)]
+        if par:   # blocks handed out in chunks of ~1/8 of a thread's share: balances
+            # elements of unequal cost (loops with data-dependent trip counts) at little cost
+            chunk = numba.set_parallel_chunksize(max(1, n // (self.block * threads * 8)))
+        try:
+            if same and all(a.flags.c_contiguous for a in arrays) and \
+                    all(o.flags.c_contiguous for o in outs):     # the common case, quickly
+                xs = [a.reshape(1, -1) if isinstance(a, np.ndarray) else a for a in inputs]
+                drive(*xs, *zs, *[o.reshape(1, -1) for o in outs], self.block)
+            else:
+                for views in _views([inputs[k] for k in pos] + outs, shape):
+                    xs = list(inputs)
+                    for k, v in zip(pos, views):
+                        xs[k] = v
+                    drive(*xs, *zs, *views[len(pos):], self.block)
+        finally:
+            if par:
+                numba.set_parallel_chunksize(chunk)
 
     def _outputs(self, out) -> list:
         if out is None:
