@@ -46,6 +46,31 @@ class JvpFunction(GradFunction):
         return self.kernel(*vals, *tans)
 
 
+class ForwardGradFunction(GradFunction):
+    """The whole gradient in one forward sweep (one tangent per argument in argnums, no tape).
+    `.vjp_kernel` has the signature of a stack-free reverse-mode vjp: `(*params, seed) ->
+    (value, grads)`; srcgrad.vectorize uses it for loop kernels with few scalar inputs."""
+
+    mode = "fgrad"
+
+    def _transform(self) -> str:
+        from .pipeline import transform_forward
+        return transform_forward(self.fun, self.argnums, gradient=True)
+
+    @property
+    def vjp_kernel(self):
+        return getattr(self.module(), f"{self.fun.__name__}_fwdgrad")
+
+    @property
+    def uses_stacks(self) -> bool:
+        return False
+
+    def __call__(self, *args, **kwargs):
+        value, grads = self.vjp_kernel(*self.bind(args, kwargs), 1.0)
+        out = grads[0] if self.single else grads
+        return out if self.kind == "grad" else (value, out)
+
+
 _JVPS: dict = {}
 
 

@@ -24,8 +24,9 @@ from .passes import activity, lower, reverse
 from .passes.naming import NameGen
 
 
-def transform_forward(func, argnums: tuple) -> str:
-    """Source of the forward-mode module: `<f>_jvp` (compiled) and `<f>_tangent` (plain Python)."""
+def transform_forward(func, argnums: tuple, gradient: bool = False) -> str:
+    """Source of the forward-mode module: `<f>_jvp` (compiled) and `<f>_tangent` (plain Python);
+    with `gradient`, `<f>_fwdgrad`: the whole gradient in one forward sweep (vector mode)."""
     from .passes import forward
     stage = "parse"
     try:
@@ -36,13 +37,15 @@ def transform_forward(func, argnums: tuple) -> str:
         an = activity.analyse(fn, fn.array_vars)
         stage = "forward"
         names = _names_after(fn)
-        fwd = forward.Forward(fn, an, names)
-        jvp = fwd.build(f"{parsed.name}_jvp", plain=False)
-        tangent = fwd.build(f"{parsed.name}_tangent", plain=True)
+        if gradient:
+            funcs = [forward.Forward(fn, an, names, ndir=len(argnums)).build_grad(f"{parsed.name}_fwdgrad")]
+        else:
+            fwd = forward.Forward(fn, an, names)
+            funcs = [fwd.build(f"{parsed.name}_jvp", plain=False), fwd.build(f"{parsed.name}_tangent", plain=True)]
         stage = "emit"
         text = emit.module_source(dict(
             qualname=func.__qualname__, where=f"{os.path.basename(parsed.file)}:{parsed.first_line}",
-            argnums=argnums, version=__version__, uses_stacks=False), [jvp, tangent],
+            argnums=argnums, version=__version__, uses_stacks=False), funcs,
             kind="forward-mode (tangent)")
     except SrcgradError:
         raise

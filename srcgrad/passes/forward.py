@@ -24,14 +24,20 @@ _LINEAR = {"transpose", "copy"}
 
 
 class Forward:
-    def __init__(self, fn: ir.Function, an: Analysis, names):
-        self.fn, self.an, self.names = fn, an, names
-        self.dots: dict[str, str] = {}
+    """`ndir` tangent directions: 1 for a JVP (tangents are parameters), or one per argument in
+    `argnums` for a whole gradient in one sweep (one-hot tangents, no tape: the fastest gradient
+    of a loop with few scalar inputs)."""
 
-    def dot(self, v: str) -> str:
-        if v not in self.dots:
-            self.dots[v] = self.names.fresh(f"{v}_dot")
-        return self.dots[v]
+    def __init__(self, fn: ir.Function, an: Analysis, names, ndir: int = 1):
+        self.fn, self.an, self.names, self.ndir = fn, an, names, ndir
+        self.dots: dict = {}
+        self.j = 0            # the direction being emitted
+
+    def dot(self, v: str, j: int | None = None) -> str:
+        j = self.j if j is None else j
+        if (v, j) not in self.dots:
+            self.dots[(v, j)] = self.names.fresh(f"{v}_dot" if self.ndir == 1 else f"{v}_d{j}")
+        return self.dots[(v, j)]
 
     def has(self, op) -> bool:
         return isinstance(op, ir.Var) and op.name in self.an.active
@@ -61,15 +67,15 @@ class Forward:
         if isinstance(s, ir.Assign):
             out = [assign(s.target, primal_expr(s.value))]
             if s.target in self.an.active:
-                t = self.tangent(s)
-                if t is not None:
-                    out.append(assign(self.dot(s.target), t))
+                for self.j in range(self.ndir):
+                    out.append(assign(self.dot(s.target), self.tangent(s)))
             return out
         if isinstance(s, ir.Store):
             out = [ast.Assign([ast.Subscript(N(s.array.name), index_ast(s.index), ast.Store())], op_ast(s.value))]
             if s.array.name in self.an.active:
-                out.append(ast.Assign([ast.Subscript(N(self.dot(s.array.name)), index_ast(s.index), ast.Store())],
-                                      self.tangent_of(s.value)))
+                for self.j in range(self.ndir):
+                    out.append(ast.Assign([ast.Subscript(N(self.dot(s.array.name)), index_ast(s.index), ast.Store())],
+                                          self.tangent_of(s.value)))
             return out
         if isinstance(s, ir.If):
             return [ast.If(op_ast(s.cond), self.block(s.body) or [ast.Pass()], self.block(s.orelse))]
@@ -135,6 +141,26 @@ class Forward:
             "use grad/value_and_grad for this function, or declare the function's partials instead")
 
     # ------------------------------------------------------------------ functions
+    def build_grad(self, name: str) -> ast.FunctionDef:
+        """`name(params..., _seed) -> (value, (d value / d p for p in argnums) * _seed)`: the
+        signature of a stack-free reverse-mode vjp, computed in one forward sweep."""
+        fn = self.fn
+        body = []
+        for j, i in enumerate(fn.argnums):
+            p = fn.params[i].name
+            for self.j in range(self.ndir):
+                body.append(assign(self.dot(p), ast.Constant(1.0 if self.j == j else 0.0)))
+        body += self.block(fn.body)
+        seed = self.names.fresh("_seed")
+        grads = []
+        for self.j in range(self.ndir):
+            t = self.tangent_of(fn.result)
+            grads.append(ast.BinOp(t, ast.Mult(), N(seed)))
+        body.append(ast.Return(ast.Tuple([op_ast(fn.result), ast.Tuple(grads, ast.Load())], ast.Load())))
+        params = [p.name for p in fn.params] + [seed]
+        return ast.FunctionDef(name=name, args=ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []),
+                               body=body, decorator_list=[N("_jit")], returns=None, type_params=[])
+
     def build(self, name: str, plain: bool) -> ast.FunctionDef:
         fn = self.fn
         body = self.block(fn.body)

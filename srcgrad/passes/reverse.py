@@ -319,14 +319,22 @@ class Reverse:
         out.append(comment("save for the adjoint: " + ", ".join(fl + il)))
         if block.id not in self.reserved_blocks:
             if fl:
-                out.append(assign(self.fs, _call("_rt.grow", N(self.fs), _add(N(self.fp), len(fl)))))
+                out.append(self._ensure(self.fs, self.fp, len(fl)))
             if il:
-                out.append(assign(self.is_, _call("_rt.grow", N(self.is_), _add(N(self.ip), len(il)))))
+                out.append(self._ensure(self.is_, self.ip, len(il)))
         for stack, ptr, vs in ((self.fs, self.fp, fl), (self.is_, self.ip, il)):
             for v in vs:
                 out.append(ast.Assign([ast.Subscript(N(stack), N(ptr), ast.Store())], N(v)))
                 out.append(aug(S(ptr), ast.Constant(1)))
         return out
+
+    def _ensure(self, stack, ptr, n):
+        """`if ptr + n > len(stack): stack = grow(stack, ptr + n)`: the stack variable is only
+        re-bound when it really grows, so the common path costs no reference counting."""
+        need = _add(N(ptr), n)
+        test = ast.Compare(need, [ast.Gt()], [ast.Subscript(ast.Attribute(N(stack), "shape", ast.Load()),
+                                                             ast.Constant(0), ast.Load())])
+        return ast.If(test, [assign(stack, _call("_rt.grow", N(stack), _add(N(ptr), n)))], [])
 
     def pops(self, block) -> list:
         out = []
@@ -363,9 +371,9 @@ class Reverse:
         nf, ni = self._count_pushes(loop.body)
         out = []
         if nf:
-            out.append(assign(self.fs, _call("_rt.grow", N(self.fs), _add(N(self.fp), _mul(N(loop.trips), nf)))))
+            out.append(self._ensure(self.fs, self.fp, _mul(N(loop.trips), nf)))
         if ni:
-            out.append(assign(self.is_, _call("_rt.grow", N(self.is_), _add(N(self.ip), _mul(N(loop.trips), ni)))))
+            out.append(self._ensure(self.is_, self.ip, _mul(N(loop.trips), ni)))
         if out:
             self.reserved_blocks |= self.subtree[loop.body.id]
         return out
@@ -402,9 +410,9 @@ class Reverse:
         out = []
         if push:
             if fl:
-                out.append(assign(self.fs, _call("_rt.grow", N(self.fs), _add(N(self.fp), len(fl)))))
+                out.append(self._ensure(self.fs, self.fp, len(fl)))
             if il:
-                out.append(assign(self.is_, _call("_rt.grow", N(self.is_), _add(N(self.ip), len(il)))))
+                out.append(self._ensure(self.is_, self.ip, len(il)))
             for stack, ptr, vs in ((self.fs, self.fp, fl), (self.is_, self.ip, il)):
                 for v in vs:
                     out.append(ast.Assign([ast.Subscript(N(stack), N(ptr), ast.Store())], N(v)))
