@@ -681,10 +681,14 @@ def vectorize(fn=None, *, parallel=True, threads=None, block=1024):
     dtypes: the outputs have NumPy's promotion of the differentiated and the float inputs
     (Python scalars do not promote: float32 arrays with a Python float give float32); integer
     inputs that are differentiated are read as that float type, other integer inputs stay
-    integers (a trip count).  Precision: the arithmetic is the kernel's own; srcgrad's
-    generated derivatives and Python float literals promote float32 to float64 inside the
-    kernel, so today float32 inputs are computed in float64 and rounded once, to float32, on
-    store (at least as accurate as float32 arithmetic; storage and bandwidth are float32).
+    integers (a trip count).  Precision: a derivative called with float32 runs a variant of
+    the generated code whose literals are float32 (`0.5 * x` stays float32), so the arithmetic
+    is float32 like the data; should that variant not compile (an integer literal next to an
+    integer variable it could not tell apart), it falls back to the float64 code, rounded once
+    to float32 on store.  A plain function (not a derivative) is compiled as written, so its
+    float literals promote float32 arguments to float64 inside it; its outputs are float32.
+    Runtime helpers the derivative calls (e.g. the derivative of abs) may still compute a
+    partial in float64.
 
     Threads: with `parallel=True` elements are split into blocks of `block` over Numba's
     threads (`NUMBA_NUM_THREADS`, `numba.set_num_threads`); `threads=n` caps the threads used by

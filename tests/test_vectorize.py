@@ -69,6 +69,10 @@ def scaled(x, c=2.0):
     return c * x * x
 
 
+def cancel(x, y):
+    return (x + 1e8) * y - 1e8 * y      # x is lost below float32's spacing at 1e8 (8.0)
+
+
 def _square(x):
     return x * x
 
@@ -230,6 +234,17 @@ def test_float32_stays_float32_and_agrees_with_float64():
     for g, w in zip(got, want):
         assert g.dtype == np.float32
         np.testing.assert_allclose(g, w, rtol=2e-4, atol=2e-4 * np.abs(w).max())
+
+
+def test_float32_arithmetic_is_float32():
+    vc = srcgrad.vectorize(srcgrad.value_and_grad(cancel, argnums=(0, 1)))
+    v64, dx64, dy64 = vc(np.array([1.0, 2.0]), 1.0)
+    v32, dx32, dy32 = vc(np.array([1.0, 2.0], np.float32), 1.0)
+    np.testing.assert_array_equal(v64, [1.0, 2.0])
+    np.testing.assert_array_equal(v32, [0.0, 0.0])            # float32 arithmetic, not float64
+    np.testing.assert_array_equal(dy32, [0.0, 0.0])
+    np.testing.assert_array_equal(dx32, [1.0, 1.0])
+    assert v32.dtype == dx32.dtype == np.float32
 
 
 def test_promotion_like_numpy():
