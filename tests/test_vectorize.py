@@ -73,6 +73,14 @@ def cancel(x, y):
     return (x + 1e8) * y - 1e8 * y      # x is lost below float32's spacing at 1e8 (8.0)
 
 
+def doubled_steps(x, n):
+    y = x
+    m = n * 2
+    for i in range(m):
+        y = y * 0.5 + x
+    return y
+
+
 def _square(x):
     return x * x
 
@@ -245,6 +253,17 @@ def test_float32_arithmetic_is_float32():
     np.testing.assert_array_equal(dy32, [0.0, 0.0])
     np.testing.assert_array_equal(dx32, [1.0, 1.0])
     assert v32.dtype == dx32.dtype == np.float32
+
+
+def test_float32_falls_back_when_the_float32_variant_does_not_type():
+    vd = srcgrad.vectorize(srcgrad.grad(doubled_steps, argnums=0))    # `n * 2` must stay an int
+    x = np.linspace(0.5, 1.5, 5)
+    n = np.array([0, 1, 2, 3, 4])
+    want = vd(x, n)
+    got = vd(x.astype(np.float32), n)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(want, [central(doubled_steps, (xi, int(ni)), 0) for xi, ni in zip(x, n)], rtol=1e-6)
 
 
 def test_promotion_like_numpy():
