@@ -255,15 +255,21 @@ def test_float32_arithmetic_is_float32():
     assert v32.dtype == dx32.dtype == np.float32
 
 
-def test_float32_falls_back_when_the_float32_variant_does_not_type():
-    vd = srcgrad.vectorize(srcgrad.grad(doubled_steps, argnums=0))    # `n * 2` must stay an int
+def test_float32_falls_back_when_the_float32_variant_does_not_type(monkeypatch):
+    import ast
+    import importlib
+    vmod = importlib.import_module("srcgrad.vectorize")
+    # a literal rewrite that cannot type (as an int literal next to an int variable could)
+    monkeypatch.setattr(vmod, "_f32", lambda c: ast.Call(ast.Name("no_such_name", ast.Load()), [c], []))
+    vd = srcgrad.vectorize(srcgrad.grad(doubled_steps, argnums=0))
     x = np.linspace(0.5, 1.5, 5)
     n = np.array([0, 1, 2, 3, 4])
     want = vd(x, n)
     got = vd(x.astype(np.float32), n)
-    assert got.dtype == np.float32
+    assert got.dtype == np.float32 and not vd._float32_ok
     np.testing.assert_allclose(got, want, rtol=1e-6)
-    np.testing.assert_allclose(want, [central(doubled_steps, (xi, int(ni)), 0) for xi, ni in zip(x, n)], rtol=1e-6)
+    np.testing.assert_allclose(want, [central(doubled_steps, (xi, int(ni)), 0) for xi, ni in zip(x, n)],
+                               rtol=1e-6)
 
 
 def test_promotion_like_numpy():
