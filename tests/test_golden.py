@@ -38,7 +38,7 @@ def test_linear_carry_saves_nothing_and_nonlinear_saves_s_once():
     assert body.count("_fs[_fp] = ") == 1 and "_fs[_fp] = s\n" in body
     assert "_is[_ip] = " not in body
     # the stack is reserved once at loop entry, sized by the trip count
-    assert "_fs = _rt.grow(_fs, _fp + _trips * 1)" in body
+    assert "if _fp + _trips * 1 > _fs.shape[0]:\n        _fs = _rt.grow(_fs, _fp + _trips * 1)" in body
 
 
 def test_generated_code_is_deterministic(tmp_path, monkeypatch):
