@@ -5,6 +5,7 @@
     python -m tests.fuzz --seeds 0:500           # deterministic programs from seeds; reports every
                                                  # failure instead of stopping at the first
     python -m tests.fuzz --show 57               # print the program of one seed
+    python -m tests.fuzz --seeds 0:200 --depth 3 --stmts 8   # bigger programs
 
 Every failure found becomes a plain function in tests/corpus_regressions.py (with a CASES entry).
 """
@@ -27,13 +28,16 @@ def main(argv=None):
     ap.add_argument("--inputs", type=int, default=4, help="random inputs per program (default 4)")
     ap.add_argument("--seeds", help="A:B, run the deterministic programs of seeds A..B-1")
     ap.add_argument("--show", type=int, help="print the program of one seed")
+    ap.add_argument("--depth", type=int, default=2, help="nesting depth of if/for/while (default 2)")
+    ap.add_argument("--stmts", type=int, default=6, help="statements per block, at most (default 6)")
     args = ap.parse_args(argv)
+    os.environ["FUZZ_DEPTH"], os.environ["FUZZ_STMTS"] = str(args.depth), str(args.stmts)
     os.environ.setdefault("SRCGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="srcgrad-fuzz-cache-"))
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     if args.show is not None:
         from tests.fuzz import gen
-        print(gen.from_seed(args.show).source)
+        print(gen.from_seed(args.show, **gen.size_from_env()).source)
         return 0
     if args.seeds:
         return run_seeds(*(int(v) for v in args.seeds.split(":")), n_inputs=args.inputs)
@@ -54,7 +58,7 @@ def run_seeds(lo, hi, n_inputs=4):
     failed = []
     t0 = time.time()
     for seed in range(lo, hi):
-        program = gen.from_seed(seed)
+        program = gen.from_seed(seed, **gen.size_from_env())
         try:
             counts = check_program(program, seed, n_inputs)
         except FuzzFailure as exc:

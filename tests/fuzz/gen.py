@@ -300,6 +300,12 @@ class _Scope:
                       list(self.indices), list(self.ints), self.can_return)
 
 
+def size_from_env() -> dict:
+    """Program size for the long mode: FUZZ_DEPTH (nesting) and FUZZ_STMTS (statements per block)."""
+    import os
+    return dict(max_depth=int(os.environ.get("FUZZ_DEPTH", "2")), max_stmts=int(os.environ.get("FUZZ_STMTS", "6")))
+
+
 def generate(draw, **kw) -> Program:
     return _Gen(draw, **kw).program()
 

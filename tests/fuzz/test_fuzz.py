@@ -17,7 +17,7 @@ INPUTS = int(os.environ.get("FUZZ_INPUTS", "4"))
 
 @st.composite
 def programs(draw):
-    return gen.generate(lambda lo, hi: draw(st.integers(lo, hi)))
+    return gen.generate(lambda lo, hi: draw(st.integers(lo, hi)), **gen.size_from_env())
 
 
 @settings(max_examples=EXAMPLES, deadline=None, database=None,
