@@ -76,6 +76,21 @@ def _pow_dy(x, out):
 
 # ---------------------------------------------------------------- adjoint plumbing
 
+def zsafe(g, partial):
+    """g * partial, but exactly 0 where the adjoint g is 0: a value dead on the path taken
+    (NaN/inf partial, e.g. acos out of its domain in a branch not taken) adds nothing."""
+    if isinstance(g, np.ndarray) or isinstance(partial, np.ndarray):
+        return np.where(g == 0, 0.0, g * partial)
+    return 0.0 * g if g == 0 else g * partial
+
+
+@overload(zsafe)
+def _zsafe(g, partial):
+    if _is_array(g) or _is_array(partial):
+        return lambda g, partial: np.where(g == 0, 0.0, g * partial)
+    return lambda g, partial: g * 0.0 if g == 0 else g * partial
+
+
 def to_float(x):
     """A differentiated argument passed as an int is treated as a float (the seeds' `apple = 100`)."""
     if isinstance(x, (bool, int, np.integer)):

@@ -231,10 +231,8 @@ def test_float32_mixed_with_float64():
 
 
 # Values that are dead on the path actually taken (used only in the other branch, or written into
-# an array element nobody reads) still get a zero adjoint multiplied by their NaN/inf partial:
-# 0 * nan = nan poisons the gradient.  Fixing it needs a zero-safe product in the adjoint code
-# (`0 * anything == 0` when the incoming adjoint is exactly zero), a change to reverse.py's
-# emission of every partial; recorded here until then.
+# an array element nobody reads) get an exactly-zero adjoint; their NaN/inf partial must not
+# turn it into NaN (0 * nan).  reverse.py multiplies such partials with a zero-safe product.
 def used_only_in_other_branch(x):
     t = math.acos(2.0 * x)      # NaN at x = 0.7; only the branch not taken reads it
     if x > 1.0:
@@ -256,8 +254,6 @@ def written_never_read(x):
     return b[1]
 
 
-@pytest.mark.xfail(strict=True, reason="zero adjoint times a NaN partial on a path not taken gives NaN "
-                                       "(needs a zero-safe product in reverse.py)")
 @pytest.mark.parametrize("fun,x,want", [(used_only_in_other_branch, 0.7, 1.4), (used_only_in_other_ifexp, -1.0, 3.0),
                                         (written_never_read, 0.7, 1.4)])
 def test_value_dead_on_the_taken_path_cannot_poison_the_gradient(fun, x, want):

@@ -119,6 +119,10 @@ class Reverse:
         self.is_, self.ip = names.fresh("_is"), names.fresh("_ip")
         self.reserved_blocks: set = set()   # blocks whose pushes were reserved at loop entry
         self.taping = True                  # False while emitting a checkpointed loop's first sweep
+        # adjoints that may be exactly zero (zeroed before a conditional contribution, array
+        # elements, and everything computed from them): their non-finite partials use a
+        # zero-safe product, so a value dead on the path taken cannot poison the gradient
+        self.maybe_zero: set = set()
         self._find_saves()
 
     # ------------------------------------------------------------------ names
@@ -499,6 +503,8 @@ class Reverse:
 
     def accumulate(self, v, value, inited: set) -> ast.stmt:
         b = self.bar(v)
+        if self._reads_maybe_zero(value):
+            self.maybe_zero.add(v)
         if v not in inited and self.an.is_scalar(v):
             inited.add(v)
             return assign(b, value)
@@ -507,12 +513,18 @@ class Reverse:
             return assign(b, _add(self.zero(v), value))
         return aug(S(b), value)
 
+    def _reads_maybe_zero(self, expr) -> bool:
+        zero_bars = {self.bars[v] for v in self.maybe_zero if v in self.bars}
+        return any((isinstance(n, ast.Name) and n.id in zero_bars) or isinstance(n, ast.Subscript)
+                   for n in ast.walk(expr))
+
     def reverse(self, block, inited: set) -> list:
         out = self.pops(block)
         for v in sorted(n for n, h in self.an.home.items() if h is block and self.an.needs_adjoint(n)
                         and not self.an.is_scalar(n) and n not in inited):
             out.append(assign(self.bar(v), self.zero(v)))
             inited.add(v)
+            self.maybe_zero.add(v)
         last_line = None
         for s in reversed(block.stmts):
             code = self.reverse_stmt(s, inited)
@@ -557,6 +569,7 @@ class Reverse:
         for v in sorted(self.contribs(s) - inited):
             out.append(assign(self.bar(v), self.zero(v)))
             inited.add(v)
+            self.maybe_zero.add(v)
         if isinstance(s, ir.If):
             body, orelse = self.reverse(s.body, set(inited)), self.reverse(s.orelse, set(inited))
             if not body and not orelse:
@@ -596,7 +609,10 @@ class Reverse:
                 c = substitute(r.exprs[i], mapping)
             else:
                 partial = substitute(r.exprs[i], mapping)
-                c = _scale(N(self.bar(t)), partial)
+                if t in self.maybe_zero and _may_be_nonfinite(partial):
+                    c = _call("_rt.zsafe", N(self.bar(t)), partial)
+                else:
+                    c = _scale(N(self.bar(t)), partial)
                 if not (self.an.is_scalar(t) and self.an.is_scalar(a.name)):
                     c = _call("_rt.unbroadcast", c, N(self.bar(a.name)) if a.name in inited else N(a.name))
             out.append(self.accumulate(a.name, c, inited))
@@ -644,6 +660,22 @@ class Reverse:
             args += [ast.arg(self.fs), ast.arg(self.is_)]
         return ast.FunctionDef(name=name, args=ast.arguments([], args, None, [], [], None, []),
                                body=body, decorator_list=[N("_jit")], returns=None, type_params=[])
+
+
+_NONFINITE_CALLS = ("sqrt", "log", "log1p", "log2", "log10", "pow_dy", "arcsin", "arccos", "arctanh",
+                    "arccosh", "asin", "acos", "atanh", "acosh", "tan", "power")
+
+
+def _may_be_nonfinite(expr) -> bool:
+    """Whether a partial can be inf/NaN at finite arguments (division, powers, sqrt/log, ...)."""
+    for n in ast.walk(expr):
+        if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Div, ast.Pow, ast.FloorDiv, ast.Mod)):
+            return True
+        if isinstance(n, ast.Call):
+            name = ast.unparse(n.func).rsplit(".", 1)[-1]
+            if name in _NONFINITE_CALLS or name.startswith("_x_"):
+                return True
+    return False
 
 
 def _nested_stmts(s):

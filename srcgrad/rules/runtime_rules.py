@@ -15,3 +15,8 @@ def pow_dy(x, p):     # pow_dy(x, p) = p * log(x); `p` is the power's value, not
 
 nondiff(_rt.trip_count, arity=3, result="int")
 nondiff(_rt.segment_length, arity=2, result="int")
+
+
+@partials(_rt.zsafe)
+def zsafe(g, p):          # the product g * p (its exact-zero special case has measure zero)
+    return p, g
