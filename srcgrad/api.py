@@ -135,9 +135,13 @@ class GradFunction:
         return getattr(self.module(), f"{self.fun.__name__}_{self.kind}")
 
     @property
+    def vjp_name(self) -> str:
+        return f"{self.fun.__name__}_vjp"
+
+    @property
     def vjp_kernel(self):
         """Numba dispatcher `(*params, seed[, fstack, istack]) -> (value, grads[, stacks])`."""
-        return getattr(self.module(), f"{self.fun.__name__}_vjp")
+        return getattr(self.module(), self.vjp_name)
 
     @property
     def uses_stacks(self) -> bool:

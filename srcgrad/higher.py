@@ -53,13 +53,16 @@ class ForwardGradFunction(GradFunction):
 
     mode = "fgrad"
 
+    def __init__(self, fun, argnums=0, kind="grad"):
+        super().__init__(fun, argnums, kind=kind)
+
     def _transform(self) -> str:
         from .pipeline import transform_forward
         return transform_forward(self.fun, self.argnums, gradient=True)
 
     @property
-    def vjp_kernel(self):
-        return getattr(self.module(), f"{self.fun.__name__}_fwdgrad")
+    def vjp_name(self) -> str:
+        return f"{self.fun.__name__}_fwdgrad"
 
     @property
     def uses_stacks(self) -> bool:

@@ -337,13 +337,30 @@ class Vectorized:
         return _rebuild, (spec, dict(parallel=self.parallel, threads=self.threads, block=self.block))
 
     # ------------------------------------------------------------------ compiling
+    FORWARD_MAX_INPUTS = 4
+
+    def _engine(self):
+        """The derivative the driver calls per element.  Reverse mode, except for kernels whose
+        loops save values and that have at most FORWARD_MAX_INPUTS differentiated inputs: their
+        whole gradient in one forward sweep (one tangent per input) needs no stack at all, which
+        is what a hand-written per-element derivative of such a loop does."""
+        fn = self.fn
+        if fn.uses_stacks and len(fn.argnums) <= self.FORWARD_MAX_INPUTS:
+            from .higher import ForwardGradFunction
+            if getattr(self, "_forward", None) is None or self._forward.fun is not fn.fun:
+                self._forward = ForwardGradFunction(fn.fun, fn.argnums[0] if fn.single else fn.argnums,
+                                                    kind=fn.kind)
+            return self._forward
+        return fn
+
     def _kernel_key(self):
         """(cache stem of the per-element kernel, the kernel, uses_stacks)."""
         if self.kind == "primal":
             return self._primal_key()
-        mod = self.fn.module()
+        eng = self._engine()
+        mod = eng.module()
         stem = mod.__name__.rpartition(".")[2]
-        return stem, self.fn.vjp_kernel, self.fn.uses_stacks
+        return stem, eng.vjp_kernel, eng.uses_stacks
 
     def _primal_key(self):
         if self._primal_stem is not None:      # a plain function is compiled once per object
@@ -365,8 +382,9 @@ class Vectorized:
 
     def _float32_kernel(self, stem):
         """(stem, kernel) of the derivative rewritten so float32 arguments compute in float32."""
-        mod = self.fn.module()
-        name = f"{self.fn.fun.__name__}_vjp"
+        eng = self._engine()
+        mod = eng.module()
+        name = eng.vjp_name
         text = float32_source(mod.__srcgrad_source__, name)
         stem32 = f"{stem}_f32_{hashlib.sha256(text.encode()).hexdigest()[:12]}"
         path = cache.path_for(stem32) if cache.read_valid(stem32) == text else cache.write(stem32, text)
