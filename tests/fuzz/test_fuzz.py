@@ -1,6 +1,6 @@
 """Hypothesis fuzzing of srcgrad: random programs of the supported subset against the oracle.
 
-The CI budget is set by FUZZ_EXAMPLES (default 80 programs, each checked at 4 random inputs);
+The CI budget is set by FUZZ_EXAMPLES (default 60 programs, each checked at 4 random inputs);
 the long mode (`python -m tests.fuzz --long`) raises it and turns on the database and shrinking.
 """
 import os
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from . import gen
 from .driver import check_program
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "80"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 INPUTS = int(os.environ.get("FUZZ_INPUTS", "4"))
 
 
