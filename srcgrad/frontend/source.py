@@ -56,8 +56,10 @@ def parse_function(func) -> ParsedFunction:
     if hit is not None and hit.func is func:
         return hit
     try:
-        lines, first = inspect.getsourcelines(func)
-        file = inspect.getsourcefile(func) or code.co_filename
+        # the code object, not the function: inspect would follow functools.wraps' __wrapped__
+        # to the undecorated function, whose source is not what `func` runs
+        lines, first = inspect.getsourcelines(code)
+        file = inspect.getsourcefile(code) or code.co_filename
     except (OSError, TypeError) as exc:
         raise SrcgradError(
             f"cannot read the source of {func.__qualname__!r} ({exc}); srcgrad transforms source "
