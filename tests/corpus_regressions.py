@@ -1,9 +1,11 @@
-"""Regression corpus: every failure the fuzzer (tests/fuzz) found, reduced to a plain function.
+"""Regression corpus: every failure the fuzzer (tests/fuzz) or the reliability tests found,
+reduced to a plain function.
 
 Each function is checked by tests/fuzz/test_regressions.py: srcgrad's value equals Python's and
 its gradient matches central differences at the listed inputs.  The docstring says what went
 wrong before the fix.
 """
+import functools
 import math
 
 import numpy as np
@@ -117,6 +119,24 @@ def swap_local_arrays(x):
     return b[1] + 3.0 * c[1] + b[0]
 
 
+def _double(fn):
+    @functools.wraps(fn)
+    def wrapper(x):
+        return 2.0 * fn(x)
+    return wrapper
+
+
+@_double
+def decorated(x):
+    """A functools.wraps decorator: srcgrad read the undecorated source (value x*x, not 2*x*x)."""
+    return x * x
+
+
+def calls_decorated(x):
+    """The decorated function called as a helper."""
+    return decorated(x) + math.sin(x)
+
+
 A4 = np.array([-1.2497446879659204, -0.06989770439637955, 1.794905125668996, 1.8447707276029552])
 
 # (function, argnums, list of argument tuples)
@@ -131,6 +151,8 @@ CASES = [
     (rotate_in_loop, (0, 1, 2), [(1.0, 10.0, 100.0)]),
     (nonlinear_exchange_with_break, (0, 1), [(1.0, 2.0), (3.0, 4.0), (0.2, 0.1)]),
     (swap_local_arrays, 0, [(0.7,), (-1.3,)]),
+    (decorated, 0, [(1.0,), (-0.4,)]),
+    (calls_decorated, 0, [(1.0,)]),
     (fuzz_seed57, (0, 1, 2, 3), [(0.9053577430009088, -0.836505738271248, -0.6516900070708238, A4),
                                  (-0.3, 0.4, 0.2, A4)]),
 ]
