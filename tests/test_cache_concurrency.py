@@ -366,3 +366,36 @@ def test_truncated_numba_cache_files_are_dropped_and_recompiled(tmp_path):
     assert second.returncode == 0, err2
     assert out1 == out2
     assert all(f.stat().st_size > 30 for f in (fresh / "__pycache__").glob("f_*.nb*"))
+
+
+def test_threads_building_different_gradients_at_once(tmp_path, count_transforms):
+    """Different functions transform concurrently (one build lock per function, not one global):
+    every thread gets its own function's gradient."""
+    n = 4
+    mod, _ = write_module(tmp_path, "import math\n" + "".join(
+        f"\ndef f{k}(x):\n    s = 0.0\n    for i in range({k + 1}):\n        s = s + math.sin(x * {k + 1}) * i\n"
+        f"    return s * {unique_body()}\n" for k in range(n)))
+    funs = [getattr(mod, f"f{k}") for k in range(n)]
+    barrier = threading.Barrier(n)
+    results, errors = [None] * n, []
+
+    def work(k):
+        try:
+            g = srcgrad.value_and_grad(funs[k])
+            barrier.wait()
+            results[k] = g(0.3)
+        except BaseException as exc:      # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert sorted(count_transforms) == sorted(f"f{k}" for k in range(n))
+    for k in range(n):
+        v, d = results[k]
+        assert v == funs[k](0.3)
+        h = 1e-6
+        assert d == pytest.approx((funs[k](0.3 + h) - funs[k](0.3 - h)) / (2 * h), rel=1e-6)
