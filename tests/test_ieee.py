@@ -258,3 +258,22 @@ def written_never_read(x):
                                         (written_never_read, 0.7, 1.4)])
 def test_value_dead_on_the_taken_path_cannot_poison_the_gradient(fun, x, want):
     assert srcgrad.grad(fun)(x) == pytest.approx(want)
+
+
+def negative_int_power(x):
+    return x ** -2
+
+
+def negative_float_power(x):
+    return x ** -2.0
+
+
+def test_negative_float_power_at_zero_is_inf():
+    assert srcgrad.value_and_grad(negative_float_power)(0.0) == (INF, -INF)
+
+
+@pytest.mark.xfail(strict=True, raises=ZeroDivisionError,
+                   reason="Numba's float ** negative-int raises ZeroDivisionError even with "
+                          "error_model='numpy'; the pow rule would have to emit a float exponent")
+def test_negative_int_power_at_zero_is_inf():
+    assert srcgrad.value_and_grad(negative_int_power)(0.0) == (INF, -INF)
