@@ -196,3 +196,17 @@ def test_rosenbrock_scipy(runs):
     assert float(exact.group(4)) < 1e-10 and float(exact.group(5)) < 1e-6
     assert float(fd.group(5)) < 1e-3                          # the same minimum, less precisely
     assert number(r"same minimum: .* = (\S+)", out) < 1e-3
+
+
+def test_custom_rule():
+    """examples/custom_rule.py: a user's Numba lgamma with a declared digamma rule (issue #9)."""
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "custom_rule.py")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "check_grad passed" in out
+    assert number(r"\|gradient\| (\S+)", out) < 1e-6
+    fitted = number(r"fitted mean (\S+)", out)
+    assert fitted == pytest.approx(number(r"sample mean (\S+)", out), rel=1e-4)
+    assert abs(number(r"fitted r = (\S+)", out) - 3.0) < 0.5
