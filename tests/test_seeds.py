@@ -65,3 +65,15 @@ def test_sigmoid_neuron_against_hand_derivation():
     got = srcgrad.grad(neuron, argnums=(0, 1, 2, 3, 4))(*args)
     assert got == pytest.approx(expected, rel=1e-14)
     assert got[0] == pytest.approx(-0.19661193324148185)
+
+
+def newton_sqrt(a):
+    x = a
+    for i in range(30):
+        x = 0.5 * (x + a / x)
+    return x
+
+
+@pytest.mark.parametrize("a", [0.3, 2.0, 9.0])
+def test_newton_iteration_gives_the_derivative_of_sqrt(a):
+    assert srcgrad.grad(newton_sqrt)(a) == pytest.approx(0.5 / math.sqrt(a), rel=1e-12)
