@@ -81,6 +81,7 @@ class GradFunction:
         self._module = None
         self._watch = None
         self._generation = -1
+        self._kernel_ref = self._kernel_for = None     # the kernel of the module it came from
         self._lock = threading.RLock()
         functools.update_wrapper(self, fun)
 
@@ -169,9 +170,31 @@ class GradFunction:
                 raise ArgnumsError(f"argument {i} ({self._params[i]}) is a {type(v).__name__}; pass a NumPy array")
         return tuple(vals)
 
+    def _fast_kernel(self, args, kwargs):
+        """The compiled kernel when `args` can go to it as they are (positional, every
+        differentiated argument already a float or a float array, nothing rebuilt since)."""
+        if kwargs or self._module is None or self._kernel_for is not self._module \
+                or len(args) != len(self._params) \
+                or self._generation != GENERATION[0] or not resolve.still_valid(self._watch):
+            return None
+        for i in self.argnums:
+            a = args[i]
+            if not (type(a) is float or (type(a) is np.ndarray and a.dtype.kind == "f")):
+                return None
+        return self._kernel_ref
+
     def __call__(self, *args, **kwargs):
+        kernel = self._fast_kernel(args, kwargs)
+        if kernel is not None:
+            try:
+                return kernel(*args)
+            except Exception as exc:
+                if _is_numba_error(exc):
+                    raise self._compilation_error(exc) from None
+                raise
         vals = self.bind(args, kwargs)
         kernel = self.kernel
+        self._kernel_ref, self._kernel_for = kernel, self._module
         try:
             out = kernel(*vals)
         except Exception as exc:
