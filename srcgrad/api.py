@@ -187,11 +187,14 @@ class GradFunction:
         kernel = self._fast_kernel(args, kwargs)
         if kernel is not None:
             try:
-                return kernel(*args)
+                out = kernel(*args)
             except Exception as exc:
                 if _is_numba_error(exc):
                     raise self._compilation_error(exc) from None
                 raise
+            if self._bad_sigs or len(kernel.overloads) != self._n_checked:
+                self._check_scalar_output(kernel, args)
+            return out
         vals = self.bind(args, kwargs)
         kernel = self.kernel
         self._kernel_ref, self._kernel_for = kernel, self._module
@@ -201,26 +204,36 @@ class GradFunction:
             if _is_numba_error(exc):
                 raise self._compilation_error(exc) from None
             raise
-        self._check_scalar_output()
+        self._check_scalar_output(kernel, vals)
         return out
 
-    def _check_scalar_output(self):
-        """Only Numba's types tell an array result from a scalar one: refuse it (else the seed
-        1.0 broadcasts and grad returns a plausible wrong number)."""
+    _n_checked = -1
+    _bad_sigs: frozenset = frozenset()
+
+    def _check_scalar_output(self, kernel, args):
+        """Only Numba's types tell an array result from a scalar one: refuse a call whose argument
+        types make `fun` return an array (else the seed 1.0 broadcasts and grad returns a
+        plausible wrong number).  Re-examined only when the kernel gained a signature."""
         from numba.core import types as nt
-        overloads = self.vjp_kernel.overloads
-        if len(overloads) == getattr(self, "_n_checked", -1):
+        if len(kernel.overloads) != self._n_checked:
+            bad = set()
+            vjp = list(self.vjp_kernel.overloads.items())
+            for sig in list(kernel.overloads):
+                for vsig, cres in vjp:
+                    if tuple(vsig[:len(sig)]) == tuple(sig) and \
+                            isinstance(cres.signature.return_type.types[0], (nt.Array, nt.BaseTuple)):
+                        bad.add(tuple(sig))
+            self._bad_sigs, self._n_checked = frozenset(bad), len(kernel.overloads)
+        if not self._bad_sigs:
             return
-        for cres in list(overloads.values()):
-            value_t = cres.signature.return_type.types[0]
-            if isinstance(value_t, (nt.Array, nt.BaseTuple)):
-                import ast
-                p = parse_function(self.fun)
-                rets = [n for n in ast.walk(p.tree) if isinstance(n, ast.Return)]
-                raise NonScalarOutputError(
-                    f"`{self.fun.__qualname__}` returns {value_t}, not a scalar", p.loc(rets[-1] if rets else None),
-                    "return a scalar (e.g. np.sum(...) of the array), or differentiate each output element separately")
-        self._n_checked = len(overloads)
+        import ast
+        import numba
+        if tuple(numba.typeof(a) for a in args) in self._bad_sigs:
+            p = parse_function(self.fun)
+            rets = [n for n in ast.walk(p.tree) if isinstance(n, ast.Return)]
+            raise NonScalarOutputError(
+                f"`{self.fun.__qualname__}` returns an array, not a scalar", p.loc(rets[-1] if rets else None),
+                "return a scalar (e.g. np.sum(...) of the array), or differentiate each output element separately")
 
     def _compilation_error(self, exc):
         text = str(exc)
