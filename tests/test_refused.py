@@ -255,3 +255,19 @@ def test_refused(fun, argnums, args, cls, words):
     assert words.lower() in exc.message.lower(), exc.message
     assert exc.hint, f"no advice on what to do instead: {exc}"
     assert "Traceback" not in str(exc)
+
+
+def test_array_output_refused_on_every_call_and_only_for_array_types():
+    """The refusal depends on the argument types (x * 2.0 is a scalar for a float x), and holds
+    on repeated calls through the call fast path, in either order."""
+    g = srcgrad.value_and_grad(returns_array)
+    assert g(0.5) == (1.0, 2.0)
+    for _ in range(2):
+        with pytest.raises(srcgrad.NonScalarOutputError):
+            g(A)
+    assert g(0.25) == (0.5, 2.0)
+    g2 = srcgrad.grad(returns_array)
+    assert g2(0.5) == 2.0
+    for _ in range(2):
+        with pytest.raises(srcgrad.NonScalarOutputError):
+            g2(A)
