@@ -42,7 +42,12 @@ def test_vectorized_equals_per_element(fn):
             np.testing.assert_allclose(out[1 + k][e], g, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("fn", SCALAR, ids=lambda f: f.__name__)
+# while_tolerance iterates until |step| < 1e-12, which float32 never reaches: in float32 the
+# user's own loop does not terminate (as it would not in NumPy), so it is tested in float64 only.
+FLOAT32 = [f for f in SCALAR if f.__name__ != "while_tolerance"]
+
+
+@pytest.mark.parametrize("fn", FLOAT32, ids=lambda f: f.__name__)
 def test_float32_stays_float32(fn):
     args, nums = _inputs(fn, seed=1)
     vec = srcgrad.vectorize(srcgrad.grad(fn, argnums=nums))

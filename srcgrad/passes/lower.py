@@ -37,7 +37,8 @@ from .naming import NameGen
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.Pow: "pow",
            ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.MatMult: "matmul"}
 _FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
-         "pow": operator.pow, "floordiv": operator.floordiv, "mod": operator.mod}
+         "pow": operator.pow, "floordiv": operator.floordiv, "mod": operator.mod,
+         "neg": operator.neg, "pos": operator.pos}
 _ARRAY_ATTRS_INT = {"size", "ndim"}
 
 
@@ -407,6 +408,9 @@ class Lowerer:
         raise self.error(UnsupportedSyntaxError, f"the expression `{type(e).__name__}`", e)
 
     def prim(self, rule, args, node, target=None):
+        if rule.key == "pow" and isinstance(args[1], ir.Const) and type(args[1].value) is int and args[1].value < 0:
+            # x ** -2 is a float in Python; Numba raises at x == 0 for a negative int power
+            args = (args[0], ir.Const(float(args[1].value)))
         if rule.key in _FOLD and all(isinstance(a, ir.Const) for a in args):
             try:
                 return ir.Const(_FOLD[rule.key](*(a.value for a in args)))
