@@ -24,10 +24,9 @@ from .passes import activity, lower, reverse
 from .passes.naming import NameGen
 
 
-def transform_forward(func, argnums: tuple, gradient: bool = False) -> str:
-    """Source of the forward-mode module: `<f>_jvp` (compiled) and `<f>_tangent` (plain Python);
-    with `gradient`, `<f>_fwdgrad`: the whole gradient in one forward sweep (vector mode)."""
-    from .passes import forward
+def _run(func, argnums: tuple, stage_name: str, build) -> str:
+    """The shared front of every mode: parse, lower, analyse, then `build(parsed, fn, an, names)`
+    returning the module text.  Unexpected exceptions become InternalError naming the pass."""
     stage = "parse"
     try:
         parsed = parse_function(func)
@@ -35,51 +34,8 @@ def transform_forward(func, argnums: tuple, gradient: bool = False) -> str:
         fn = lower.lower(parsed, argnums)
         stage = "activity"
         an = activity.analyse(fn, fn.array_vars)
-        stage = "forward"
-        names = _names_after(fn)
-        if gradient:
-            funcs = [forward.Forward(fn, an, names, ndir=len(argnums)).build_grad(f"{parsed.name}_fwdgrad")]
-        else:
-            fwd = forward.Forward(fn, an, names)
-            funcs = [fwd.build(f"{parsed.name}_jvp", plain=False), fwd.build(f"{parsed.name}_tangent", plain=True)]
-        stage = "emit"
-        text = emit.module_source(dict(
-            qualname=func.__qualname__, where=f"{os.path.basename(parsed.file)}:{parsed.first_line}",
-            argnums=argnums, version=__version__, uses_stacks=False), funcs,
-            kind="forward-mode (tangent)")
-    except SrcgradError:
-        raise
-    except Exception as exc:
-        raise InternalError(
-            f"srcgrad failed in its `{stage}` pass on `{getattr(func, '__qualname__', func)}` "
-            f"({type(exc).__name__}: {exc}); please report this with the function's source") from exc
-    if os.environ.get("SRCGRAD_DEBUG"):
-        print(text)
-    return text
-
-
-def transform(func, argnums: tuple, single: bool) -> str:
-    stage = "parse"
-    try:
-        parsed = parse_function(func)
-        stage = "lower"
-        fn = lower.lower(parsed, argnums)
-        stage = "activity"
-        an = activity.analyse(fn, fn.array_vars)
-        if isinstance(fn.result, ir.Var) and an.kind.get(fn.result.name) == "array":
-            rets = [n for n in ast.walk(parsed.tree) if isinstance(n, ast.Return)]
-            raise NonScalarOutputError("the function returns an array, not a scalar",
-                                       parsed.loc(rets[-1] if rets else None),
-                                       "return a scalar (e.g. np.sum(...) of the array), or differentiate each element separately")
-        stage = "reverse"
-        names = _names_after(fn)
-        rev = reverse.Reverse(fn, an, names)
-        vjp = rev.build(f"{parsed.name}_vjp")
-        stage = "emit"
-        wraps = emit.wrappers(parsed.name, [p.name for p in fn.params], argnums, single, rev.uses_stacks, names)
-        text = emit.module_source(dict(
-            qualname=func.__qualname__, where=f"{os.path.basename(parsed.file)}:{parsed.first_line}",
-            argnums=argnums, version=__version__, uses_stacks=rev.uses_stacks), [vjp] + wraps)
+        stage = stage_name
+        text = build(parsed, fn, an, _names_after(fn))
     except SrcgradError:
         raise
     except Exception as exc:  # a bug in srcgrad: say where, never leak a bare traceback
@@ -89,6 +45,44 @@ def transform(func, argnums: tuple, single: bool) -> str:
     if os.environ.get("SRCGRAD_DEBUG"):
         print(text)
     return text
+
+
+def _header(func, parsed, argnums, uses_stacks) -> dict:
+    return dict(qualname=func.__qualname__, where=f"{os.path.basename(parsed.file)}:{parsed.first_line}",
+                argnums=argnums, version=__version__, uses_stacks=uses_stacks)
+
+
+def transform_forward(func, argnums: tuple, gradient: bool = False) -> str:
+    """Source of the forward-mode module: `<f>_jvp` (compiled) and `<f>_tangent` (plain Python);
+    with `gradient`, `<f>_fwdgrad`: the whole gradient in one forward sweep (vector mode)."""
+    from .passes import forward
+
+    def build(parsed, fn, an, names):
+        if gradient:
+            funcs = [forward.Forward(fn, an, names, ndir=len(argnums)).build_grad(f"{parsed.name}_fwdgrad")]
+        else:
+            fwd = forward.Forward(fn, an, names)
+            funcs = [fwd.build(f"{parsed.name}_jvp", plain=False), fwd.build(f"{parsed.name}_tangent", plain=True)]
+        return emit.module_source(_header(func, parsed, argnums, False), funcs, kind="forward-mode (tangent)")
+
+    return _run(func, argnums, "forward", build)
+
+
+def transform(func, argnums: tuple, single: bool) -> str:
+    """Source of the reverse-mode module: `<f>_vjp` and the `<f>_grad`/`<f>_value_and_grad` wrappers."""
+
+    def build(parsed, fn, an, names):
+        if isinstance(fn.result, ir.Var) and an.kind.get(fn.result.name) == "array":
+            rets = [n for n in ast.walk(parsed.tree) if isinstance(n, ast.Return)]
+            raise NonScalarOutputError("the function returns an array, not a scalar",
+                                       parsed.loc(rets[-1] if rets else None),
+                                       "return a scalar (e.g. np.sum(...) of the array), or differentiate each element separately")
+        rev = reverse.Reverse(fn, an, names)
+        vjp = rev.build(f"{parsed.name}_vjp")
+        wraps = emit.wrappers(parsed.name, [p.name for p in fn.params], argnums, single, rev.uses_stacks, names)
+        return emit.module_source(_header(func, parsed, argnums, rev.uses_stacks), [vjp] + wraps)
+
+    return _run(func, argnums, "reverse", build)
 
 
 def _names_after(fn) -> NameGen:

@@ -321,15 +321,28 @@ class Reverse:
         if not fl and not il:
             return out
         out.append(comment("save for the adjoint: " + ", ".join(fl + il)))
-        if block.id not in self.reserved_blocks:
-            if fl:
-                out.append(self._ensure(self.fs, self.fp, len(fl)))
-            if il:
-                out.append(self._ensure(self.is_, self.ip, len(il)))
+        return out + self._push_code(fl, il, ensure=block.id not in self.reserved_blocks)
+
+    def _push_code(self, fl, il, ensure: bool) -> list:
+        """Push floats `fl` and ints/bools `il` (growing the stacks first when `ensure`)."""
+        out = []
+        if ensure and fl:
+            out.append(self._ensure(self.fs, self.fp, len(fl)))
+        if ensure and il:
+            out.append(self._ensure(self.is_, self.ip, len(il)))
         for stack, ptr, vs in ((self.fs, self.fp, fl), (self.is_, self.ip, il)):
             for v in vs:
                 out.append(ast.Assign([ast.Subscript(N(stack), N(ptr), ast.Store())], N(v)))
                 out.append(aug(S(ptr), ast.Constant(1)))
+        return out
+
+    def _pop_code(self, fl, il) -> list:
+        """Pop what `_push_code(fl, il)` pushed, in reverse order, into the same variables."""
+        out = []
+        for stack, ptr, vs in ((self.is_, self.ip, il), (self.fs, self.fp, fl)):
+            for v in reversed(vs):
+                out.append(aug(S(ptr), ast.Constant(1), ast.Sub))
+                out.append(assign(v, _call("_rt.cast_like", ast.Subscript(N(stack), N(ptr), ast.Load()), N(v))))
         return out
 
     def _ensure(self, stack, ptr, n):
@@ -341,12 +354,8 @@ class Reverse:
         return ast.If(test, [assign(stack, _call("_rt.grow", N(stack), _add(N(ptr), n)))], [])
 
     def pops(self, block) -> list:
-        out = []
         fl, il = self.saves.floats.get(block.id, []), self.saves.ints.get(block.id, [])
-        for stack, ptr, vs in ((self.is_, self.ip, il), (self.fs, self.fp, fl)):
-            for v in reversed(vs):
-                out.append(aug(S(ptr), ast.Constant(1), ast.Sub))
-                out.append(assign(v, _call("_rt.cast_like", ast.Subscript(N(stack), N(ptr), ast.Load()), N(v))))
+        out = self._pop_code(fl, il)
         if out:
             out.insert(0, comment("restore: " + ", ".join(fl + il)))
         again = self.recompute.get(block.id, [])
@@ -411,22 +420,9 @@ class Reverse:
             if self.an.kind.get(p) == "array":
                 raise UnsupportedArrayUseError(f"the array `{p}` is carried around a checkpointed loop",
                                                s.loc, "remove the checkpoint marker")
-        out = []
         if push:
-            if fl:
-                out.append(self._ensure(self.fs, self.fp, len(fl)))
-            if il:
-                out.append(self._ensure(self.is_, self.ip, len(il)))
-            for stack, ptr, vs in ((self.fs, self.fp, fl), (self.is_, self.ip, il)):
-                for v in vs:
-                    out.append(ast.Assign([ast.Subscript(N(stack), N(ptr), ast.Store())], N(v)))
-                    out.append(aug(S(ptr), ast.Constant(1)))
-            return out
-        for stack, ptr, vs in ((self.is_, self.ip, il), (self.fs, self.fp, fl)):
-            for v in reversed(vs):
-                out.append(aug(S(ptr), ast.Constant(1), ast.Sub))
-                out.append(assign(v, _call("_rt.cast_like", ast.Subscript(N(stack), N(ptr), ast.Load()), N(v))))
-        return out
+            return self._push_code(fl, il, ensure=True)
+        return self._pop_code(fl, il)
 
     def forward_checkpointed(self, s: ir.For) -> list:
         cp = self._cp_names(s)
