@@ -53,7 +53,6 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
               if isinstance(s.value, ast.Constant) and s.targets[0].id not in assigned_body}
     prefix = [s for s in prefix if s.targets[0].id not in consts]
     state = sorted(((live_in | read_after) & (assigned_prefix | assigned_body)) - {index} - set(inputs) - set(consts))
-    read_body = live_in
     # values carried through float arrays must be floats
     for s in prefix + loop.body:
         if isinstance(s, ast.Assign) and s.targets[0].id in state and not _floaty(s.value):

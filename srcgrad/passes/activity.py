@@ -29,7 +29,6 @@ class Analysis:
     kind: dict = field(default_factory=dict)
     dtype: dict = field(default_factory=dict)
     home: dict = field(default_factory=dict)
-    parent: dict = field(default_factory=dict)     # block id -> enclosing block (None at top)
     int_context: set = field(default_factory=set)
 
     def needs_adjoint(self, name: str) -> bool:
@@ -39,11 +38,11 @@ class Analysis:
         return self.kind.get(name, "unknown") == "scalar"
 
 
-def _stmts_with_blocks(block, parent=None):
+def _stmts_with_blocks(block):
     for s in block.stmts:
         yield s, block
         for b in ir.child_blocks(s):
-            yield from _stmts_with_blocks(b, block)
+            yield from _stmts_with_blocks(b)
 
 
 def analyse(fn: ir.Function, array_vars: set) -> Analysis:
@@ -53,8 +52,7 @@ def analyse(fn: ir.Function, array_vars: set) -> Analysis:
     for p in fn.params:
         an.home[p.name] = fn.body
 
-    def visit(block, parent):
-        an.parent[block.id] = parent
+    def visit(block):
         for s in block.stmts:
             if isinstance(s, ir.Assign) and s.phi != "carry" and s.phi != "if":
                 an.home.setdefault(s.target, block)
@@ -67,9 +65,9 @@ def analyse(fn: ir.Function, array_vars: set) -> Analysis:
             if isinstance(s, ir.While):
                 an.home[s.trips] = block
             for b in ir.child_blocks(s):
-                visit(b, block)
+                visit(b)
 
-    visit(fn.body, None)
+    visit(fn.body)
 
     # ---- index / range uses: integer context
     for s, _ in stmts:

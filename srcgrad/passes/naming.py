@@ -16,9 +16,6 @@ class NameGen:
         names |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
         return names
 
-    def reserve(self, names):
-        self.used.update(names)
-
     def fresh(self, base: str) -> str:
         """`base` itself if free, else base_1, base_2, ... (deterministic)."""
         base = re.sub(r"\W", "_", base) or "_t"

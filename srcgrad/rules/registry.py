@@ -52,7 +52,6 @@ class Rule:
     uses_out: bool = False
     domain: tuple[tuple[float, float], ...] = ()
     fn: object = None                 # the rule function itself, for tests
-    elementwise: bool = True          # partials apply elementwise (scalars and broadcasting arrays)
     result: str = "float"             # "float" | "int" | "bool" | "array" | "same": static kind hint
     array_only: bool = False          # the primitive reveals that its argument is an array
     notes: str = ""
@@ -197,7 +196,7 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
         for key in keys:
             _register(Rule(name=call or _call_name(key), key=key, arity=arity, kind="vjp",
                            call=call or _call_name(key), params=params[:arity], exprs=exprs[:arity],
-                           uses_out="out" in names, domain=dom, fn=fn, elementwise=False,
+                           uses_out="out" in names, domain=dom, fn=fn,
                            result=result, array_only=array_only, notes=notes, source=_source(fn)))
         return fn
 
