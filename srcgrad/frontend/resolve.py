@@ -87,8 +87,8 @@ def dependency_fingerprint(func, parse) -> tuple[str, list]:
             watch.append((f, name, obj))
             if is_number(obj):
                 h.update(f"{name}={obj!r}\n".encode())
-            elif rules_fp(obj):
-                h.update(f"{name}=rule:{rules_fp(obj)}\n".encode())
+            elif (rule_src := rules_fp(obj)):
+                h.update(f"{name}=rule:{rule_src}\n".encode())
             elif is_helper(obj):
                 stack.append(obj)
             elif isinstance(obj, pytypes.ModuleType):
