@@ -93,6 +93,7 @@ import numpy as np
 from numba import prange
 
 from srcgrad import runtime as _rt
+from srcgrad import simd as _sm
 from srcgrad.vectorize import load as _load
 from srcgrad.vectorize import segment as _segment
 from srcgrad.vectorize import registered_kernel
@@ -127,8 +128,9 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
     os_ = [f"o{k}" for k in range(len(outs))]
     params = ", ".join(xs + zs + os_ + ["block"])
     text = DRIVER_HEADER.format(what=what, version=__version__, name=name, key=key, seed=seed)
-    if block_kernel is not None:
-        text += "\n\n@numba.njit(cache=_CACHE, error_model='numpy')\n" + block_kernel
+    if block_kernel is not None:     # with its own decorators, or one to add
+        deco = "" if block_kernel.startswith("@") else "@numba.njit(cache=_CACHE, error_model='numpy')\n"
+        text += "\n\n" + deco + block_kernel
     for mode, flags in (("parallel", "parallel=True, "), ("serial", "")):
         body = [
             f"@numba.njit({flags}cache=_CACHE, error_model='numpy')",
@@ -284,8 +286,9 @@ _PLANNABLE = (np.ndarray, float, int, bool, np.float64, np.float32, np.float16, 
 class _Build:
     """One compiled driver module and what it was built for."""
 
-    def __init__(self, module, name):
+    def __init__(self, module, name, slp=False):
         self.module = module
+        self.slp = slp          # compile with LLVM's SLP vectorizer (interleaved lanes)
         self.parallel = getattr(module, f"{name}_parallel")
         self.serial = getattr(module, f"{name}_serial")
         self.gufunc_body = getattr(module, f"{name}_gufunc_body")
@@ -295,7 +298,7 @@ class _Build:
 class Vectorized:
     """`fn` applied elementwise with NumPy broadcasting; see `srcgrad.vectorize`."""
 
-    def __init__(self, fn, parallel=True, threads=None, block=1024):
+    def __init__(self, fn, parallel=True, threads=None, block=1024, simd_math=True):
         from .api import GradFunction
         if isinstance(fn, Vectorized):
             fn = fn.fn
@@ -307,6 +310,7 @@ class Vectorized:
         self.parallel = bool(parallel)
         self.threads = threads
         self.block = int(block)
+        self.simd_math = bool(simd_math)
         if isinstance(fn, GradFunction) and fn.kind not in ("grad", "value_and_grad"):
             raise SrcgradError(f"srcgrad.vectorize takes a function, a grad or a value_and_grad; "
                                f"got a {fn.kind} ({fn!r})")
@@ -343,7 +347,8 @@ class Vectorized:
         else:
             spec = (self.kind, self.fn.fun,
                     self.fn.argnums[0] if self.fn.single else self.fn.argnums)
-        return _rebuild, (spec, dict(parallel=self.parallel, threads=self.threads, block=self.block))
+        return _rebuild, (spec, dict(parallel=self.parallel, threads=self.threads, block=self.block,
+                                     simd_math=self.simd_math))
 
     # ------------------------------------------------------------------ compiling
     FORWARD_MAX_INPUTS = 4
@@ -418,17 +423,24 @@ class Vectorized:
             ngrads = self.nout - (self.kind == "value_and_grad") if self.kind != "primal" else 0
             what = (f"`{self.__qualname__}` ({self.kind}), {self.nin} input(s) -> "
                     f"{self.nout} output(s), kernel {stem}")
-            block = None
-            if not f32 and self.kind != "primal" and self._engine() is not self.fn:
-                from .lockstep import block_kernel_source
+            block, slp = None, False
+            if not f32 and self.kind != "primal":
                 eng = self._engine()
-                block = block_kernel_source(eng.module().__srcgrad_source__, eng.vjp_name, self.kind)
+                if eng is not self.fn:          # a loop kernel in forward mode: lock-step blocks
+                    from .lockstep import block_kernel_source
+                elif self.simd_math:            # straight-line with exp/log/erf...: SIMD lanes
+                    from .lanes import block_kernel_source
+                else:
+                    block_kernel_source = None
+                if block_kernel_source is not None:
+                    block = block_kernel_source(eng.module().__srcgrad_source__, eng.vjp_name, self.kind)
+                    slp = block is not None and eng is self.fn
             text = driver_source(name, stem, what, self.kind, self.nin, ngrads, stacks,
                                  seed="np.float32(1.0)" if f32 else "1.0", block_kernel=block)
             # the text's own hash in the name: a driver from another srcgrad version is never reused
             dstem = f"{stem}_vec_{hashlib.sha256(text.encode()).hexdigest()[:12]}"
             path = cache.path_for(dstem) if cache.read_valid(dstem) == text else cache.write(dstem, text)
-            self._builds[f32] = _Build(cache.import_module(dstem, path, text), name)
+            self._builds[f32] = _Build(cache.import_module(dstem, path, text), name, slp)
             return self._builds[f32]
 
     @property
@@ -579,6 +591,8 @@ class Vectorized:
         if par:   # blocks handed out in chunks of ~1/8 of a thread's share: balances
             # elements of unequal cost (loops with data-dependent trip counts) at little cost
             chunk = numba.set_parallel_chunksize(max(1, n // (self.block * threads * 8)))
+        if build.slp:      # Numba leaves SLP off by default; the lanes need it to pack their arithmetic
+            slp, numba.config.SLP_VECTORIZE = numba.config.SLP_VECTORIZE, 1
         try:
             if same and all(a.flags.c_contiguous for a in arrays) and \
                     all(o.flags.c_contiguous for o in outs):     # the common case, quickly
@@ -593,6 +607,8 @@ class Vectorized:
         finally:
             if par:
                 numba.set_parallel_chunksize(chunk)
+            if build.slp:
+                numba.config.SLP_VECTORIZE = slp
 
     def _outputs(self, out) -> list:
         if out is None:
@@ -697,8 +713,9 @@ def _rebuild(spec, options):
     return Vectorized(GradFunction(fun, argnums, kind), **options)
 
 
-def vectorize(fn=None, *, parallel=True, threads=None, block=1024):
-    """vectorize(fn, parallel=True, threads=None, block=1024): `fn` elementwise over arrays.
+def vectorize(fn=None, *, parallel=True, threads=None, block=1024, simd_math=True):
+    """vectorize(fn, parallel=True, threads=None, block=1024, simd_math=True): `fn` elementwise
+    over arrays.
 
     `fn` is a scalar Python function (compiled as is with Numba) or a `srcgrad.grad` /
     `srcgrad.value_and_grad` of one.  Usable as `@vectorize`, `@vectorize(parallel=False)` or
@@ -731,9 +748,16 @@ def vectorize(fn=None, *, parallel=True, threads=None, block=1024):
     each block computed single-threaded by the compiled driver; pickling the object rebuilds it
     from the user's function (which must be importable by the workers).
 
+    SIMD math: a straight-line float64 derivative that calls exp, log, erf, tanh... is computed
+    four elements at a time with glibc's vector math library where it exists (x86-64 with AVX2,
+    glibc >= 2.22; `srcgrad/simd.py`, `srcgrad/lanes.py`).  Its functions are accurate to a few
+    ulp instead of libm's one, so results may differ from the scalar derivative in the last
+    bits; `simd_math=False` (or `SRCGRAD_SIMD_MATH=0` in the environment) keeps libm.
+
     `.gufunc` is the same elementwise kernel as a Numba gufunc (float64 and float32 loops) for
     NumPy/Dask interop; `.source` is the generated driver.
     """
+    opts = dict(parallel=parallel, threads=threads, block=block, simd_math=simd_math)
     if fn is None:
-        return lambda f: Vectorized(f, parallel=parallel, threads=threads, block=block)
-    return Vectorized(fn, parallel=parallel, threads=threads, block=block)
+        return lambda f: Vectorized(f, **opts)
+    return Vectorized(fn, **opts)

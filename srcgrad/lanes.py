@@ -1,0 +1,168 @@
+"""Interleaved lanes for srcgrad.vectorize: a straight-line derivative, four elements at a time.
+
+The per-element driver calls the derivative once per element.  For a straight-line kernel with
+transcendental calls (Black-Scholes' gradient: log, two erf, three exp) that loop cannot be
+vectorized by LLVM, because the calls are to scalar libm.  This module rewrites the derivative
+so that every statement is written once per lane for `WIDTH` elements side by side (`d1_0`,
+`d1_1`, ...), and every call of a function that glibc's libmvec has becomes one 4-wide call
+(`srcgrad/simd.py`):
+
+    _m_0 = -_t_14_0 * _t_14_0          # the call's argument, per lane
+    ...
+    _m_0, _m_1, _m_2, _m_3 = _sm.exp4(_m_0, _m_1, _m_2, _m_3)
+    _t_14_bar_0 = _t_15_bar_0 * (1.1283791670955126 * _m_0)
+
+The arithmetic between the calls is four isomorphic scalar statements, which LLVM's SLP
+vectorizer packs into vector instructions.  The last group of a block, when fewer than four
+elements remain, repeats the last element in the spare lanes (same inputs, same results), so
+every element is computed by the same code.
+
+Only kernels that are straight-line (assignments and one return; no branches, loops,
+subscripts or custom-rule objects) and call at least one libmvec function are rewritten;
+`block_kernel_source` returns None for any other, and the per-element path is used.
+"""
+from __future__ import annotations
+
+import ast
+
+from . import simd
+
+WIDTH = simd.WIDTH
+# names a kernel may read besides its own parameters and variables: modules and builtins
+_GLOBALS = {"math", "np", "_rt", "abs", "min", "max", "float", "int", "bool", "True", "False", "None"}
+
+
+def block_kernel_source(module_source: str, function: str, kind: str, name: str = "_block") -> str | None:
+    """Source of `name(x0_s.., x0_z.., seed, outs, m)` writing m elements WIDTH at a time, or None
+    if the kernel is not straight-line or calls nothing libmvec has (see the module docstring)."""
+    if not simd.available():
+        return None
+    tree = ast.parse(module_source)
+    fdef = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function), None)
+    if fdef is None:
+        return None
+    params = [a.arg for a in fdef.args.args]
+    inputs, seed = params[:-1], params[-1]
+    *stmts, ret = fdef.body
+    if not (isinstance(ret, ast.Return) and isinstance(ret.value, ast.Tuple) and len(ret.value.elts) == 2
+            and isinstance(ret.value.elts[1], ast.Tuple)):
+        return None
+    local = set(inputs)
+    for s in stmts:
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+            target, value = s.targets[0].id, s.value
+        elif isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+            target, value = s.target.id, s.value
+        else:
+            return None
+        if not _plain(value, local | {seed}):
+            return None
+        local.add(target)
+    if not _plain(ret.value, local | {seed}):
+        return None
+
+    if any(v.startswith("_m") for v in local):
+        return None                   # the names of the hoisted calls' lanes must be free
+    lanes = _Lanes(local)
+    body = []
+    for s in stmts:
+        body += lanes.statement(s)
+    if not lanes.calls:
+        return None                   # nothing to gain over the per-element loop
+    value, grads = ret.value.elts[0], ret.value.elts[1].elts
+    outs = ([value] if kind == "value_and_grad" else []) + list(grads)
+
+    lane_args = [f"{x}_{k}" for x in inputs for k in range(WIDTH)] + [seed]
+    results = [ast.unparse(lanes.rename(e, k)) for e in outs for k in range(WIDTH)]
+    lines = ["@numba.njit(cache=_CACHE, error_model='numpy')",
+             f"def _lanes({', '.join(lane_args)}):",
+             f"    \"\"\"`{function}` on {WIDTH} elements side by side.\"\"\""]
+    lines += ["    " + line for line in body]
+    lines += [f"    return ({', '.join(results)})", "", ""]
+
+    def group(ind, idx):          # one call of _lanes on the elements at indices idx
+        out = [f"{ind}_r = _lanes({', '.join(f'_load({x}_s, {idx[k]}, {x}_z)' for x in inputs for k in range(WIDTH))}, {seed})"]
+        out += [f"{ind}outs[{o}][{idx[k]}] = _r[{o * WIDTH + k}]" for o in range(len(outs)) for k in range(WIDTH)]
+        return out
+
+    lines += ["@numba.njit(cache=_CACHE, error_model='numpy')",
+              f"def {name}({', '.join([x + '_s' for x in inputs] + [x + '_z' for x in inputs] + [seed])}, outs, m):",
+              f"    full = m - m % {WIDTH}",
+              f"    for j in range(0, full, {WIDTH}):"]
+    lines += group("        ", ["j"] + [f"j + {k}" for k in range(1, WIDTH)])
+    lines += ["    if full < m:            # the last elements; spare lanes repeat the last one",
+              "        j = full"]
+    lines += [f"        j_{k} = min(j + {k}, m - 1)" for k in range(1, WIDTH)]
+    lines += group("        ", ["j"] + [f"j_{k}" for k in range(1, WIDTH)])
+    return "\n".join(lines) + "\n"
+
+
+def _plain(expr, known: set) -> bool:
+    """Only names, constants, arithmetic, comparisons and calls of module functions or builtins."""
+    for n in ast.walk(expr):
+        if isinstance(n, (ast.Subscript, ast.Lambda, ast.NamedExpr, ast.Starred, ast.ListComp,
+                          ast.GeneratorExp, ast.DictComp, ast.SetComp, ast.Await, ast.Yield)):
+            return False
+        if isinstance(n, ast.Name) and n.id not in known and n.id not in _GLOBALS:
+            return False                 # e.g. a custom rule's object, bound in the kernel's module
+        if isinstance(n, ast.Attribute) and not (isinstance(n.value, ast.Name) and n.value.id in _GLOBALS):
+            return False
+    return True
+
+
+class _Lanes:
+    """Writes statements once per lane, hoisting libmvec calls into one WIDTH-wide call."""
+
+    def __init__(self, local: set):
+        self.local = local
+        self.calls = 0
+
+    def rename(self, expr, k: int):
+        """`expr` for lane k: every variable of the kernel gets the suffix _k."""
+        local = self.local
+
+        class R(ast.NodeTransformer):
+            def visit_Name(self, node):
+                return ast.Name(f"{node.id}_{k}", node.ctx) if node.id in local else node
+        return R().visit(_copy(expr))
+
+    def statement(self, s) -> list:
+        pre = []
+        hoister = self
+
+        class Hoist(ast.NodeTransformer):
+            def visit_Call(self, node):
+                self.generic_visit(node)                 # inner calls first
+                f = node.func
+                if (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
+                        and f.value.id in ("math", "np") and f.attr in simd.FUNCTIONS
+                        and len(node.args) == 1 and not node.keywords):
+                    hoister.calls += 1
+                    arg = node.args[0]
+                    if node is whole:        # `x = math.exp(a)`: the call's lanes are x's
+                        tmp = s.targets[0].id
+                    else:
+                        tmp = f"_m{hoister.calls}"
+                        hoister.local.add(tmp)
+                    if isinstance(arg, ast.Name):
+                        args = ", ".join(ast.unparse(hoister.rename(arg, k)) for k in range(WIDTH))
+                    else:
+                        pre.extend(f"{tmp}_{k} = {ast.unparse(hoister.rename(arg, k))}" for k in range(WIDTH))
+                        args = ", ".join(f"{tmp}_{k}" for k in range(WIDTH))
+                    names = ", ".join(f"{tmp}_{k}" for k in range(WIDTH))
+                    pre.append(f"{names} = _sm.{f.attr}{WIDTH}({args})    # {f.value.id}.{f.attr}, {WIDTH} lanes")
+                    return None if node is whole else ast.Name(tmp, ast.Load())
+                return node
+
+        s = _copy(s)
+        whole = s.value if isinstance(s, ast.Assign) else None
+        value = Hoist().visit(s.value)
+        if value is None:
+            return pre
+        s.value = value
+        return pre + [ast.unparse(self.rename(s, k)) for k in range(WIDTH)]
+
+
+def _copy(node):
+    return ast.parse(ast.unparse(node)).body[0] if isinstance(node, ast.stmt) else \
+        ast.parse(ast.unparse(node), mode="eval").body

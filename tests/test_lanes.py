@@ -1,0 +1,215 @@
+"""SIMD math in srcgrad.vectorize (srcgrad/simd.py, srcgrad/lanes.py): libmvec's functions against
+libm, and interleaved-lane kernels against per-element calls of the scalar derivative and
+central differences, including every tail length of a block."""
+import math
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad import simd
+from benchmarks.kernels import black_scholes, huber, seed, sigmoid_neuron
+
+needs_simd = pytest.mark.skipif(not simd.available(), reason="no libmvec/AVX2 on this machine")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _cache_dir(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SRCGRAD_CACHE_DIR", str(tmp_path_factory.mktemp("srcgrad_cache")))
+        yield
+
+
+def mixed(x, y):
+    """Nested calls, several libmvec functions, abs and max (runtime helpers) in one kernel."""
+    a = math.tanh(x * y) + math.log1p(x * x)
+    b = math.exp(math.sin(y) - abs(x)) * max(x, y)
+    return a * b + math.sqrt(1.0 + y * y) + math.atan(x - y)
+
+
+def central(f, args, i, h=1e-6):
+    lo, hi = list(args), list(args)
+    lo[i] -= h
+    hi[i] += h
+    return (f(*hi) - f(*lo)) / (2 * h)
+
+
+def ulps(got, want):
+    """Distance in units in the last place of `want` (0 where both are the same non-finite)."""
+    got, want = np.asarray(got, float), np.asarray(want, float)
+    same = (got == want) | (np.isnan(got) & np.isnan(want))
+    spacing = np.spacing(np.abs(np.where(np.isfinite(want), want, 1.0)))
+    with np.errstate(invalid="ignore"):
+        return np.where(same, 0.0, np.abs(got - want) / spacing)
+
+
+# ---------------------------------------------------------------- the vector functions themselves
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 1e-300, -1e-300, 5e-324, 700.0, 710.0, -745.0, -800.0,
+           1e300, -1e300, math.inf, -math.inf, math.nan]
+
+
+@needs_simd
+@pytest.mark.parametrize("name", simd.FUNCTIONS)
+def test_vector_function_matches_libm(name):
+    """Within 4 ulp of libm (glibc's documented bound for its vector variants) on random inputs
+    over the function's domain, and the same special values (inf, nan, signed zero...)."""
+    import numba
+    f4 = getattr(simd, f"{name}{simd.WIDTH}")
+    ref = getattr(math, name)
+
+    @numba.njit
+    def run(x, o):
+        for j in range(0, x.shape[0], 4):
+            o[j], o[j + 1], o[j + 2], o[j + 3] = f4(x[j], x[j + 1], x[j + 2], x[j + 3])
+
+    rng = np.random.default_rng(1)
+    lo, hi = {"acos": (-1, 1), "asin": (-1, 1), "atanh": (-0.999, 0.999), "acosh": (1, 50),
+              "log": (1e-3, 1e3), "log2": (1e-3, 1e3), "log10": (1e-3, 1e3),
+              "log1p": (-0.999, 1e3)}.get(name, (-20, 20))
+    x = np.concatenate([rng.uniform(lo, hi, 4000), SPECIAL, [1.0] * (-len(SPECIAL) % 4)])
+    o = np.empty_like(x)
+    run(x, o)
+    want = np.empty_like(x)
+    for i, v in enumerate(x):
+        try:
+            want[i] = ref(v)
+        except (ValueError, OverflowError):   # math raises where C returns nan or inf
+            want[i] = o[i] if (np.isnan(o[i]) or np.isinf(o[i])) else np.nan
+    assert np.max(ulps(o, want)) <= 4, (name, x[np.argmax(ulps(o, want))])
+
+
+# ---------------------------------------------------------------- kernels written in lanes
+
+greeks = srcgrad.grad(black_scholes, argnums=(0, 2, 3, 4))
+
+
+def bs_inputs(n, seed_=0):
+    rng = np.random.default_rng(seed_)
+    return rng.uniform(80, 120, n), 100.0, rng.uniform(0.25, 2.0, n), rng.uniform(0.01, 0.05, n), \
+        rng.uniform(0.1, 0.5, n)
+
+
+def per_element(g, *args):
+    n = max(np.size(a) for a in args)
+    cols = [np.broadcast_to(a, (n,)) for a in args]
+    rows = [g(*[float(c[i]) for c in cols]) for i in range(n)]
+    flat = []
+    for r in rows:                       # a value_and_grad gives (value, (grads...))
+        r = r if isinstance(r, tuple) else (r,)
+        flat.append(tuple(x for e in r for x in (e if isinstance(e, tuple) else (e,))))
+    rows = flat
+    return [np.array([r[k] for r in rows]) for k in range(len(rows[0]))]
+
+
+@needs_simd
+def test_black_scholes_uses_lanes_and_agrees():
+    v = srcgrad.vectorize(greeks)
+    args = bs_inputs(3001)
+    got = v(*args)
+    assert "_sm.erf4(" in v.source and "_sm.exp4(" in v.source and "_sm.log4(" in v.source
+    want = per_element(greeks, *args)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12 * np.abs(w).max())
+    # and against central differences of the price itself, on a sample
+    for i in range(0, 3001, 500):
+        point = [a[i] if isinstance(a, np.ndarray) else a for a in args]
+        for k, argnum in enumerate((0, 2, 3, 4)):
+            fd = central(black_scholes, point, argnum)
+            assert got[k][i] == pytest.approx(fd, rel=1e-6, abs=1e-6)
+
+
+@needs_simd
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 8, 9, 1023, 1024, 1025, 2051])
+def test_every_tail_length(n):
+    """Blocks of 1024 whose last group has 1 to 4 elements; the spare lanes must not write past
+    the end or disturb the elements before."""
+    v = srcgrad.vectorize(srcgrad.value_and_grad(mixed, argnums=(0, 1)))
+    rng = np.random.default_rng(n)
+    x, y = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
+    outs = tuple(np.full(n + 3, 7.0)[:n] for _ in range(3))
+    bases = [o.base for o in outs]
+    v(x, y, out=outs)
+    want = per_element(srcgrad.value_and_grad(mixed, argnums=(0, 1)), x, y)
+    for g, w in zip(outs, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-13)
+    for b in bases:                             # nothing written past the end
+        np.testing.assert_array_equal(b[n:], 7.0)
+
+
+@needs_simd
+def test_mixed_kernel_against_central_differences():
+    v = srcgrad.vectorize(srcgrad.grad(mixed, argnums=(0, 1)))
+    assert "_sm.tanh4(" in v.source and "_sm.exp4(" in v.source
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(-2, 2, 200), rng.uniform(-2, 2, 200)
+    dx, dy = v(x, y)
+    for i in range(200):
+        if abs(abs(x[i]) - 0) < 1e-4 or abs(x[i] - y[i]) < 1e-4:
+            continue                            # kinks of abs and max
+        assert dx[i] == pytest.approx(central(mixed, (x[i], y[i]), 0), rel=1e-6, abs=1e-7)
+        assert dy[i] == pytest.approx(central(mixed, (x[i], y[i]), 1), rel=1e-6, abs=1e-7)
+
+
+@needs_simd
+def test_broadcasting_strides_and_2d():
+    v = srcgrad.vectorize(greeks)
+    S, K, T, r, sig = bs_inputs(60)
+    S2 = S.reshape(6, 10)[:, ::2]               # non-contiguous 2-D
+    got = v(S2, K, T[:5], r[:5], 0.3)            # rows broadcast against a row vector
+    want = per_element(greeks, *[np.broadcast_to(a, (6, 5)).ravel() for a in (S2, K, T[:5], r[:5], 0.3)])
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.ravel(), w, rtol=1e-12, atol=1e-14)
+
+
+@needs_simd
+def test_special_values_flow_through():
+    """inf and nan inputs give what the scalar derivative gives (inf/nan), not garbage in the
+    other lanes of the same group."""
+    v = srcgrad.vectorize(srcgrad.grad(mixed, argnums=(0, 1)))
+    x = np.array([0.3, np.nan, 0.5, -0.4, 1e308, 0.1, np.inf, 0.2])
+    y = np.full_like(x, 0.7)
+    got = v(x, y)
+    want = per_element(srcgrad.grad(mixed, argnums=(0, 1)), x, y)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12, equal_nan=True)
+
+
+def test_simd_math_off_is_the_scalar_kernel():
+    v = srcgrad.vectorize(greeks, simd_math=False)
+    args = bs_inputs(777)
+    assert "_sm." not in v.source.split("def black_scholes_parallel")[0].split("_CACHE = ")[1]
+    got = v(*args)
+    for g, w in zip(got, per_element(greeks, *args)):
+        np.testing.assert_array_equal(g, w)      # the same compiled scalar derivative per element
+    v2 = pickle.loads(pickle.dumps(v))
+    assert v2.simd_math is False
+
+
+@pytest.mark.parametrize("fn, argnums", [(huber, 0), (seed, (0, 1))])
+def test_kernels_without_calls_or_with_branches_keep_the_element_loop(fn, argnums):
+    v = srcgrad.vectorize(srcgrad.grad(fn, argnums=argnums))
+    v(*([np.linspace(-2, 2, 9)] * (2 if fn is seed else 1)), *([] if fn is seed else [1.0]))
+    assert "def _lanes(" not in v.source
+
+
+@needs_simd
+def test_float32_calls_stay_float32_without_lanes():
+    v = srcgrad.vectorize(srcgrad.grad(sigmoid_neuron, argnums=(0, 1, 2)))
+    w = np.linspace(-1, 1, 10, dtype=np.float32)
+    out = v(w, w, w, w, w)
+    assert all(o.dtype == np.float32 for o in out)
+    want = per_element(srcgrad.grad(sigmoid_neuron, argnums=(0, 1, 2)), *[w.astype(float)] * 5)
+    for g, wv in zip(out, want):
+        np.testing.assert_allclose(g, wv, rtol=1e-5, atol=1e-6)
+
+
+def test_environment_switch_turns_it_off():
+    code = "from srcgrad import simd; print(simd.available(), len(simd.FUNCTIONS))"
+    env = dict(os.environ, SRCGRAD_SIMD_MATH="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "0"]
