@@ -1,11 +1,11 @@
-"""Interleaved lanes for srcgrad.vectorize: a straight-line derivative, four elements at a time.
+"""Interleaved lanes for srcgrad.vectorize: a straight-line derivative, WIDTH elements at a time.
 
 The per-element driver calls the derivative once per element.  For a straight-line kernel with
 transcendental calls (Black-Scholes' gradient: log, two erf, three exp) that loop cannot be
 vectorized by LLVM, because the calls are to scalar libm.  This module rewrites the derivative
 so that every statement is written once per lane for `WIDTH` elements side by side (`d1_0`,
-`d1_1`, ...), and every call of a function that glibc's libmvec has becomes one 4-wide call
-(`srcgrad/simd.py`):
+`d1_1`, ...), and every call of a function that glibc's libmvec has becomes one vector call
+(`srcgrad/simd.py`; WIDTH is 8 with AVX-512, 4 with AVX2):
 
     _m_0 = -_t_14_0 * _t_14_0          # the call's argument, per lane
     ...
@@ -13,7 +13,7 @@ so that every statement is written once per lane for `WIDTH` elements side by si
     _t_14_bar_0 = _t_15_bar_0 * (1.1283791670955126 * _m_0)
 
 The arithmetic between the calls is four isomorphic scalar statements, which LLVM's SLP
-vectorizer packs into vector instructions.  The last group of a block, when fewer than four
+vectorizer packs into vector instructions.  The last group of a block, when fewer than WIDTH
 elements remain, repeats the last element in the spare lanes (same inputs, same results), so
 every element is computed by the same code.
 

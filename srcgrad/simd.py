@@ -6,19 +6,20 @@ PyPI's llvmlite is not).  Transcendental kernels (Black-Scholes: log, two erf, t
 gradient) then spend most of their time in one-at-a-time libm calls, where XLA uses its own SIMD
 polynomials.  glibc >= 2.22 ships the same thing for x86-64 as `libmvec` (exp, log, sin, cos,
 pow; erf, tanh, log1p... since 2.35), with the vector ABI names `_ZGVdN4v_exp` (AVX2, 4
-doubles per call).
+doubles per call) and `_ZGVeN8v_exp` (AVX-512, 8).
 
 This module loads libmvec into the process (so Numba's JIT and its on-disk cache can resolve
-the symbols), finds which functions it has, and defines for each a Numba intrinsic
-`<name>4(a, b, c, d) -> (f(a), f(b), f(c), f(d))` that packs four float64 scalars into one
-`<4 x double>` and makes one vector call.  `srcgrad/lanes.py` writes kernels that call them.
+the symbols), finds which functions it has for the widest vector the CPU has (WIDTH lanes: 8 with AVX-512,
+4 with AVX2), and defines for each a Numba intrinsic `<name><WIDTH>(a, b, c, d, ...)` that packs
+WIDTH float64 scalars into one `<WIDTH x double>`, makes one vector call and returns the WIDTH
+results as a tuple (`exp8`, `erf4`, ...).  `srcgrad/lanes.py` writes kernels that call them.
 
 Accuracy: glibc documents at most 4 ulp for its vector variants (measured here: <= 2 ulp
 for exp, log, erf on the benchmark's inputs), against libm's 1 ulp, so results differ from
 the scalar derivative in the last bits.  `SRCGRAD_SIMD_MATH=0` or `srcgrad.vectorize(...,
 simd_math=False)` keeps libm.
 
-Available only on x86-64 with AVX2 and a glibc that has libmvec; elsewhere `available()` is
+Available only on x86-64 with AVX2 or AVX-512 and a glibc that has libmvec; elsewhere `available()` is
 False and nothing calls the intrinsics.
 """
 from __future__ import annotations
@@ -31,33 +32,38 @@ import platform
 # one-argument functions srcgrad's generated code calls as math.<name> or np.<name>
 UNARY = ("exp", "log", "sin", "cos", "tan", "erf", "erfc", "expm1", "log1p", "log2", "log10",
          "exp2", "tanh", "sinh", "cosh", "atan", "asin", "acos", "asinh", "acosh", "atanh", "cbrt")
-WIDTH = 4                      # AVX2: 4 doubles per vector call
-_PREFIX = "_ZGVdN4v_"
+# (CPU feature, doubles per call, symbol prefix): AVX-512 first (`_ZGVeN8v_exp`), then AVX2
+# (`_ZGVdN4v_exp`).  SRCGRAD_SIMD_WIDTH=4 picks AVX2 on an AVX-512 machine.
+_VARIANTS = (("avx512f", 8, "_ZGVeN8v_"), ("avx2", 4, "_ZGVdN4v_"))
+_NOTHING = (None, (), 4, "")
 
 
-def _find() -> tuple[str | None, tuple[str, ...]]:
-    """(path of libmvec, the UNARY functions it has), or (None, ()) where it cannot be used."""
+def _find() -> tuple:
+    """(path of libmvec, the UNARY functions it has, lanes per call, symbol prefix), or
+    (None, (), 4, "") where vector math cannot be used."""
     if os.environ.get("SRCGRAD_SIMD_MATH", "1").strip().lower() in ("0", "false", "no", "off"):
-        return None, ()
+        return _NOTHING
     if platform.machine() not in ("x86_64", "AMD64"):
-        return None, ()
+        return _NOTHING
     try:
         import llvmlite.binding as ll
         features = ll.get_host_cpu_features()
-        if not features.get("avx2", False):
-            return None, ()
         path = ctypes.util.find_library("mvec") or "libmvec.so.1"
         lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-        names = tuple(n for n in UNARY if hasattr(lib, _PREFIX + n))
-        if not names:
-            return None, ()
-        ll.load_library_permanently(path)
+        forced = os.environ.get("SRCGRAD_SIMD_WIDTH", "").strip()
+        for feature, width, prefix in _VARIANTS:
+            if not features.get(feature, False) or forced and forced != str(width):
+                continue
+            names = tuple(n for n in UNARY if hasattr(lib, prefix + n))
+            if names:
+                ll.load_library_permanently(path)
+                return path, names, width, prefix
     except (OSError, AttributeError, RuntimeError):
-        return None, ()
-    return path, names
+        pass
+    return _NOTHING
 
 
-LIBRARY, FUNCTIONS = _find()
+LIBRARY, FUNCTIONS, WIDTH, _PREFIX = _find()
 
 
 def available() -> bool:
@@ -66,7 +72,7 @@ def available() -> bool:
 
 
 def _intrinsic(name: str):
-    """The Numba intrinsic `name4(a, b, c, d)`: one call of libmvec's 4-wide `name`."""
+    """The Numba intrinsic `<name><WIDTH>(x0, .., x<WIDTH-1>)`: one call of libmvec's `name`."""
     from llvmlite import ir
     from numba import types
     from numba.core import cgutils
@@ -74,10 +80,10 @@ def _intrinsic(name: str):
 
     symbol = _PREFIX + name
 
-    def typer(typingctx, a, b, c, d):
-        if not all(isinstance(t, (types.Float, types.Integer, types.Boolean)) for t in (a, b, c, d)):
+    def typer(lanes):
+        if not all(isinstance(t, (types.Float, types.Integer, types.Boolean)) for t in lanes):
             return None
-        sig = types.UniTuple(types.float64, WIDTH)(a, b, c, d)
+        sig = types.UniTuple(types.float64, WIDTH)(*lanes)
 
         def codegen(context, builder, signature, args):
             vt = ir.VectorType(ir.DoubleType(), WIDTH)
@@ -92,8 +98,11 @@ def _intrinsic(name: str):
 
         return sig, codegen
 
-    typer.__name__ = f"{name}{WIDTH}"
-    return intrinsic(typer)
+    # Numba's intrinsics take no *args: a typer with one parameter per lane
+    params = ", ".join(f"x{k}" for k in range(WIDTH))
+    scope = {"typer": typer}
+    exec(f"def {name}{WIDTH}(typingctx, {params}):\n    return typer(({params},))\n", scope)
+    return intrinsic(scope[f"{name}{WIDTH}"])
 
 
 for _name in FUNCTIONS:

@@ -62,16 +62,18 @@ def test_vector_function_matches_libm(name):
     f4 = getattr(simd, f"{name}{simd.WIDTH}")
     ref = getattr(math, name)
 
-    @numba.njit
-    def run(x, o):
-        for j in range(0, x.shape[0], 4):
-            o[j], o[j + 1], o[j + 2], o[j + 3] = f4(x[j], x[j + 1], x[j + 2], x[j + 3])
+    W = simd.WIDTH
+    lanes = ", ".join(f"x[j + {k}]" for k in range(W))
+    outs = ", ".join(f"o[j + {k}]" for k in range(W))
+    scope = {"f4": f4}
+    exec(f"def run(x, o):\n    for j in range(0, x.shape[0], {W}):\n        {outs} = f4({lanes})\n", scope)
+    run = numba.njit(scope["run"])
 
     rng = np.random.default_rng(1)
     lo, hi = {"acos": (-1, 1), "asin": (-1, 1), "atanh": (-0.999, 0.999), "acosh": (1, 50),
               "log": (1e-3, 1e3), "log2": (1e-3, 1e3), "log10": (1e-3, 1e3),
               "log1p": (-0.999, 1e3)}.get(name, (-20, 20))
-    x = np.concatenate([rng.uniform(lo, hi, 4000), SPECIAL, [1.0] * (-len(SPECIAL) % 4)])
+    x = np.concatenate([rng.uniform(lo, hi, 4000), SPECIAL, [1.0] * (-len(SPECIAL) % W)])
     o = np.empty_like(x)
     run(x, o)
     want = np.empty_like(x)
@@ -111,7 +113,8 @@ def test_black_scholes_uses_lanes_and_agrees():
     v = srcgrad.vectorize(greeks)
     args = bs_inputs(3001)
     got = v(*args)
-    assert "_sm.erf4(" in v.source and "_sm.exp4(" in v.source and "_sm.log4(" in v.source
+    W = simd.WIDTH
+    assert f"_sm.erf{W}(" in v.source and f"_sm.exp{W}(" in v.source and f"_sm.log{W}(" in v.source
     want = per_element(greeks, *args)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12 * np.abs(w).max())
@@ -124,9 +127,9 @@ def test_black_scholes_uses_lanes_and_agrees():
 
 
 @needs_simd
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 8, 9, 1023, 1024, 1025, 2051])
+@pytest.mark.parametrize("n", [*range(1, 18), 1023, 1024, 1025, 2051])
 def test_every_tail_length(n):
-    """Blocks of 1024 whose last group has 1 to 4 elements; the spare lanes must not write past
+    """Blocks of 1024 whose last group has 1 to WIDTH elements; the spare lanes must not write past
     the end or disturb the elements before."""
     v = srcgrad.vectorize(srcgrad.value_and_grad(mixed, argnums=(0, 1)))
     rng = np.random.default_rng(n)
@@ -144,7 +147,7 @@ def test_every_tail_length(n):
 @needs_simd
 def test_mixed_kernel_against_central_differences():
     v = srcgrad.vectorize(srcgrad.grad(mixed, argnums=(0, 1)))
-    assert "_sm.tanh4(" in v.source and "_sm.exp4(" in v.source
+    assert f"_sm.tanh{simd.WIDTH}(" in v.source and f"_sm.exp{simd.WIDTH}(" in v.source
     rng = np.random.default_rng(3)
     x, y = rng.uniform(-2, 2, 200), rng.uniform(-2, 2, 200)
     dx, dy = v(x, y)
@@ -213,3 +216,29 @@ def test_environment_switch_turns_it_off():
     env = dict(os.environ, SRCGRAD_SIMD_MATH="0")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "0"]
+
+
+@needs_simd
+def test_avx2_width_in_a_fresh_process(tmp_path):
+    """On an AVX-512 machine the tests above run 8 lanes; the 4-lane AVX2 variant here."""
+    code = """
+import numpy as np, srcgrad
+from srcgrad import simd
+from benchmarks.kernels import black_scholes
+assert simd.WIDTH == 4, simd.WIDTH
+g = srcgrad.grad(black_scholes, argnums=(0, 2, 3, 4))
+v = srcgrad.vectorize(g)
+rng = np.random.default_rng(0)
+S, T, r, s = rng.uniform(80, 120, 103), rng.uniform(0.25, 2, 103), rng.uniform(0.01, 0.05, 103), rng.uniform(0.1, 0.5, 103)
+got = v(S, 100.0, T, r, s)
+assert "_sm.erf4(" in v.source
+for i in range(103):
+    want = g(S[i], 100.0, T[i], r[i], s[i])
+    for k in range(4):
+        assert abs(got[k][i] - want[k]) <= 1e-12 * max(1.0, abs(want[k])), (i, k, got[k][i], want[k])
+print("ok")
+"""
+    env = dict(os.environ, SRCGRAD_SIMD_WIDTH="4", SRCGRAD_CACHE_DIR=str(tmp_path))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
