@@ -337,6 +337,7 @@ class Vectorized:
         self._float32_ok = True        # False once the float32 rewrite of the kernel failed to type
         self._lock = threading.Lock()
         self._plans = {}
+        self._fast = None              # the pattern of the last common call (_call_fast)
 
     def __repr__(self):
         return f"<srcgrad.vectorize of {self.fn!r}, nin={self.nin}, nout={self.nout}>"
@@ -501,6 +502,11 @@ class Vectorized:
         return dt
 
     def __call__(self, *args, out=None, **kwargs):
+        fast = self._fast
+        if fast is not None and out is None and not kwargs and len(args) == self.nin:
+            result = self._call_fast(fast, args)
+            if result is not None:
+                return result
         vals = list(args) if not kwargs and len(args) == self.nin else self._bind(args, kwargs)
         if _has_dask(vals):
             if out is not None:
@@ -514,6 +520,50 @@ class Vectorized:
             finally:
                 numba.set_num_threads(before)
         return self._run(vals, out, self.parallel, scalars=True)
+
+    # The common call -- C-contiguous arrays of one shape and dtype, Python scalars, no out=,
+    # no keywords -- skips binding, planning and broadcasting: at 1e5 elements of a cheap
+    # kernel those cost as much as the kernel (~8 us of Python per call).
+    def _call_fast(self, fast, args):
+        """The result, or None when `args` do not fit the recorded pattern (the general path)."""
+        pattern, dtype, build, module, zs = fast
+        if self.threads is not None or (self.kind != "primal" and self.fn.module() is not module):
+            return None
+        shape = None
+        inputs, arrays = [], []
+        for a, (t, conv) in zip(args, pattern):
+            if type(a) is not t:
+                return None
+            if conv is not None:                # a scalar, converted as the plan said
+                inputs.append(conv(a))
+                continue
+            if a.dtype != dtype or not a.flags.c_contiguous or (shape is not None and a.shape != shape):
+                return None
+            shape = a.shape
+            inputs.append(a)
+            arrays.append(a)
+        if not arrays or shape == () or arrays[0].size == 0:
+            return None
+        outs = [np.empty(shape, dtype) for _ in range(self.nout)]
+        self._drive(build, inputs, zs, outs, arrays, shape, True, arrays[0].size, self.parallel)
+        return tuple(outs) if self.nout > 1 else outs[0]
+
+    def _remember_fast(self, vals, how, dtype, build, zs, out, same):
+        """Record the pattern of a call that _call_fast can repeat (see there)."""
+        if out is not None or not same or any(z is not None for z in zs):
+            return
+        pattern = []
+        for v, (kind, conv) in zip(vals, how):
+            if kind == "scalar":
+                if type(v) not in (float, int, bool, np.float64, np.float32):
+                    return
+                pattern.append((type(v), conv))
+            else:
+                if type(v) is not np.ndarray or v.ndim == 0 or not v.flags.c_contiguous:
+                    return
+                pattern.append((np.ndarray, None))
+        module = None if self.kind == "primal" else self.fn.module()
+        self._fast = (tuple(pattern), dtype, build, module, zs)
 
     def _plan(self, vals):
         """(output dtype, per argument: how to pass it), cached per argument types."""
@@ -572,22 +622,27 @@ class Vectorized:
         if n:
             f32 = dtype == np.float32 and self.kind != "primal" and self._float32_ok
             try:
-                self._drive(self._get_build(f32), inputs, zs, outs, arrays, shape, same, n, parallel)
+                build = self._get_build(f32)
+                self._drive(build, inputs, zs, outs, arrays, shape, same, n, parallel)
             except (numba.core.errors.TypingError, numba.core.errors.LoweringError):
                 if not f32:
                     raise
                 self._float32_ok = False        # literals typed float32 broke typing: use float64
-                self._drive(self._get_build(False), inputs, zs, outs, arrays, shape, same, n, parallel)
+                build = self._get_build(False)
+                self._drive(build, inputs, zs, outs, arrays, shape, same, n, parallel)
+            if parallel == self.parallel:
+                self._remember_fast(vals, how, dtype, build, zs, out, same)
         if out is None and scalars and shape == ():
             outs = [o[()] for o in outs]
         return tuple(outs) if self.nout > 1 else outs[0]
 
     def _drive(self, build, inputs, zs, outs, arrays, shape, same, n, parallel):
         """Run the driver over the operands (2-D views; one call per slice that does not coalesce)."""
-        threads = numba.get_num_threads()
-        par = parallel and n > self.block and threads > 1
+        # (get_num_threads costs ~1 us: asked only when threads could be used)
+        threads = numba.get_num_threads() if parallel and n > self.block and \
+            numba.config.NUMBA_NUM_THREADS > 1 else 1
+        par = threads > 1
         drive = build.parallel if par else build.serial
-        pos = [k for k, a in enumerate(inputs) if isinstance(a, np.ndarray)]
         if par:   # blocks handed out in chunks of ~1/8 of a thread's share: balances
             # elements of unequal cost (loops with data-dependent trip counts) at little cost
             chunk = numba.set_parallel_chunksize(max(1, n // (self.block * threads * 8)))
@@ -599,6 +654,7 @@ class Vectorized:
                 xs = [a.reshape(1, -1) if isinstance(a, np.ndarray) else a for a in inputs]
                 drive(*xs, *zs, *[o.reshape(1, -1) for o in outs], self.block)
             else:
+                pos = [k for k, a in enumerate(inputs) if isinstance(a, np.ndarray)]
                 for views in _views([inputs[k] for k in pos] + outs, shape):
                     xs = list(inputs)
                     for k, v in zip(pos, views):
