@@ -28,7 +28,7 @@ BA_FILES = {
     "full": ["ba/ba1_n49_m7776_p31843.txt"],
     "check": ["ba/test.txt"],
 }
-ELEMENT_SIZES = {"quick": [10_000], "full": [100_000, 1_000_000], "check": [300]}
+ELEMENT_SIZES = {"quick": [10_000], "full": [100_000, 10_000_000], "check": [300]}
 ROSENBROCK_SIZES = {"quick": [10_000], "full": [100_000], "check": [1000]}
 
 
