@@ -449,3 +449,29 @@ def test_plain_function_calling_a_helper():
     dx, dy = srcgrad.vectorize(srcgrad.grad(with_helper, argnums=(0, 1)))(x, y)
     np.testing.assert_allclose(dx, 2 * x)
     np.testing.assert_allclose(dy, 6 * y)
+
+
+# ---------------------------------------------------------------- the fast path for repeated calls
+
+def test_fast_path_follows_the_arguments():
+    """After a common call is recorded, calls of any other pattern still take the general path:
+    other dtypes, scalars for arrays, broadcasting, strides, 2-D, out=, keywords, empty."""
+    v = srcgrad.vectorize(seed_grad)
+    a = np.linspace(-1, 1, 7)
+    b = a[::-1].copy()
+    assert_outputs(v(a, b), per_element(seed_grad, a, b))
+    assert v._fast is not None                       # recorded
+    assert_outputs(v(a, b), per_element(seed_grad, a, b))
+    cases = [(a.astype(np.float32), b.astype(np.float32)), (a, 0.5), (0.5, b), (a, b[:1]),
+             (a[::2], b[::2]), (a.reshape(7, 1), b), (a.reshape(7, 1), b.reshape(7, 1)),
+             (np.arange(7), b), (a[0], b[0])]
+    for args in cases:
+        got = v(*args)
+        want = per_element(seed_grad, *args)
+        assert_outputs(got, want, rtol=1e-6 if np.asarray(args[0]).dtype == np.float32 else 1e-12)
+        assert_outputs(v(a, b), per_element(seed_grad, a, b))     # and back
+    assert [g.shape for g in v(a[:0], b[:0])] == [(0,), (0,)]
+    o = (np.empty(7), np.empty(7))
+    v(a, b, out=o)
+    assert_outputs(o, per_element(seed_grad, a, b))
+    assert_outputs(v(b=b, a=a), per_element(seed_grad, a, b))
