@@ -8,6 +8,13 @@ What holds for the emitted functions:
 * `<f>_tangent(...)` is the same body as plain, uncompiled Python returning only `value_dot`.
   It is inside srcgrad's own subset, so srcgrad's reverse mode can differentiate it: this is how
   `grad(grad(f))`, Hessian-vector products and `hessian` are built (reverse over forward).
+* Symbolic constants (as JAX's symbolic zeros): a scalar tangent that is the same constant
+  wherever it is assigned (0.0 or 1.0, mostly: the one-hot seeds of `build_grad` and what flows
+  from them) gets no variable.  A zero is dropped from sums and products when the tangent code
+  is generated and a one drops its multiplication.  IEEE forbids the compiler to fold `x * 0.0`
+  (x may be inf or NaN), so this is where the work of a structurally-zero direction goes away;
+  it also means an inf or NaN partial never reaches a direction that does not depend on it,
+  as in reverse mode.
 """
 from __future__ import annotations
 
@@ -23,6 +30,23 @@ from .reverse import N, _add, _call, _is_comment, _range, _short, assign, commen
 _LINEAR = {"transpose", "copy"}
 
 
+_GENERAL = "general"         # a tangent that is not known to be constant
+
+
+class _Unknown(Exception):
+    """Raised while solving for symbolic constants: an operand's tangent has no value yet."""
+
+
+def _const_value(node):
+    """The float of a constant tangent expression (`1`, `-1.0`), or None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        c = _const_value(node.operand)
+        return None if c is None else -c
+    return None
+
+
 class Forward:
     """`ndir` tangent directions: 1 for a JVP (tangents are parameters), or one per argument in
     `argnums` for a whole gradient in one sweep (one-hot tangents, no tape: the fastest gradient
@@ -32,6 +56,9 @@ class Forward:
         self.fn, self.an, self.names, self.ndir = fn, an, names, ndir
         self.dots: dict = {}
         self.j = 0            # the direction being emitted
+        # (scalar variable, direction) -> its tangent's constant value, or _GENERAL; see solve()
+        self.known: dict | None = None
+        self._solving = False
 
     def dot(self, v: str, j: int | None = None) -> str:
         j = self.j if j is None else j
@@ -44,8 +71,55 @@ class Forward:
 
     def tangent_of(self, op):
         if self.has(op):
-            return N(self.dot(op.name))
+            c = self.constant(op.name)
+            return N(self.dot(op.name)) if c is _GENERAL else ast.Constant(c)
         return ast.Constant(0.0)
+
+    def constant(self, v: str):
+        """The constant value of v's tangent in the current direction, or _GENERAL."""
+        if self.known is None or not self.an.is_scalar(v):
+            return _GENERAL
+        c = self.known.get((v, self.j))
+        if c is None:
+            if self._solving:
+                raise _Unknown(v)
+            return _GENERAL
+        return c
+
+    def solve(self, seeds: dict):
+        """Find the scalar tangents that are one constant wherever they are assigned: an
+        optimistic fixed point over every assignment (a tangent starts with no value; each
+        assignment, evaluated with what is known, either agrees with the constant so far or makes
+        the tangent general).  Flow-insensitive, so it holds at every read, in loops and branches
+        alike.  `seeds`: the parameters' tangents, (name, direction) -> constant or _GENERAL."""
+        stmts = [st for st in ir.walk_stmts(self.fn.body)
+                 if isinstance(st, ir.Assign) and st.target in self.an.active and self.an.is_scalar(st.target)]
+        self.known = dict(seeds)
+        self._solving = True
+        try:
+            changed = True
+            while changed:
+                changed = False
+                for st in stmts:
+                    for self.j in range(self.ndir):
+                        key = (st.target, self.j)
+                        old = self.known.get(key)
+                        if old is _GENERAL:
+                            continue
+                        try:
+                            c = _const_value(self.tangent(st))
+                        except _Unknown:
+                            continue
+                        new = _GENERAL if c is None or (old is not None and old != c) else c
+                        if new != old:
+                            self.known[key], changed = new, True
+                if not changed:     # assigned only from tangents that never get a value: general
+                    for st in stmts:
+                        for j in range(self.ndir):
+                            if (st.target, j) not in self.known:
+                                self.known[(st.target, j)], changed = _GENERAL, True
+        finally:
+            self._solving = False
 
     def zero(self, v):
         if self.an.is_scalar(v):
@@ -68,7 +142,8 @@ class Forward:
             out = [assign(s.target, primal_expr(s.value))]
             if s.target in self.an.active:
                 for self.j in range(self.ndir):
-                    out.append(assign(self.dot(s.target), self.tangent(s)))
+                    if self.constant(s.target) is _GENERAL:
+                        out.append(assign(self.dot(s.target), self._float(self.tangent(s))))
             return out
         if isinstance(s, ir.Store):
             out = [ast.Assign([ast.Subscript(N(s.array.name), index_ast(s.index), ast.Store())], op_ast(s.value))]
@@ -110,8 +185,13 @@ class Forward:
             for i, a in enumerate(v.args):
                 if self.has(a) and r.exprs[i] is not None:
                     partial = substitute(r.exprs[i], mapping)
-                    d = N(self.dot(a.name))
-                    if isinstance(partial, ast.Constant) and partial.value == 1:
+                    d = self.tangent_of(a)
+                    c = _const_value(d)
+                    if c == 0.0:                      # symbolic zero: no term
+                        continue
+                    if c == 1.0:                      # symbolic one: the partial itself
+                        terms.append(self._float(partial))
+                    elif isinstance(partial, ast.Constant) and partial.value == 1:
                         terms.append(d)
                     elif isinstance(partial, ast.UnaryOp) and isinstance(partial.operand, ast.Constant) \
                             and partial.operand.value == 1:
@@ -141,21 +221,31 @@ class Forward:
             "use grad/value_and_grad for this function, or declare the function's partials instead")
 
     # ------------------------------------------------------------------ functions
+    def _float(self, node):
+        """A constant tangent written as a float (partials may be int literals)."""
+        c = _const_value(node)
+        return node if c is None else ast.Constant(c)
+
     def build_grad(self, name: str) -> ast.FunctionDef:
         """`name(params..., _seed) -> (value, (d value / d p for p in argnums) * _seed)`: the
-        signature of a stack-free reverse-mode vjp, computed in one forward sweep."""
+        signature of a stack-free reverse-mode vjp, computed in one forward sweep.  The one-hot
+        seeds of scalar parameters are symbolic constants (see the module docstring)."""
         fn = self.fn
+        seeds = {(fn.params[i].name, j): 1.0 if j == jj else 0.0
+                 for jj, i in enumerate(fn.argnums) for j in range(self.ndir)}
+        self.solve(seeds)
         body = []
         for j, i in enumerate(fn.argnums):
             p = fn.params[i].name
             for self.j in range(self.ndir):
-                body.append(assign(self.dot(p), ast.Constant(1.0 if self.j == j else 0.0)))
+                if self.constant(p) is _GENERAL:
+                    body.append(assign(self.dot(p), ast.Constant(1.0 if self.j == j else 0.0)))
         body += self.block(fn.body)
         seed = self.names.fresh("_seed")
         grads = []
         for self.j in range(self.ndir):
             t = self.tangent_of(fn.result)
-            grads.append(ast.BinOp(t, ast.Mult(), N(seed)))
+            grads.append(N(seed) if _const_value(t) == 1.0 else ast.BinOp(t, ast.Mult(), N(seed)))
         body.append(ast.Return(ast.Tuple([op_ast(fn.result), ast.Tuple(grads, ast.Load())], ast.Load())))
         params = [p.name for p in fn.params] + [seed]
         return ast.FunctionDef(name=name, args=ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []),
@@ -163,6 +253,8 @@ class Forward:
 
     def build(self, name: str, plain: bool) -> ast.FunctionDef:
         fn = self.fn
+        if self.known is None:      # the tangents of the parameters are parameters: general
+            self.solve({(fn.params[i].name, j): _GENERAL for i in fn.argnums for j in range(self.ndir)})
         body = self.block(fn.body)
         res = fn.result
         value = op_ast(res)
