@@ -544,8 +544,13 @@ class Vectorized:
             arrays.append(a)
         if not arrays or shape == () or arrays[0].size == 0:
             return None
+        n = arrays[0].size
         outs = [np.empty(shape, dtype) for _ in range(self.nout)]
-        self._drive(build, inputs, zs, outs, arrays, shape, True, arrays[0].size, self.parallel)
+        if n > self.block and self.parallel and numba.config.NUMBA_NUM_THREADS > 1 or build.slp:
+            self._drive(build, inputs, zs, outs, arrays, shape, True, n, self.parallel)
+        else:                                   # one thread: straight to the compiled driver
+            build.serial(*[a.reshape(1, -1) if type(a) is np.ndarray else a for a in inputs], *zs,
+                         *[o.reshape(1, -1) for o in outs], self.block)
         return tuple(outs) if self.nout > 1 else outs[0]
 
     def _remember_fast(self, vals, how, dtype, build, zs, out, same):
