@@ -13,6 +13,7 @@ import pytest
 import srcgrad
 from srcgrad import simd
 from benchmarks.kernels import black_scholes, huber, seed, sigmoid_neuron
+from tests.extend_model import lgamma                 # a user's Numba function with a custom rule
 
 needs_simd = pytest.mark.skipif(not simd.available(), reason="no libmvec/AVX2 on this machine")
 
@@ -242,3 +243,21 @@ print("ok")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def nb_loglik(k, mu):
+    """A user's special function with a custom rule next to libmvec functions."""
+    return lgamma(k + 1.0) + k * math.log(mu) - mu - math.exp(-mu * 0.1)
+
+
+def test_custom_rules_keep_the_element_loop_and_agree():
+    g = srcgrad.grad(nb_loglik, argnums=(0, 1))
+    v = srcgrad.vectorize(g)
+    k = np.linspace(0.5, 9.5, 21)
+    mu = np.linspace(0.3, 4.0, 21)
+    got = v(k, mu)
+    want = per_element(g, k, mu)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    for i in range(0, 21, 5):
+        assert got[1][i] == pytest.approx(central(nb_loglik, (k[i], mu[i]), 1), rel=1e-6)
