@@ -8,10 +8,19 @@ elements of a block advance step by step together: every value that lives across
 gets a per-block array, and the innermost loop runs over the elements, independent chains that
 overlap and that LLVM vectorizes.  Kernels of any other shape return None and keep the
 per-element path: a correct fallback where elements could diverge.
+
+Loop-invariant work is hoisted: a division, power or call in the step body that reads only
+inputs, constants and values the step loop does not change (`1 / k` of a partial, say) is
+computed once per element in the prefix loop into a per-block array and read back each step.
+LLVM hoists such code out of a per-element loop itself, but here the invariant loop is the outer
+one and the value differs per element; only an array can hold it.  The value is the one the step
+would compute (same expression, same operands), so results are unchanged.
 """
 from __future__ import annotations
 
 import ast
+import copy
+from collections import Counter
 
 _INPUT_LOAD = "_load"
 
@@ -47,11 +56,17 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     index = loop.target.id
     assigned_prefix = _targets(prefix)
     assigned_body = _targets(loop.body)
-    live_in = _live_in(loop.body)                       # carried from one step to the next
-    read_after = _reads(suffix) | _reads([ret])
     consts = {s.targets[0].id: s for s in prefix
               if isinstance(s.value, ast.Constant) and s.targets[0].id not in assigned_body}
     prefix = [s for s in prefix if s.targets[0].id not in consts]
+    # values the step loop does not change: fixed once the prefix has run
+    fixed = ((set(inputs) | assigned_prefix | set(consts)) - assigned_body - {index})
+    hoisted, body = _hoist(loop.body, fixed, {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)})
+    loop = copy.copy(loop)
+    loop.body = body
+    assigned_prefix |= set(hoisted)
+    live_in = _live_in(loop.body)                       # carried from one step to the next
+    read_after = _reads(suffix) | _reads([ret])
     state = sorted(((live_in | read_after) & (assigned_prefix | assigned_body)) - {index} - set(inputs) - set(consts))
     # values carried through float arrays must be floats
     for s in prefix + loop.body:
@@ -71,6 +86,9 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     lines += ["    for e in range(m):"]
     lines += load_inputs(_reads(prefix) | {x for x in inputs}, "        ")
     lines += code(prefix, "        ")
+    if hoisted:
+        lines += ["        # loop-invariant: computed once per element, read back at every step"]
+        lines += [f"        {h} = {ast.unparse(x)}" for h, x in hoisted.items()]
     lines += [f"        {v}_blk[e] = {v}" for v in state if v in assigned_prefix]
     lines += [f"    for {ast.unparse(loop.target)} in {ast.unparse(it)}:",
               "        for e in range(m):         # the elements advance together: LLVM vectorizes this loop"]
@@ -86,6 +104,74 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     outs = ([value] if kind == "value_and_grad" else []) + list(grads)
     lines += [f"        outs[{j}][e] = {ast.unparse(o)}" for j, o in enumerate(outs)]
     return "\n".join(lines) + "\n"
+
+
+def _hoist(body, fixed: set, taken: set):
+    """({name: expression}, body with each maximal costly subexpression that is loop-invariant
+    replaced by a name), in order of first appearance, one name per distinct expression.
+
+    Invariant: reads only `fixed` names, earlier hoisted names and the targets of invariant
+    statements (assigned once in the body, from invariant values, and not read before that);
+    such targets are inlined, so a hoisted expression reads only what the prefix loop has.
+    Costly: a division, power or call, with a float value (the per-block arrays are float)."""
+    body = copy.deepcopy(body)
+    carried = _live_in(body)
+    counts = Counter(st.targets[0].id for st in body)
+    values: dict = {}          # invariant statement's target -> its value, over fixed and hoisted names
+    hoisted: dict = {}
+    by_text: dict = {}
+    known = set(fixed) | {"math", "np", "_rt"}
+
+    def invariant(node) -> bool:
+        return not any(isinstance(n, (ast.Compare, ast.BoolOp, ast.NamedExpr, ast.Subscript, ast.IfExp))
+                       or isinstance(n, ast.Name) and n.id not in known and n.id not in values
+                       for n in ast.walk(node))
+
+    def costly(node) -> bool:
+        return any(isinstance(n, ast.Call) or isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Div, ast.Pow))
+                   for n in ast.walk(node))
+
+    class Inline(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return copy.deepcopy(values[node.id]) if node.id in values else node
+
+    class Rewrite(ast.NodeTransformer):
+        def visit(self, node):
+            if isinstance(node, ast.expr) and not isinstance(node, ast.Name) and costly(node) \
+                    and invariant(node) and _surely_float(node):
+                expr = Inline().visit(copy.deepcopy(node))
+                text = ast.unparse(expr)
+                if text not in by_text:
+                    k = len(hoisted)
+                    while f"_hoist{k}" in taken:
+                        k += 1
+                    name = f"_hoist{k}"
+                    taken.add(name)
+                    known.add(name)
+                    by_text[text] = name
+                    hoisted[name] = expr
+                return ast.Name(by_text[text], ast.Load())
+            return self.generic_visit(node)
+
+    for st in body:
+        st.value = Rewrite().visit(st.value)
+        t = st.targets[0].id
+        if counts[t] == 1 and t not in carried and invariant(st.value):
+            values[t] = Inline().visit(copy.deepcopy(st.value))
+    return hoisted, body
+
+
+def _surely_float(expr) -> bool:
+    """An expression whose value is a float whatever the (int or float) types of its names."""
+    if isinstance(expr, ast.Constant):
+        return type(expr.value) is float
+    if isinstance(expr, ast.BinOp):
+        return isinstance(expr.op, ast.Div) or _surely_float(expr.left) or _surely_float(expr.right)
+    if isinstance(expr, ast.UnaryOp):
+        return _surely_float(expr.operand)
+    if isinstance(expr, ast.Call):
+        return _floaty(expr)
+    return False
 
 
 def _straight(stmts) -> bool:

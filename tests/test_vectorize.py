@@ -291,6 +291,58 @@ def test_value_and_grad_of_a_loop_returns_the_value():
     np.testing.assert_allclose(v, [logistic_euler(y, 1.0, 2.0) for y in y0], rtol=1e-12)
 
 
+# ---------------------------------------------------------------- lock-step loop kernels
+# srcgrad/lockstep.py hoists costly loop-invariant expressions (divisions, powers, calls reading only
+# inputs, constants and values the loop does not change) into per-block arrays.
+
+def invariant_calls(y0, a, b):
+    y = y0
+    for i in range(40):
+        y = y * math.exp(-a) + math.sqrt(b) / (1.0 + b) * y * (1.0 - y)
+    return y
+
+
+def changing_and_fixed(x, c):
+    s = x
+    d = c * 2.0
+    for i in range(20):
+        s = s + d / (i + 1.0) * s * 0.01 + (c / 3.0) ** 0.5
+        d = d * 0.9 + 1.0 / c
+    return s * d
+
+
+LOCKSTEP = [  # kernel, input ranges, hoisted expressions, costly expressions that stay in the step loop
+    (logistic_euler, [(0.05, 1.0), (0.5, 2.0), (5.0, 10.0)], ["1 / k"], ["y / k"]),
+    (invariant_calls, [(0.1, 0.9), (0.1, 1.0), (0.5, 3.0)],
+     ["math.exp(-a)", "math.sqrt(b)", "0.5 / _hoist1", "_hoist1 / (1.0 + b)"], []),
+    (changing_and_fixed, [(0.1, 1.0), (0.5, 2.0)], ["c / 3.0", "_hoist0 ** 0.5", "1.0 / c"],
+     ["d_1 / _t", "1 / _t"])]
+
+
+@pytest.mark.parametrize("fn,ranges,hoisted,kept", LOCKSTEP, ids=[c[0].__name__ for c in LOCKSTEP])
+def test_lockstep_hoists_loop_invariant_work_and_keeps_the_numbers(fn, ranges, hoisted, kept):
+    argnums = tuple(range(len(ranges)))
+    v = srcgrad.vectorize(srcgrad.grad(fn, argnums=argnums), block=64)
+    rng = np.random.default_rng(11)
+    args = [rng.uniform(lo, hi, 300) for lo, hi in ranges]
+    got = v(*args)
+    block = v.source.split("def _block", 1)[1].split("@numba.njit", 1)[0]
+    prefix, step = block.split("for e in range(m):")[1:3]
+    for text in hoisted:
+        assert f" = {text}\n" in prefix, (text, block)      # computed once per element ...
+        assert text not in step, (text, block)               # ... and not at every step
+    for text in kept:
+        assert text in step, (text, block)
+    assert ("/" in step) == bool(kept) and "**" not in step and "math." not in step, block
+    # the same expressions on the same operands: the per-element kernel's numbers
+    assert_outputs(got, v.gufunc(*args), rtol=0, atol=0)
+    assert_outputs(got, per_element(srcgrad.grad(fn, argnums=argnums), *args), rtol=1e-11, atol=1e-13)
+    for i in range(0, 300, 41):
+        point = [float(a[i]) for a in args]
+        for k in argnums:
+            assert got[k][i] == pytest.approx(central(fn, point, k), rel=1e-5, abs=1e-9)
+
+
 def test_huber_branches():
     vh = srcgrad.vectorize(srcgrad.value_and_grad(huber, argnums=(0, 1)))
     x = np.linspace(-3, 3, 61)
