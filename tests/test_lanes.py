@@ -261,3 +261,65 @@ def test_custom_rules_keep_the_element_loop_and_agree():
         np.testing.assert_allclose(a, b, rtol=1e-12)
     for i in range(0, 21, 5):
         assert got[1][i] == pytest.approx(central(nb_loglik, (k[i], mu[i]), 1), rel=1e-6)
+
+
+# ---------------------------------------------------------------- branches, if-converted
+
+def stable_softplus(x, t):
+    if x > 20.0:
+        y = x
+    elif x < -20.0:
+        y = math.exp(x)
+    else:
+        y = math.log1p(math.exp(x))
+    return y * t + math.tanh(t)
+
+
+def guarded(x):
+    if x > 0.0:
+        return math.log(x) * x         # the side not taken computes log of a negative: nan
+    return -x * math.exp(x)
+
+
+def looped(x):
+    s = 0.0
+    for i in range(3):
+        s = s + math.exp(x * i)
+    return s
+
+
+def int_division_in_branch(x, n):
+    if n > 0:
+        return math.exp(x) * (7 // n)
+    return x
+
+
+@needs_simd
+@pytest.mark.parametrize("fn, nargs", [(stable_softplus, 2), (guarded, 1)], ids=["softplus", "guarded"])
+def test_branches_are_if_converted_and_agree(fn, nargs):
+    g = srcgrad.value_and_grad(fn, argnums=tuple(range(nargs)))
+    v = srcgrad.vectorize(g)
+    rng = np.random.default_rng(5)
+    args = [np.concatenate([rng.uniform(-30, 30, 97), [0.0, -0.0, 20.0, -20.0, np.inf, -np.inf, np.nan]]),
+            rng.uniform(-1, 1, 104)][:nargs]
+    got = v(*args)
+    assert "def _lanes(" in v.source and " if _c" in v.source
+    for a, b in zip(got, per_element(g, *args)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300, equal_nan=True)
+    for i in range(0, 97, 7):                          # away from the branch points
+        point = [a[i] for a in args]
+        if min(abs(abs(point[0]) - 20.0), abs(point[0])) < 1e-3:
+            continue
+        for k in range(nargs):
+            assert got[1 + k][i] == pytest.approx(central(fn, point, k), rel=1e-6, abs=1e-8)
+
+
+@pytest.mark.parametrize("fn, args", [(looped, (np.linspace(-1, 1, 9),)),
+                                      (int_division_in_branch, (np.linspace(-1, 1, 9), np.arange(-4, 5)))],
+                         ids=["loop", "int-division"])
+def test_loops_and_integer_division_under_a_branch_keep_the_element_loop(fn, args):
+    g = srcgrad.grad(fn, argnums=0)
+    v = srcgrad.vectorize(g)
+    got = v(*args)
+    assert "def _lanes(" not in v.source
+    np.testing.assert_allclose(got, per_element(g, *args)[0], rtol=1e-13)
