@@ -169,7 +169,7 @@ def _logistic_lockstep(y0, r, k, o0, o1, o2):
             tk[j] = 0.0
         for _ in range(kernels.LOGISTIC_STEPS):
             for j in range(m):
-                yk = y[j] / k[lo + j]
+                yk = y[j] * ik[j]
                 a = 1.0 + h * rr[j] * (1.0 - 2.0 * yk)
                 ty[j] = a * ty[j]
                 tr[j] = a * tr[j] + h * y[j] * (1.0 - yk)
