@@ -159,17 +159,15 @@ def _logistic_lockstep(y0, r, k, o0, o1, o2):
         tr = np.empty(BLOCK)
         tk = np.empty(BLOCK)
         rr = np.empty(BLOCK)
-        ik = np.empty(BLOCK)
         for j in range(m):
             y[j] = y0[lo + j]
             rr[j] = r[lo + j]
-            ik[j] = 1.0 / k[lo + j]
             ty[j] = 1.0
             tr[j] = 0.0
             tk[j] = 0.0
         for _ in range(kernels.LOGISTIC_STEPS):
             for j in range(m):
-                yk = y[j] * ik[j]
+                yk = y[j] / k[lo + j]   # divides, as the function does (y * ik would round the primal differently)
                 a = 1.0 + h * rr[j] * (1.0 - 2.0 * yk)
                 ty[j] = a * ty[j]
                 tr[j] = a * tr[j] + h * y[j] * (1.0 - yk)
