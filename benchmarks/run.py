@@ -37,13 +37,18 @@ CD_TOL = 1e-5         # the hand-written derivative against central differences
 
 # ------------------------------------------------------------------ measuring
 
-def measure(fn, min_runs=5, min_total=0.3, max_runs=200, best=None):
+def measure(fn, min_runs=5, min_total=0.3, max_runs=200, best=None, warmup=2):
     """(first call s, median s of the warm runs, warm runs): the first call pays
-    compilation; then at least ``min_runs`` back-to-back calls, more while their
-    total is under ``min_total`` seconds. ``best``, a list, receives the fastest run."""
+    compilation; ``warmup`` more calls are not timed (a tool may settle over its
+    first calls: srcgrad.vectorize times one thread against several on its first
+    calls of a size, XLA and PyTorch warm their caches); then at least ``min_runs``
+    back-to-back calls, more while their total is under ``min_total`` seconds.
+    ``best``, a list, receives the fastest run."""
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
+    for _ in range(warmup):
+        fn()
     times = []
     while len(times) < min_runs or (sum(times) < min_total and len(times) < max_runs):
         t0 = time.perf_counter()

@@ -682,9 +682,10 @@ class Vectorized:
 
     # Waking threads costs tens of microseconds: for a cheap kernel over 1e5 elements (40 us in
     # one thread) two threads are slower than one.  Up to PROBE_MAX elements, the first PROBES
-    # calls of each size (by powers of two) run in one thread, timed; if they took more than
-    # SERIAL_ENOUGH, threads are used from then on, else the next PROBES calls run with threads
-    # and the faster (best of each) is kept for that size.  Above PROBE_MAX threads always pay.
+    # calls of each size (by powers of two) run in one thread, timed; as soon as one takes more
+    # than SERIAL_ENOUGH, threads are used from then on, else the next PROBES calls run with
+    # threads and the faster (best of each) is kept for that size.  Above PROBE_MAX threads
+    # always pay.
     PROBE_MAX = 1 << 20
     PROBES = 3
     SERIAL_ENOUGH = 300e-6      # a call this long in one thread always gains from threads
@@ -697,7 +698,7 @@ class Vectorized:
             times = self._par_choice[key] = []
         if isinstance(times, bool):
             return times, None
-        if len(times) >= self.PROBES and min(times[:self.PROBES]) * n > self.SERIAL_ENOUGH:
+        if times and max(times[:self.PROBES]) * n > self.SERIAL_ENOUGH:
             self._par_choice[key] = True                     # long enough: threads pay
             return True, None
         if len(times) < 2 * self.PROBES:
