@@ -40,8 +40,7 @@ CD_TOL = 1e-5         # the hand-written derivative against central differences
 def measure(fn, min_runs=5, min_total=0.3, max_runs=200, best=None, warmup=2):
     """(first call s, median s of the warm runs, warm runs): the first call pays
     compilation; ``warmup`` more calls are not timed (a tool may settle over its
-    first calls: srcgrad.vectorize times one thread against several on its first
-    calls of a size, XLA and PyTorch warm their caches); then at least ``min_runs``
+    first calls: XLA and PyTorch warm their caches, Numba's thread pool starts); then at least ``min_runs``
     back-to-back calls, more while their total is under ``min_total`` seconds.
     ``best``, a list, receives the fastest run."""
     t0 = time.perf_counter()

@@ -28,7 +28,6 @@ import math
 import os
 import re
 import threading
-import time
 
 import numba
 import numpy as np
@@ -339,7 +338,6 @@ class Vectorized:
         self._lock = threading.Lock()
         self._plans = {}
         self._fast = None              # the pattern of the last common call (_call_fast)
-        self._par_choice = {}          # size class -> probe times (s/element), then: threads pay?
 
     def __repr__(self):
         return f"<srcgrad.vectorize of {self.fn!r}, nin={self.nin}, nout={self.nout}>"
@@ -649,12 +647,7 @@ class Vectorized:
         threads = numba.get_num_threads() if parallel and n > self.block and \
             numba.config.NUMBA_NUM_THREADS > 1 else 1
         par = threads > 1
-        probe = None
-        if par and n <= self.PROBE_MAX:
-            par, probe = self._threads_pay(build, n, threads)
         drive = build.parallel if par else build.serial
-        if probe is not None:
-            compiled, t0 = len(drive.signatures), time.perf_counter()
         if par:   # blocks handed out in chunks of ~1/8 of a thread's share: balances
             # elements of unequal cost (loops with data-dependent trip counts) at little cost
             chunk = numba.set_parallel_chunksize(max(1, n // (self.block * threads * 8)))
@@ -677,34 +670,6 @@ class Vectorized:
                 numba.set_parallel_chunksize(chunk)
             if build.slp:
                 numba.config.SLP_VECTORIZE = slp
-        if probe is not None and len(drive.signatures) == compiled:    # (a compile is no timing)
-            self._par_choice[probe].append((time.perf_counter() - t0) / n)
-
-    # Waking threads costs tens of microseconds: for a cheap kernel over 1e5 elements (40 us in
-    # one thread) two threads are slower than one.  Up to PROBE_MAX elements, the first PROBES
-    # calls of each size (by powers of two) run in one thread, timed; as soon as one takes more
-    # than SERIAL_ENOUGH, threads are used from then on, else the next PROBES calls run with
-    # threads and the faster (best of each) is kept for that size.  Above PROBE_MAX threads
-    # always pay.
-    PROBE_MAX = 1 << 20
-    PROBES = 3
-    SERIAL_ENOUGH = 300e-6      # a call this long in one thread always gains from threads
-
-    def _threads_pay(self, build, n, threads):
-        """(use threads?, the key under which to record this call's time, or None)."""
-        key = (id(build), n.bit_length(), threads)
-        times = self._par_choice.get(key)
-        if times is None:
-            times = self._par_choice[key] = []
-        if isinstance(times, bool):
-            return times, None
-        if times and max(times[:self.PROBES]) * n > self.SERIAL_ENOUGH:
-            self._par_choice[key] = True                     # long enough: threads pay
-            return True, None
-        if len(times) < 2 * self.PROBES:
-            return len(times) >= self.PROBES, key          # one thread first, then threads
-        self._par_choice[key] = min(times[self.PROBES:]) < min(times[:self.PROBES])
-        return self._par_choice[key], None
 
     def _outputs(self, out) -> list:
         if out is None:

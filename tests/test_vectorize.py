@@ -3,7 +3,6 @@ central differences, over broadcasting, dtypes, layouts, out=, empty arrays, thr
 import math
 import pickle
 
-import numba
 import numpy as np
 import pytest
 
@@ -529,25 +528,3 @@ def test_fast_path_follows_the_arguments():
     assert_outputs(o, per_element(seed_grad, a, b))
     assert_outputs(v(b=b, a=a), per_element(seed_grad, a, b))
 
-
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one thread: nothing to choose")
-@pytest.mark.parametrize("enough", [0.0, 1e9])
-def test_threads_or_not_is_probed_per_size_and_results_stay_right(enough, monkeypatch):
-    """Small calls time one thread, then threads, and keep the faster (enough=1e9: always
-    probe both); a call long enough in one thread (enough=0) goes straight to threads."""
-    v = srcgrad.vectorize(seed_grad, block=256)
-    monkeypatch.setattr(v, "SERIAL_ENOUGH", enough)
-    numba.set_num_threads(2)
-    a = np.linspace(-1, 1, 3000)
-    b = np.cos(a)
-    want = per_element(seed_grad, a, b)
-    for _ in range(2 * v.PROBES + 2):
-        assert_outputs(v(a, b), want)
-    choices = [c for c in v._par_choice.values()]
-    assert len(choices) == 1 and isinstance(choices[0], bool)
-    if enough == 0.0:
-        assert choices[0] is True
-    big = np.linspace(-1, 1, v.PROBE_MAX + 5)       # above PROBE_MAX: threads, no probing
-    assert_outputs(v(big[:7], big[:7]), per_element(seed_grad, big[:7], big[:7]))
-    v(big, big)
-    assert len(v._par_choice) == 1
