@@ -45,6 +45,8 @@ def _find() -> tuple:
         return _NOTHING
     if platform.machine() not in ("x86_64", "AMD64"):
         return _NOTHING
+    if os.environ.get("NUMBA_CPU_NAME") or os.environ.get("NUMBA_CPU_FEATURES"):
+        return _NOTHING      # Numba may target another CPU than this one: the vector ABI may not hold
     try:
         import llvmlite.binding as ll
         features = ll.get_host_cpu_features()
