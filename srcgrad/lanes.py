@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 
 from . import simd
+from .lockstep import kernel_parts
 
 WIDTH = simd.WIDTH
 # names a kernel may read besides its own parameters and variables: modules and builtins
@@ -41,17 +42,11 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     if the kernel is not straight-line or calls nothing libmvec has (see the module docstring)."""
     if not simd.available():
         return None
-    tree = ast.parse(module_source)
-    fdef = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function), None)
-    if fdef is None:
+    parts = kernel_parts(module_source, function, kind)
+    if parts is None:
         return None
-    params = [a.arg for a in fdef.args.args]
-    inputs, seed = params[:-1], params[-1]
-    *stmts, ret = fdef.body
-    if not (isinstance(ret, ast.Return) and isinstance(ret.value, ast.Tuple) and len(ret.value.elts) == 2
-            and isinstance(ret.value.elts[1], ast.Tuple)):
-        return None
-    stmts = _if_convert(stmts, {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} | set(params))
+    fdef, inputs, seed, stmts, ret, outs = parts
+    stmts = _if_convert(stmts, {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} | set(inputs) | {seed})
     if stmts is None:
         return None
     local = set(inputs)
@@ -71,8 +66,6 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
         body += lanes.statement(s)
     if not lanes.calls:
         return None                   # nothing to gain over the per-element loop
-    value, grads = ret.value.elts[0], ret.value.elts[1].elts
-    outs = ([value] if kind == "value_and_grad" else []) + list(grads)
 
     lane_args = [f"{x}_{k}" for x in inputs for k in range(WIDTH)] + [seed]
     results = [ast.unparse(lanes.rename(e, k)) for e in outs for k in range(WIDTH)]

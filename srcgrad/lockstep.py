@@ -25,26 +25,38 @@ from collections import Counter
 _INPUT_LOAD = "_load"
 
 
-def block_kernel_source(module_source: str, function: str, kind: str, name: str = "_block") -> str | None:
-    """Source of `name(x0.., z0.., seed, out0.., m)` writing m elements, or None if the kernel's
-    shape does not allow lock-step (see the module docstring)."""
+def kernel_parts(module_source: str, function: str, kind: str):
+    """The per-element derivative `function(x0.., seed)` of a generated module, taken apart for
+    a block-kernel writer (this module, srcgrad/lanes.py): (its def, input names, seed name,
+    body without the return, the return, the output expressions in vectorize's order), or None
+    if it does not end in `return (value, (grads...))`."""
     tree = ast.parse(module_source)
     fdef = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function), None)
     if fdef is None:
         return None
     params = [a.arg for a in fdef.args.args]
-    inputs, seed = params[:-1], params[-1]
-    body = list(fdef.body)
-    ret = body[-1]
+    *body, ret = fdef.body
     if not (isinstance(ret, ast.Return) and isinstance(ret.value, ast.Tuple) and len(ret.value.elts) == 2
             and isinstance(ret.value.elts[1], ast.Tuple)):
         return None
-    loops = [i for i, s in enumerate(body[:-1]) if isinstance(s, ast.For)]
+    value, grads = ret.value.elts[0], ret.value.elts[1].elts
+    outs = ([value] if kind == "value_and_grad" else []) + list(grads)
+    return fdef, params[:-1], params[-1], body, ret, outs
+
+
+def block_kernel_source(module_source: str, function: str, kind: str, name: str = "_block") -> str | None:
+    """Source of `name(x0.., z0.., seed, out0.., m)` writing m elements, or None if the kernel's
+    shape does not allow lock-step (see the module docstring)."""
+    parts = kernel_parts(module_source, function, kind)
+    if parts is None:
+        return None
+    fdef, inputs, seed, body, ret, outs = parts
+    loops = [i for i, s in enumerate(body) if isinstance(s, ast.For)]
     if len(loops) != 1:
         return None
     k = loops[0]
     loop = body[k]
-    prefix, suffix = body[:k], body[k + 1:-1]
+    prefix, suffix = body[:k], body[k + 1:]
     if not _straight(prefix) or not _straight(suffix) or not _straight(loop.body) or loop.orelse:
         return None
     it = loop.iter
@@ -100,8 +112,6 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     lines += load_inputs(read_after, "        ")
     lines += [f"        {v} = {v}_blk[e]" for v in state if v in read_after]
     lines += code(suffix, "        ")
-    value, grads = ret.value.elts[0], ret.value.elts[1].elts
-    outs = ([value] if kind == "value_and_grad" else []) + list(grads)
     lines += [f"        outs[{j}][e] = {ast.unparse(o)}" for j, o in enumerate(outs)]
     return "\n".join(lines) + "\n"
 
