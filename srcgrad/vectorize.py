@@ -426,16 +426,14 @@ class Vectorized:
                     f"{self.nout} output(s), kernel {stem}")
             block, slp = None, False
             if not f32 and self.kind != "primal":
+                from . import lanes, lockstep
                 eng = self._engine()
+                source = eng.module().__srcgrad_source__
                 if eng is not self.fn:          # a loop kernel in forward mode: lock-step blocks
-                    from .lockstep import block_kernel_source
+                    block = lockstep.block_kernel_source(source, eng.vjp_name, self.kind)
                 elif self.simd_math:            # straight-line with exp/log/erf...: SIMD lanes
-                    from .lanes import block_kernel_source
-                else:
-                    block_kernel_source = None
-                if block_kernel_source is not None:
-                    block = block_kernel_source(eng.module().__srcgrad_source__, eng.vjp_name, self.kind)
-                    slp = block is not None and eng is self.fn
+                    block = lanes.block_kernel_source(source, eng.vjp_name, self.kind)
+                    slp = block is not None
             text = driver_source(name, stem, what, self.kind, self.nin, ngrads, stacks,
                                  seed="np.float32(1.0)" if f32 else "1.0", block_kernel=block)
             # the text's own hash in the name: a driver from another srcgrad version is never reused
