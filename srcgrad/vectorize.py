@@ -27,6 +27,7 @@ import inspect
 import math
 import os
 import re
+import textwrap
 import threading
 
 import numba
@@ -116,11 +117,18 @@ def _kernel_call(kind: str, ngrads: int, stacks: bool, args: list) -> tuple:
 
 
 def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: int,
-                  stacks: bool, seed: str = "1.0", block_kernel: str | None = None) -> str:
+                  stacks: bool, seed: str = "1.0", block_kernel: str | None = None,
+                  balance: bool = True) -> str:
     """The driver module: `<name>_parallel`, `<name>_serial` and `<name>_gufunc_body` calling the
     registered per-element kernel `key` (`kind`: primal, grad or value_and_grad).  With
     `block_kernel` (srcgrad/lockstep.py), each row segment is one call advancing its elements in
-    lock-step instead of a loop over elements."""
+    lock-step instead of a loop over elements.
+
+    `balance`: the kernel has loops, so elements may cost unequal time (data-dependent trip
+    counts); the parallel driver then hands blocks out in chunks of ~1/8 of a thread's share.
+    A straight-line kernel keeps Numba's static split: one contiguous run of blocks per thread.
+    Both are decided inside the compiled driver: asking Numba for the thread count and setting
+    the chunk size from Python costs ~1 us per call each."""
     xs = [f"x{i}" for i in range(nin)]
     zs = [f"z{i}" for i in range(nin)]
     args = [f"_a{i}" for i in range(nin)]
@@ -138,8 +146,11 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
             "    rows, cols = o0.shape",
             "    n = rows * cols",
             "    nblocks = (n + block - 1) // block",
-            "    for b in prange(nblocks):",
         ]
+        if mode == "parallel" and balance:
+            body += ["    # elements of unequal cost: blocks in chunks of ~1/8 of a thread's share",
+                     "    _chunk = numba.set_parallel_chunksize(max(1, nblocks // (8 * numba.get_num_threads())))"]
+        body += ["    for b in prange(nblocks):"]
         if stacks:
             body += ["        # storage for the adjoint's saved values: once per block",
                      "        _fs = _rt.new_float_stack(64)",
@@ -164,6 +175,8 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
             body += [f"                {line}" for line in call]
             body += [f"                p{k}[j] = {e}" for k, e in enumerate(outs)]
         body += ["            i += m", "            r += 1", "            c = 0"]
+        if mode == "parallel" and balance:
+            body += ["    numba.set_parallel_chunksize(_chunk)"]
         text += "\n\n" + "\n".join(body) + "\n"
     # gufunc body: scalar inputs, 1-element output arrays; stacks per element (NumPy's loop)
     gargs = [f"x{i}" for i in range(nin)]
@@ -425,6 +438,7 @@ class Vectorized:
             what = (f"`{self.__qualname__}` ({self.kind}), {self.nin} input(s) -> "
                     f"{self.nout} output(s), kernel {stem}")
             block, slp = None, False
+            balance = self._has_loops()
             if not f32 and self.kind != "primal":
                 from . import lanes, lockstep
                 eng = self._engine()
@@ -435,12 +449,25 @@ class Vectorized:
                     block = lanes.block_kernel_source(source, eng.vjp_name, self.kind)
                     slp = block is not None
             text = driver_source(name, stem, what, self.kind, self.nin, ngrads, stacks,
-                                 seed="np.float32(1.0)" if f32 else "1.0", block_kernel=block)
+                                 seed="np.float32(1.0)" if f32 else "1.0", block_kernel=block,
+                                 balance=balance)
             # the text's own hash in the name: a driver from another srcgrad version is never reused
             dstem = f"{stem}_vec_{hashlib.sha256(text.encode()).hexdigest()[:12]}"
             path = cache.path_for(dstem) if cache.read_valid(dstem) == text else cache.write(dstem, text)
             self._builds[f32] = _Build(cache.import_module(dstem, path, text), name, slp)
             return self._builds[f32]
+
+    def _has_loops(self) -> bool:
+        """Whether the per-element kernel has a loop (elements may then cost unequal time).  True
+        when it cannot be told (a primal whose source cannot be read)."""
+        if self.kind == "primal":
+            try:
+                tree = ast.parse(textwrap.dedent(inspect.getsource(self._py)))
+            except (OSError, TypeError, SyntaxError):
+                return True
+        else:
+            tree = ast.parse(self._engine().module().__srcgrad_source__)
+        return any(isinstance(node, (ast.For, ast.While)) for node in ast.walk(tree))
 
     @property
     def source(self) -> str:
@@ -641,14 +668,10 @@ class Vectorized:
 
     def _drive(self, build, inputs, zs, outs, arrays, shape, same, n, parallel):
         """Run the driver over the operands (2-D views; one call per slice that does not coalesce)."""
-        # (get_num_threads costs ~1 us: asked only when threads could be used)
-        threads = numba.get_num_threads() if parallel and n > self.block and \
-            numba.config.NUMBA_NUM_THREADS > 1 else 1
-        par = threads > 1
+        # more than one block and threads to share them: the prange driver (which asks Numba for
+        # the thread count and picks its chunks itself, see driver_source)
+        par = parallel and n > self.block and numba.config.NUMBA_NUM_THREADS > 1
         drive = build.parallel if par else build.serial
-        if par:   # blocks handed out in chunks of ~1/8 of a thread's share: balances
-            # elements of unequal cost (loops with data-dependent trip counts) at little cost
-            chunk = numba.set_parallel_chunksize(max(1, n // (self.block * threads * 8)))
         if build.slp:      # Numba leaves SLP off by default; the lanes need it to pack their arithmetic
             slp, numba.config.SLP_VECTORIZE = numba.config.SLP_VECTORIZE, 1
         try:
@@ -664,8 +687,6 @@ class Vectorized:
                         xs[k] = v
                     drive(*xs, *zs, *views[len(pos):], self.block)
         finally:
-            if par:
-                numba.set_parallel_chunksize(chunk)
             if build.slp:
                 numba.config.SLP_VECTORIZE = slp
 

@@ -427,6 +427,23 @@ def test_large_parallel_loop_kernel_matches_serial():
     assert_outputs(par, ser, rtol=0, atol=0)
 
 
+def test_only_kernels_with_loops_hand_out_blocks_in_chunks():
+    """Elements of a loop kernel may cost unequal time: its parallel driver hands blocks out in
+    chunks (and puts Numba's chunk size back); a straight-line kernel keeps the static split."""
+    numba = pytest.importorskip("numba")
+    looped = srcgrad.vectorize(srcgrad.grad(while_threshold, argnums=(0, 1)), block=64)
+    assert "set_parallel_chunksize" not in srcgrad.vectorize(seed_grad).source
+    assert "set_parallel_chunksize" not in srcgrad.vectorize(seed).source
+    assert "set_parallel_chunksize" in looped.source
+    assert "set_parallel_chunksize" in srcgrad.vectorize(power_steps).source
+    before = numba.get_parallel_chunksize()
+    a = np.linspace(1.1, 2.0, 5000)
+    thresh = np.linspace(1.0, 1e4, 5000)      # trip counts grow along the array
+    got = looped(a, 0.25, thresh)
+    assert numba.get_parallel_chunksize() == before
+    assert_outputs(got, per_element(srcgrad.grad(while_threshold, argnums=(0, 1)), a, 0.25, thresh))
+
+
 def test_set_num_threads_is_honoured():
     numba = pytest.importorskip("numba")
     before = numba.get_num_threads()
