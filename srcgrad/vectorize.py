@@ -528,8 +528,8 @@ class Vectorized:
 
     def __call__(self, *args, out=None, **kwargs):
         fast = self._fast
-        if fast is not None and out is None and not kwargs and len(args) == self.nin:
-            result = self._call_fast(fast, args)
+        if fast is not None and not kwargs and len(args) == self.nin:
+            result = self._call_fast(fast, args, out)
             if result is not None:
                 return result
         vals = list(args) if not kwargs and len(args) == self.nin else self._bind(args, kwargs)
@@ -546,10 +546,11 @@ class Vectorized:
                 numba.set_num_threads(before)
         return self._run(vals, out, self.parallel, scalars=True)
 
-    # The common call -- C-contiguous arrays of one shape and dtype, Python scalars, no out=,
-    # no keywords -- skips binding, planning and broadcasting: at 1e5 elements of a cheap
-    # kernel those cost as much as the kernel (~8 us of Python per call).
-    def _call_fast(self, fast, args):
+    # The common call -- C-contiguous arrays of one shape and dtype, Python scalars, no keywords,
+    # out= absent or C-contiguous arrays of that shape and dtype apart from the inputs -- skips
+    # binding, planning and broadcasting: at 1e5 elements of a cheap kernel those cost as much
+    # as the kernel (~8 us of Python per call).
+    def _call_fast(self, fast, args, out=None):
         """The result, or None when `args` do not fit the recorded pattern (the general path)."""
         pattern, dtype, build, module, zs = fast
         if self.threads is not None or (self.kind != "primal" and self.fn.module() is not module):
@@ -570,7 +571,19 @@ class Vectorized:
         if not arrays or shape == () or arrays[0].size == 0:
             return None
         n = arrays[0].size
-        outs = [np.empty(shape, dtype) for _ in range(self.nout)]
+        if out is None:
+            outs = [np.empty(shape, dtype) for _ in range(self.nout)]
+        else:
+            outs = out if type(out) is tuple else (out,)
+            if len(outs) != self.nout:
+                return None
+            for o in outs:
+                if type(o) is not np.ndarray or o.dtype != dtype or o.shape != shape or \
+                        not o.flags.c_contiguous or not o.flags.writeable:
+                    return None
+                for a in arrays:      # an output over an input, other than element for element
+                    if a is not o and np.may_share_memory(a, o):
+                        return None
         if n > self.block and self.parallel and numba.config.NUMBA_NUM_THREADS > 1 or build.slp:
             self._drive(build, inputs, zs, outs, arrays, shape, True, n, self.parallel)
         else:                                   # one thread: straight to the compiled driver
@@ -578,9 +591,9 @@ class Vectorized:
                          *[o.reshape(1, -1) for o in outs], self.block)
         return tuple(outs) if self.nout > 1 else outs[0]
 
-    def _remember_fast(self, vals, how, dtype, build, zs, out, same):
+    def _remember_fast(self, vals, how, dtype, build, zs, same):
         """Record the pattern of a call that _call_fast can repeat (see there)."""
-        if out is not None or not same or any(z is not None for z in zs):
+        if not same or any(z is not None for z in zs):
             return
         pattern = []
         for v, (kind, conv) in zip(vals, how):
@@ -661,7 +674,7 @@ class Vectorized:
                 build = self._get_build(False)
                 self._drive(build, inputs, zs, outs, arrays, shape, same, n, parallel)
             if parallel == self.parallel:
-                self._remember_fast(vals, how, dtype, build, zs, out, same)
+                self._remember_fast(vals, how, dtype, build, zs, same)
         if out is None and scalars and shape == ():
             outs = [o[()] for o in outs]
         return tuple(outs) if self.nout > 1 else outs[0]

@@ -545,3 +545,42 @@ def test_fast_path_follows_the_arguments():
     assert_outputs(o, per_element(seed_grad, a, b))
     assert_outputs(v(b=b, a=a), per_element(seed_grad, a, b))
 
+
+
+def test_fast_path_with_out():
+    """out= of the recorded shape and dtype takes the fast path and returns the very arrays;
+    outputs over the inputs, other dtypes, strides, counts and read-only arrays do not."""
+    v = srcgrad.vectorize(seed_grad)
+    a = np.linspace(-1, 1, 9)
+    b = np.linspace(0.5, 2, 9)
+    want = per_element(seed_grad, a, b)
+    v(a, b)                                          # records the pattern
+    o = (np.empty(9), np.empty(9))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(v, "_run", lambda *args, **kw: pytest.fail("took the general path"))
+        got = v(a, b, out=o)
+    assert got[0] is o[0] and got[1] is o[1]
+    assert_outputs(o, want)
+    single = srcgrad.vectorize(srcgrad.grad(seed, argnums=1))
+    single(a, b)
+    o1 = np.empty(9)
+    assert single(a, b, out=o1) is o1
+    assert_outputs(o1, want[1:])
+    # element for element over an input, as NumPy allows: each element reads before it writes
+    a2, b2 = a.copy(), b.copy()
+    assert_outputs(v(a2, b2, out=(a2, b2)), want)
+    # shifted over an input: the input is copied first (the general path)
+    buf = np.concatenate([a, [0.0]])
+    x, y = buf[:9], np.empty(9)
+    assert_outputs(v(x, b, out=(buf[1:], y)), want)
+    for bad in [(np.empty(9, np.float32), np.empty(9, np.float32)),
+                (np.empty(18)[::2], np.empty(9))]:
+        got = v(a, b, out=bad)
+        assert_outputs(got, want, rtol=1e-6)
+    with pytest.raises(TypeError, match="2 output"):
+        v(a, b, out=np.empty(9))
+    ro = np.empty(9)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        v(a, b, out=(ro, np.empty(9)))
+    assert_outputs(v(a, b), want)                    # and the common call still works
