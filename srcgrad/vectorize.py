@@ -117,18 +117,14 @@ def _kernel_call(kind: str, ngrads: int, stacks: bool, args: list) -> tuple:
 
 
 def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: int,
-                  stacks: bool, seed: str = "1.0", block_kernel: str | None = None,
-                  balance: bool = True) -> str:
+                  stacks: bool, seed: str = "1.0", block_kernel: str | None = None) -> str:
     """The driver module: `<name>_parallel`, `<name>_serial` and `<name>_gufunc_body` calling the
     registered per-element kernel `key` (`kind`: primal, grad or value_and_grad).  With
     `block_kernel` (srcgrad/lockstep.py), each row segment is one call advancing its elements in
     lock-step instead of a loop over elements.
 
-    `balance`: the kernel has loops, so elements may cost unequal time (data-dependent trip
-    counts); the parallel driver then hands blocks out in chunks of ~1/8 of a thread's share.
-    A straight-line kernel keeps Numba's static split: one contiguous run of blocks per thread.
-    Both are decided inside the compiled driver: asking Numba for the thread count and setting
-    the chunk size from Python costs ~1 us per call each."""
+    (The drivers do not ask Numba for its thread count or set the chunk size themselves: a
+    function calling numba.get_num_threads or set_parallel_chunksize cannot be cached on disk.)"""
     xs = [f"x{i}" for i in range(nin)]
     zs = [f"z{i}" for i in range(nin)]
     args = [f"_a{i}" for i in range(nin)]
@@ -146,11 +142,8 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
             "    rows, cols = o0.shape",
             "    n = rows * cols",
             "    nblocks = (n + block - 1) // block",
+            "    for b in prange(nblocks):",
         ]
-        if mode == "parallel" and balance:
-            body += ["    # elements of unequal cost: blocks in chunks of ~1/8 of a thread's share",
-                     "    _chunk = numba.set_parallel_chunksize(max(1, nblocks // (8 * numba.get_num_threads())))"]
-        body += ["    for b in prange(nblocks):"]
         if stacks:
             body += ["        # storage for the adjoint's saved values: once per block",
                      "        _fs = _rt.new_float_stack(64)",
@@ -175,8 +168,6 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
             body += [f"                {line}" for line in call]
             body += [f"                p{k}[j] = {e}" for k, e in enumerate(outs)]
         body += ["            i += m", "            r += 1", "            c = 0"]
-        if mode == "parallel" and balance:
-            body += ["    numba.set_parallel_chunksize(_chunk)"]
         text += "\n\n" + "\n".join(body) + "\n"
     # gufunc body: scalar inputs, 1-element output arrays; stacks per element (NumPy's loop)
     gargs = [f"x{i}" for i in range(nin)]
@@ -299,9 +290,11 @@ _PLANNABLE = (np.ndarray, float, int, bool, np.float64, np.float32, np.float16, 
 class _Build:
     """One compiled driver module and what it was built for."""
 
-    def __init__(self, module, name, slp=False):
+    def __init__(self, module, name, slp=False, balance=True):
         self.module = module
         self.slp = slp          # compile with LLVM's SLP vectorizer (interleaved lanes)
+        # the kernel has loops: elements may cost unequal time (data-dependent trip counts)
+        self.balance = balance
         self.parallel = getattr(module, f"{name}_parallel")
         self.serial = getattr(module, f"{name}_serial")
         self.gufunc_body = getattr(module, f"{name}_gufunc_body")
@@ -449,12 +442,11 @@ class Vectorized:
                     block = lanes.block_kernel_source(source, eng.vjp_name, self.kind)
                     slp = block is not None
             text = driver_source(name, stem, what, self.kind, self.nin, ngrads, stacks,
-                                 seed="np.float32(1.0)" if f32 else "1.0", block_kernel=block,
-                                 balance=balance)
+                                 seed="np.float32(1.0)" if f32 else "1.0", block_kernel=block)
             # the text's own hash in the name: a driver from another srcgrad version is never reused
             dstem = f"{stem}_vec_{hashlib.sha256(text.encode()).hexdigest()[:12]}"
             path = cache.path_for(dstem) if cache.read_valid(dstem) == text else cache.write(dstem, text)
-            self._builds[f32] = _Build(cache.import_module(dstem, path, text), name, slp)
+            self._builds[f32] = _Build(cache.import_module(dstem, path, text), name, slp, balance)
             return self._builds[f32]
 
     def _has_loops(self) -> bool:
@@ -681,10 +673,15 @@ class Vectorized:
 
     def _drive(self, build, inputs, zs, outs, arrays, shape, same, n, parallel):
         """Run the driver over the operands (2-D views; one call per slice that does not coalesce)."""
-        # more than one block and threads to share them: the prange driver (which asks Numba for
-        # the thread count and picks its chunks itself, see driver_source)
+        # more than one block and threads to share them: the prange driver
         par = parallel and n > self.block and numba.config.NUMBA_NUM_THREADS > 1
         drive = build.parallel if par else build.serial
+        balance = par and build.balance
+        if balance:   # elements of unequal cost: blocks handed out in chunks of ~1/8 of a
+            # thread's share.  A straight-line kernel keeps Numba's static split (one contiguous
+            # run of blocks per thread) and skips these calls (~1 us each).
+            nblocks = -(-n // self.block)
+            chunk = numba.set_parallel_chunksize(max(1, nblocks // (8 * numba.get_num_threads())))
         if build.slp:      # Numba leaves SLP off by default; the lanes need it to pack their arithmetic
             slp, numba.config.SLP_VECTORIZE = numba.config.SLP_VECTORIZE, 1
         try:
@@ -700,6 +697,8 @@ class Vectorized:
                         xs[k] = v
                     drive(*xs, *zs, *views[len(pos):], self.block)
         finally:
+            if balance:
+                numba.set_parallel_chunksize(chunk)
             if build.slp:
                 numba.config.SLP_VECTORIZE = slp
 
