@@ -17,6 +17,9 @@ vectorizer packs into vector instructions.  The last group of a block, when fewe
 elements remain, repeats the last element in the spare lanes (same inputs, same results), so
 every element is computed by the same code.
 
+A float32 kernel (vectorize's float32 rewrite of the derivative) calls libmvec's float
+functions instead, simd.WIDTH32 (8) lanes per call: `_sm.exp8f(...)`.
+
 Branches are if-converted (`_if_convert`): both sides are computed and the variables they
 assign are merged with selects, as SIMD code does; a stable softplus (`if x > 20: x else
 log1p(exp(x))`) runs 5x faster, a kernel whose two sides each call a different function about
@@ -37,11 +40,15 @@ WIDTH = simd.WIDTH
 _GLOBALS = {"math", "np", "_rt", "abs", "min", "max", "float", "int", "bool", "True", "False", "None"}
 
 
-def block_kernel_source(module_source: str, function: str, kind: str, name: str = "_block") -> str | None:
+def block_kernel_source(module_source: str, function: str, kind: str, name: str = "_block",
+                        f32: bool = False) -> str | None:
     """Source of `name(x0_s.., x0_z.., seed, outs, m)` writing m elements WIDTH at a time, or None
-    if the kernel is not straight-line or calls nothing libmvec has (see the module docstring)."""
+    if the kernel is not straight-line or calls nothing libmvec has (see the module docstring).
+    `f32`: the kernel computes in float32 (vectorize's float32 rewrite); libmvec's float
+    functions, simd.WIDTH32 lanes."""
     if not simd.available():
         return None
+    width = simd.WIDTH32 if f32 else WIDTH
     parts = kernel_parts(module_source, function, kind)
     if parts is None:
         return None
@@ -60,35 +67,35 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
 
     if any(v.startswith("_m") for v in local):
         return None                   # the names of the hoisted calls' lanes must be free
-    lanes = _Lanes(local)
+    lanes = _Lanes(local, width, f32)
     body = []
     for s in stmts:
         body += lanes.statement(s)
     if not lanes.calls:
         return None                   # nothing to gain over the per-element loop
 
-    lane_args = [f"{x}_{k}" for x in inputs for k in range(WIDTH)] + [seed]
-    results = [ast.unparse(lanes.rename(e, k)) for e in outs for k in range(WIDTH)]
+    lane_args = [f"{x}_{k}" for x in inputs for k in range(width)] + [seed]
+    results = [ast.unparse(lanes.rename(e, k)) for e in outs for k in range(width)]
     lines = ["@numba.njit(cache=_CACHE, error_model='numpy')",
              f"def _lanes({', '.join(lane_args)}):",
-             f"    \"\"\"`{function}` on {WIDTH} elements side by side.\"\"\""]
+             f"    \"\"\"`{function}` on {width} elements side by side.\"\"\""]
     lines += ["    " + line for line in body]
     lines += [f"    return ({', '.join(results)})", "", ""]
 
     def group(ind, idx):          # one call of _lanes on the elements at indices idx
-        out = [f"{ind}_r = _lanes({', '.join(f'_load({x}_s, {idx[k]}, {x}_z)' for x in inputs for k in range(WIDTH))}, {seed})"]
-        out += [f"{ind}outs[{o}][{idx[k]}] = _r[{o * WIDTH + k}]" for o in range(len(outs)) for k in range(WIDTH)]
+        out = [f"{ind}_r = _lanes({', '.join(f'_load({x}_s, {idx[k]}, {x}_z)' for x in inputs for k in range(width))}, {seed})"]
+        out += [f"{ind}outs[{o}][{idx[k]}] = _r[{o * width + k}]" for o in range(len(outs)) for k in range(width)]
         return out
 
     lines += ["@numba.njit(cache=_CACHE, error_model='numpy')",
               f"def {name}({', '.join([x + '_s' for x in inputs] + [x + '_z' for x in inputs] + [seed])}, outs, m):",
-              f"    full = m - m % {WIDTH}",
-              f"    for j in range(0, full, {WIDTH}):"]
-    lines += group("        ", ["j"] + [f"j + {k}" for k in range(1, WIDTH)])
+              f"    full = m - m % {width}",
+              f"    for j in range(0, full, {width}):"]
+    lines += group("        ", ["j"] + [f"j + {k}" for k in range(1, width)])
     lines += ["    if full < m:            # the last elements; spare lanes repeat the last one",
               "        j = full"]
-    lines += [f"        j_{k} = min(j + {k}, m - 1)" for k in range(1, WIDTH)]
-    lines += group("        ", ["j"] + [f"j_{k}" for k in range(1, WIDTH)])
+    lines += [f"        j_{k} = min(j + {k}, m - 1)" for k in range(1, width)]
+    lines += group("        ", ["j"] + [f"j_{k}" for k in range(1, width)])
     return "\n".join(lines) + "\n"
 
 
@@ -176,11 +183,14 @@ def _plain(expr, known: set) -> bool:
 
 
 class _Lanes:
-    """Writes statements once per lane, hoisting libmvec calls into one WIDTH-wide call."""
+    """Writes statements once per lane, hoisting libmvec calls into one `width`-wide call."""
 
-    def __init__(self, local: set):
+    def __init__(self, local: set, width: int = WIDTH, f32: bool = False):
         self.local = local
         self.calls = 0
+        self.width = width
+        self.f32 = f32
+        self.functions = simd.FUNCTIONS32 if f32 else simd.FUNCTIONS
 
     def rename(self, expr, k: int):
         """`expr` for lane k: every variable of the kernel gets the suffix _k."""
@@ -194,13 +204,14 @@ class _Lanes:
     def statement(self, s) -> list:
         pre = []
         hoister = self
+        width = self.width
 
         class Hoist(ast.NodeTransformer):
             def visit_Call(self, node):
                 self.generic_visit(node)                 # inner calls first
                 f = node.func
                 if (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
-                        and f.value.id in ("math", "np") and f.attr in simd.FUNCTIONS
+                        and f.value.id in ("math", "np") and f.attr in hoister.functions
                         and len(node.args) == 1 and not node.keywords):
                     hoister.calls += 1
                     arg = node.args[0]
@@ -210,12 +221,13 @@ class _Lanes:
                         tmp = f"_m{hoister.calls}"
                         hoister.local.add(tmp)
                     if isinstance(arg, ast.Name):
-                        args = ", ".join(ast.unparse(hoister.rename(arg, k)) for k in range(WIDTH))
+                        args = ", ".join(ast.unparse(hoister.rename(arg, k)) for k in range(width))
                     else:
-                        pre.extend(f"{tmp}_{k} = {ast.unparse(hoister.rename(arg, k))}" for k in range(WIDTH))
-                        args = ", ".join(f"{tmp}_{k}" for k in range(WIDTH))
-                    names = ", ".join(f"{tmp}_{k}" for k in range(WIDTH))
-                    pre.append(f"{names} = _sm.{f.attr}{WIDTH}({args})    # {f.value.id}.{f.attr}, {WIDTH} lanes")
+                        pre.extend(f"{tmp}_{k} = {ast.unparse(hoister.rename(arg, k))}" for k in range(width))
+                        args = ", ".join(f"{tmp}_{k}" for k in range(width))
+                    names = ", ".join(f"{tmp}_{k}" for k in range(width))
+                    pre.append(f"{names} = _sm.{simd.intrinsic_name(f.attr, hoister.f32)}({args})"
+                               f"    # {f.value.id}.{f.attr}, {width} lanes")
                     return None if node is whole else ast.Name(tmp, ast.Load())
                 return node
 
@@ -225,7 +237,7 @@ class _Lanes:
         if value is None:
             return pre
         s.value = value
-        return pre + [ast.unparse(self.rename(s, k)) for k in range(WIDTH)]
+        return pre + [ast.unparse(self.rename(s, k)) for k in range(width)]
 
 
 def _copy(node):

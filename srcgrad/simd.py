@@ -8,6 +8,8 @@ polynomials.  glibc >= 2.22 ships the same thing for x86-64 as `libmvec` (exp, l
 pow; erf, tanh, log1p... since 2.35), with the vector ABI names `_ZGVdN4v_exp` (AVX2, 4
 doubles per call) and `_ZGVeN8v_exp` (AVX-512, 8).
 
+float32 kernels get 8 floats per call (`_ZGVdN8v_expf`, `exp8f`) on AVX2 and AVX-512 alike.
+
 This module loads libmvec into the process (so Numba's JIT and its on-disk cache can resolve
 the symbols), finds which functions it has for the widest vector the CPU has (WIDTH lanes: 8 with AVX-512,
 4 with AVX2), and defines for each a Numba intrinsic `<name><WIDTH>(a, b, c, d, ...)` that packs
@@ -35,12 +37,16 @@ UNARY = ("exp", "log", "sin", "cos", "tan", "erf", "erfc", "expm1", "log1p", "lo
 # (CPU feature, doubles per call, symbol prefix): AVX-512 first (`_ZGVeN8v_exp`), then AVX2
 # (`_ZGVdN4v_exp`).  SRCGRAD_SIMD_WIDTH=4 picks AVX2 on an AVX-512 machine.
 _VARIANTS = (("avx512f", 8, "_ZGVeN8v_"), ("avx2", 4, "_ZGVdN4v_"))
-_NOTHING = (None, (), 4, "")
+# float32: AVX2's 8 floats per call (`_ZGVdN8v_expf`) on both kinds of CPU, so a float32 kernel
+# has as many lanes (and as much code) as a float64 one on AVX-512
+_VARIANT32 = ("avx2", 8, "_ZGVdN8v_")
+_NOTHING = (None, (), 4, "", (), 8)
 
 
 def _find() -> tuple:
-    """(path of libmvec, the UNARY functions it has, lanes per call, symbol prefix), or
-    (None, (), 4, "") where vector math cannot be used."""
+    """(path of libmvec, the UNARY functions it has, lanes per call, symbol prefix, the UNARY
+    functions it has for float32 at _VARIANT32's width, that width), or _NOTHING where vector
+    math cannot be used."""
     if os.environ.get("SRCGRAD_SIMD_MATH", "1").strip().lower() in ("0", "false", "no", "off"):
         return _NOTHING
     if platform.machine() not in ("x86_64", "AMD64"):
@@ -59,13 +65,16 @@ def _find() -> tuple:
             names = tuple(n for n in UNARY if hasattr(lib, prefix + n))
             if names:
                 ll.load_library_permanently(path)
-                return path, names, width, prefix
+                feature32, width32, prefix32 = _VARIANT32
+                names32 = tuple(n for n in UNARY if hasattr(lib, prefix32 + n + "f")) \
+                    if features.get(feature32, False) else ()
+                return path, names, width, prefix, names32, width32
     except (OSError, AttributeError, RuntimeError):
         pass
     return _NOTHING
 
 
-LIBRARY, FUNCTIONS, WIDTH, _PREFIX = _find()
+LIBRARY, FUNCTIONS, WIDTH, _PREFIX, FUNCTIONS32, WIDTH32 = _find()
 
 
 def available() -> bool:
@@ -73,39 +82,50 @@ def available() -> bool:
     return LIBRARY is not None
 
 
-def _intrinsic(name: str):
-    """The Numba intrinsic `<name><WIDTH>(x0, .., x<WIDTH-1>)`: one call of libmvec's `name`."""
+def intrinsic_name(name: str, f32: bool = False) -> str:
+    """The intrinsic calling libmvec's `name`: `exp8` (float64), `exp8f` (float32)."""
+    return f"{name}{WIDTH32}f" if f32 else f"{name}{WIDTH}"
+
+
+def _intrinsic(name: str, f32: bool = False):
+    """The Numba intrinsic `intrinsic_name(name, f32)(x0, .., x<width-1>)`: one call of
+    libmvec's `name` on `width` doubles (or floats, `f32`)."""
     from llvmlite import ir
     from numba import types
     from numba.core import cgutils
     from numba.core.extending import intrinsic
 
-    symbol = _PREFIX + name
+    width = WIDTH32 if f32 else WIDTH
+    symbol = (_VARIANT32[2] + name + "f") if f32 else (_PREFIX + name)
+    fp, irfp = (types.float32, ir.FloatType()) if f32 else (types.float64, ir.DoubleType())
 
     def typer(lanes):
         if not all(isinstance(t, (types.Float, types.Integer, types.Boolean)) for t in lanes):
             return None
-        sig = types.UniTuple(types.float64, WIDTH)(*lanes)
+        sig = types.UniTuple(fp, width)(*lanes)
 
         def codegen(context, builder, signature, args):
-            vt = ir.VectorType(ir.DoubleType(), WIDTH)
+            vt = ir.VectorType(irfp, width)
             fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vt, [vt]), symbol)
             vec = ir.Constant(vt, ir.Undefined)
             for k, (val, ty) in enumerate(zip(args, signature.args)):
-                val = context.cast(builder, val, ty, types.float64)
+                val = context.cast(builder, val, ty, fp)
                 vec = builder.insert_element(vec, val, ir.Constant(ir.IntType(32), k))
             res = builder.call(fn, [vec])
-            lanes = [builder.extract_element(res, ir.Constant(ir.IntType(32), k)) for k in range(WIDTH)]
+            lanes = [builder.extract_element(res, ir.Constant(ir.IntType(32), k)) for k in range(width)]
             return context.make_tuple(builder, signature.return_type, lanes)
 
         return sig, codegen
 
     # Numba's intrinsics take no *args: a typer with one parameter per lane
-    params = ", ".join(f"x{k}" for k in range(WIDTH))
+    params = ", ".join(f"x{k}" for k in range(width))
     scope = {"typer": typer}
-    exec(f"def {name}{WIDTH}(typingctx, {params}):\n    return typer(({params},))\n", scope)
-    return intrinsic(scope[f"{name}{WIDTH}"])
+    fname = intrinsic_name(name, f32)
+    exec(f"def {fname}(typingctx, {params}):\n    return typer(({params},))\n", scope)
+    return intrinsic(scope[fname])
 
 
 for _name in FUNCTIONS:
-    globals()[f"{_name}{WIDTH}"] = _intrinsic(_name)
+    globals()[intrinsic_name(_name)] = _intrinsic(_name)
+for _name in FUNCTIONS32:
+    globals()[intrinsic_name(_name, True)] = _intrinsic(_name, True)

@@ -402,14 +402,15 @@ class Vectorized:
         return stem, _KERNELS[stem], False
 
     def _float32_kernel(self, stem):
-        """(stem, kernel) of the derivative rewritten so float32 arguments compute in float32."""
+        """(stem, kernel, its module's source) of the derivative rewritten so float32 arguments
+        compute in float32."""
         eng = self._engine()
         mod = eng.module()
         name = eng.vjp_name
         text = float32_source(mod.__srcgrad_source__, name)
         stem32 = f"{stem}_f32_{hashlib.sha256(text.encode()).hexdigest()[:12]}"
         path = cache.path_for(stem32) if cache.read_valid(stem32) == text else cache.write(stem32, text)
-        return stem32, getattr(cache.import_module(stem32, path, text), name)
+        return stem32, getattr(cache.import_module(stem32, path, text), name), text
 
     def _get_build(self, f32=False) -> _Build:
         """The compiled driver (for float32 arithmetic when `f32`), rebuilt if `fn` changed."""
@@ -423,8 +424,9 @@ class Vectorized:
             if f32 in self._builds:
                 return self._builds[f32]
             stem, kernel, stacks = self._kernel_key()
+            source = None if self.kind == "primal" else self._engine().module().__srcgrad_source__
             if f32:
-                stem, kernel = self._float32_kernel(stem)
+                stem, kernel, source = self._float32_kernel(stem)
             _KERNELS[stem] = kernel
             name = self.__name__
             ngrads = self.nout - (self.kind == "value_and_grad") if self.kind != "primal" else 0
@@ -432,14 +434,14 @@ class Vectorized:
                     f"{self.nout} output(s), kernel {stem}")
             block, slp = None, False
             balance = self._has_loops()
-            if not f32 and self.kind != "primal":
+            if self.kind != "primal":
                 from . import lanes, lockstep
                 eng = self._engine()
-                source = eng.module().__srcgrad_source__
                 if eng is not self.fn:          # a loop kernel in forward mode: lock-step blocks
-                    block = lockstep.block_kernel_source(source, eng.vjp_name, self.kind)
+                    if not f32:
+                        block = lockstep.block_kernel_source(source, eng.vjp_name, self.kind)
                 elif self.simd_math:            # straight-line with exp/log/erf...: SIMD lanes
-                    block = lanes.block_kernel_source(source, eng.vjp_name, self.kind)
+                    block = lanes.block_kernel_source(source, eng.vjp_name, self.kind, f32=f32)
                     slp = block is not None
             text = driver_source(name, stem, what, self.kind, self.nin, ngrads, stacks,
                                  seed="np.float32(1.0)" if f32 else "1.0", block_kernel=block)
@@ -840,9 +842,9 @@ def vectorize(fn=None, *, parallel=True, threads=None, block=1024, simd_math=Tru
     each block computed single-threaded by the compiled driver; pickling the object rebuilds it
     from the user's function (which must be importable by the workers).
 
-    SIMD math: a straight-line float64 derivative that calls exp, log, erf, tanh... is computed
-    four elements at a time with glibc's vector math library where it exists (x86-64 with AVX2,
-    glibc >= 2.22; `srcgrad/simd.py`, `srcgrad/lanes.py`).  Its functions are accurate to a few
+    SIMD math: a straight-line derivative that calls exp, log, erf, tanh... is computed 8
+    elements at a time (4 for float64 without AVX-512) with glibc's vector math library where it
+    exists (x86-64 with AVX2, glibc >= 2.22; `srcgrad/simd.py`, `srcgrad/lanes.py`).  Its functions are accurate to a few
     ulp instead of libm's one, so results may differ from the scalar derivative in the last
     bits; `simd_math=False` (or `SRCGRAD_SIMD_MATH=0` in the environment) keeps libm.
 

@@ -86,6 +86,51 @@ def test_vector_function_matches_libm(name):
     assert np.max(ulps(o, want)) <= 4, (name, x[np.argmax(ulps(o, want))])
 
 
+SPECIAL32 = [0.0, -0.0, 1.0, -1.0, 0.5, 1e-30, -1e-30, 1e-45, 80.0, 89.0, -87.0, -104.0,
+             1e30, -1e30, math.inf, -math.inf, math.nan]
+
+
+def ulps32(got, want):
+    """Distance in float32 units in the last place of `want`."""
+    got, want = np.asarray(got, np.float32), np.asarray(want, np.float32)
+    same = (got == want) | (np.isnan(got) & np.isnan(want))
+    spacing = np.spacing(np.abs(np.where(np.isfinite(want), want, np.float32(1.0))))
+    with np.errstate(invalid="ignore"):
+        return np.where(same, 0.0, np.abs(got.astype(float) - want.astype(float)) / spacing.astype(float))
+
+
+@needs_simd
+@pytest.mark.parametrize("name", simd.FUNCTIONS32)
+def test_float32_vector_function_matches_libm(name):
+    """libmvec's float variants (`exp8f`...) take and return float32, within 4 float32 ulp of
+    the double-precision libm result rounded to float32, special values included."""
+    import numba
+    f = getattr(simd, simd.intrinsic_name(name, True))
+    W = simd.WIDTH32
+    lanes = ", ".join(f"x[j + {k}]" for k in range(W))
+    outs = ", ".join(f"o[j + {k}]" for k in range(W))
+    scope = {"f": f}
+    exec(f"def run(x, o):\n    for j in range(0, x.shape[0], {W}):\n        {outs} = f({lanes})\n", scope)
+    run = numba.njit(scope["run"])
+    rng = np.random.default_rng(2)
+    lo, hi = {"acos": (-1, 1), "asin": (-1, 1), "atanh": (-0.999, 0.999), "acosh": (1, 50),
+              "log": (1e-3, 1e3), "log2": (1e-3, 1e3), "log10": (1e-3, 1e3),
+              "log1p": (-0.999, 1e3)}.get(name, (-20, 20))
+    x = np.concatenate([rng.uniform(lo, hi, 4000), SPECIAL32, [1.0] * (-len(SPECIAL32) % W)])
+    x = x.astype(np.float32)
+    o = np.empty_like(x)
+    run(x, o)
+    assert run.nopython_signatures[0].args[0].dtype == numba.float32
+    want = np.empty_like(x)
+    ref = getattr(math, name)
+    for i, v in enumerate(x):
+        try:
+            want[i] = np.float32(ref(float(v)))
+        except (ValueError, OverflowError):
+            want[i] = o[i] if (np.isnan(o[i]) or np.isinf(o[i])) else np.nan
+    assert np.max(ulps32(o, want)) <= 4, (name, x[np.argmax(ulps32(o, want))])
+
+
 # ---------------------------------------------------------------- kernels written in lanes
 
 greeks = srcgrad.grad(black_scholes, argnums=(0, 2, 3, 4))
@@ -323,3 +368,48 @@ def test_loops_and_integer_division_under_a_branch_keep_the_element_loop(fn, arg
     got = v(*args)
     assert "def _lanes(" not in v.source
     np.testing.assert_allclose(got, per_element(g, *args)[0], rtol=1e-13)
+
+
+def lossy(x):
+    """In float32, 1e8 + x loses x below 8: the derivative is exp(0) = 1 for small x."""
+    return math.exp((x + 1e8) - 1e8) + math.log1p(x * x)
+
+
+@needs_simd
+@pytest.mark.skipif(not simd.FUNCTIONS32, reason="no float32 libmvec functions")
+def test_float32_kernels_use_float_lanes_and_compute_in_float32():
+    v = srcgrad.vectorize(greeks)
+    args = bs_inputs(2051)
+    args32 = [a.astype(np.float32) if isinstance(a, np.ndarray) else a for a in args]
+    got = v(*args32)
+    assert all(g.dtype == np.float32 for g in got)
+    src32 = v._get_build(True).module.__srcgrad_source__
+    assert f"_sm.erf{simd.WIDTH32}f(" in src32 and f"_sm.exp{simd.WIDTH32}f(" in src32
+    want = v(*args)
+    for g, w in zip(got, want):                   # float32 precision of the float64 result
+        np.testing.assert_allclose(g, w, rtol=1e-3, atol=2e-4 * np.abs(w).max())
+    scalar = srcgrad.vectorize(greeks, simd_math=False)(*args32)
+    for g, w in zip(got, scalar):                 # and within a few float32 ulp of libm's float32
+        np.testing.assert_allclose(g, w, rtol=5e-5, atol=5e-6 * np.abs(w).max())
+    # the arithmetic is float32: 1e8 + x drops x, so d/dx exp(...) is exp(0) = 1
+    dl = srcgrad.vectorize(srcgrad.grad(lossy))
+    x = np.linspace(0.25, 3.0, 37)
+    g32 = dl(x.astype(np.float32))
+    assert g32.dtype == np.float32 and f"_sm.exp{simd.WIDTH32}f(" in dl._get_build(True).module.__srcgrad_source__
+    np.testing.assert_allclose(g32, 1.0 + 2 * x / (1 + x * x), rtol=1e-5)
+    np.testing.assert_allclose(dl(x), np.exp(x) + 2 * x / (1 + x * x), rtol=1e-6)
+
+
+@needs_simd
+@pytest.mark.skipif(not simd.FUNCTIONS32, reason="no float32 libmvec functions")
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 17, 1025])
+def test_float32_tail_lengths(n):
+    v = srcgrad.vectorize(srcgrad.value_and_grad(mixed, argnums=(0, 1)))
+    rng = np.random.default_rng(n)
+    x, y = rng.uniform(-2, 2, n).astype(np.float32), rng.uniform(-2, 2, n).astype(np.float32)
+    outs = tuple(np.full(n + 3, 7.0, np.float32)[:n] for _ in range(3))
+    v(x, y, out=outs)
+    want = per_element(srcgrad.value_and_grad(mixed, argnums=(0, 1)), x, y)
+    for g, w in zip(outs, want):
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-5)
+        np.testing.assert_array_equal(g.base[n:], 7.0)
