@@ -125,7 +125,8 @@ def test_float32_vector_function_matches_libm(name):
     ref = getattr(math, name)
     for i, v in enumerate(x):
         try:
-            want[i] = np.float32(ref(float(v)))
+            with np.errstate(over="ignore"):    # a double beyond float32's range rounds to inf
+                want[i] = np.float32(ref(float(v)))
         except (ValueError, OverflowError):
             want[i] = o[i] if (np.isnan(o[i]) or np.isinf(o[i])) else np.nan
     assert np.max(ulps32(o, want)) <= 4, (name, x[np.argmax(ulps32(o, want))])
