@@ -578,11 +578,13 @@ class Vectorized:
                 for a in arrays:      # an output over an input, other than element for element
                     if a is not o and np.may_share_memory(a, o):
                         return None
-        if n > self.block and self.parallel and numba.config.NUMBA_NUM_THREADS > 1 or build.slp:
+        threaded = n > self.block and self.parallel and numba.config.NUMBA_NUM_THREADS > 1
+        if build.slp or threaded and build.balance:     # settings around the call: see _drive
             self._drive(build, inputs, zs, outs, arrays, shape, True, n, self.parallel)
-        else:                                   # one thread: straight to the compiled driver
-            build.serial(*[a.reshape(1, -1) if type(a) is np.ndarray else a for a in inputs], *zs,
-                         *[o.reshape(1, -1) for o in outs], self.block)
+        else:                                   # straight to the compiled driver
+            (build.parallel if threaded else build.serial)(
+                *[a.reshape(1, -1) if type(a) is np.ndarray else a for a in inputs], *zs,
+                *[o.reshape(1, -1) for o in outs], self.block)
         return tuple(outs) if self.nout > 1 else outs[0]
 
     def _remember_fast(self, vals, how, dtype, build, zs, same):
