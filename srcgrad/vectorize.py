@@ -341,6 +341,7 @@ class Vectorized:
         self._builds, self._builds_for = {}, None
         self._primal_stem = None
         self._float32_ok = True        # False once the float32 rewrite of the kernel failed to type
+        self._float32_lanes = True     # False once its SIMD lanes failed to type
         self._lock = threading.Lock()
         self._plans = {}
         self._fast = None              # the pattern of the last common call (_call_fast)
@@ -440,7 +441,7 @@ class Vectorized:
                 if eng is not self.fn:          # a loop kernel in forward mode: lock-step blocks
                     if not f32:
                         block = lockstep.block_kernel_source(source, eng.vjp_name, self.kind)
-                elif self.simd_math:            # straight-line with exp/log/erf...: SIMD lanes
+                elif self.simd_math and (self._float32_lanes or not f32):   # exp/log/erf...: lanes
                     block = lanes.block_kernel_source(source, eng.vjp_name, self.kind, f32=f32)
                     slp = block is not None
             text = driver_source(name, stem, what, self.kind, self.nin, ngrads, stacks,
@@ -660,15 +661,20 @@ class Vectorized:
         n = math.prod(shape)
         if n:
             f32 = dtype == np.float32 and self.kind != "primal" and self._float32_ok
-            try:
+            while True:
                 build = self._get_build(f32)
-                self._drive(build, inputs, zs, outs, arrays, shape, same, n, parallel)
-            except (numba.core.errors.TypingError, numba.core.errors.LoweringError):
-                if not f32:
-                    raise
-                self._float32_ok = False        # literals typed float32 broke typing: use float64
-                build = self._get_build(False)
-                self._drive(build, inputs, zs, outs, arrays, shape, same, n, parallel)
+                try:
+                    self._drive(build, inputs, zs, outs, arrays, shape, same, n, parallel)
+                    break
+                except (numba.core.errors.TypingError, numba.core.errors.LoweringError):
+                    if not f32:
+                        raise
+                    if build.slp:               # the float32 lanes did not type: the float32
+                        self._float32_lanes = False         # element loop instead
+                        self._builds.pop(True, None)
+                    else:                       # literals typed float32 broke typing: float64
+                        self._float32_ok = False
+                        f32 = False
             if parallel == self.parallel:
                 self._remember_fast(vals, how, dtype, build, zs, same)
         if out is None and scalars and shape == ():

@@ -414,3 +414,23 @@ def test_float32_tail_lengths(n):
     for g, w in zip(outs, want):
         np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-5)
         np.testing.assert_array_equal(g.base[n:], 7.0)
+
+
+@needs_simd
+@pytest.mark.skipif(not simd.FUNCTIONS32, reason="no float32 libmvec functions")
+def test_float32_lanes_that_do_not_type_fall_back_to_the_float32_element_loop(monkeypatch):
+    from srcgrad import lanes
+    real = lanes.block_kernel_source
+
+    def broken(*args, f32=False, **kw):     # float32 lanes whose vector exp gets a complex lane
+        text = real(*args, f32=f32, **kw)
+        call = f"_sm.exp{simd.WIDTH32}f("
+        return text.replace(call, call + "1j * ") if f32 and text else text
+    monkeypatch.setattr(lanes, "block_kernel_source", broken)
+    dl = srcgrad.vectorize(srcgrad.grad(lossy))
+    x = np.linspace(0.25, 3.0, 37)
+    g32 = dl(x.astype(np.float32))
+    assert not dl._float32_lanes and dl._float32_ok
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, 1.0 + 2 * x / (1 + x * x), rtol=1e-5)   # still float32 arithmetic
+    np.testing.assert_allclose(dl(x), np.exp(x) + 2 * x / (1 + x * x), rtol=1e-6)
