@@ -99,6 +99,24 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     return "\n".join(lines) + "\n"
 
 
+def step_in_lanes(body, per_element: set, shared: set) -> list | None:
+    """The straight-line statements `body` written for WIDTH elements side by side, libmvec calls
+    as vector calls (srcgrad/lockstep.py uses it for the step of a lock-step loop): lines in
+    which every name of `per_element` has the lane suffix (`y_0`..), names of `shared` (the step
+    index, constants) none.  None if the body reads any other name, calls nothing libmvec has,
+    or uses the `_m` names the hoisted calls need."""
+    if not simd.available():
+        return None
+    names = {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name)}
+    if names - per_element - shared - _GLOBALS or any(v.startswith("_m") for v in names):
+        return None
+    if not all(_plain(s.value, per_element | shared) for s in body):
+        return None
+    lanes = _Lanes(set(per_element))
+    lines = [line for s in body for line in lanes.statement(s)]
+    return lines if lanes.calls else None
+
+
 def _if_convert(stmts, taken: set) -> list | None:
     """The statements as straight-line assignments, or None if they contain anything but
     assignments and if/else.  Both sides of an `if` are computed and every variable either side

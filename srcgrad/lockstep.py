@@ -9,6 +9,11 @@ gets a per-block array, and the innermost loop runs over the elements, independe
 overlap and that LLVM vectorizes.  Kernels of any other shape return None and keep the
 per-element path: a correct fallback where elements could diverge.
 
+A step that calls exp, log, erf... (functions glibc's libmvec has) would leave that loop
+scalar: LLVM cannot vectorize a libm call.  With SIMD math on, such a step advances WIDTH
+elements at a time, written out lane by lane with one vector call per function
+(`lanes.step_in_lanes`), and the last m % WIDTH elements of the block one by one.
+
 Loop-invariant work is hoisted: a division, power or call in the step body that reads only
 inputs, constants and values the step loop does not change (`1 / k` of a partial, say) is
 computed once per element in the prefix loop into a per-block array and read back each step.
@@ -44,9 +49,12 @@ def kernel_parts(module_source: str, function: str, kind: str):
     return fdef, params[:-1], params[-1], body, ret, outs
 
 
-def block_kernel_source(module_source: str, function: str, kind: str, name: str = "_block") -> str | None:
+def block_kernel_source(module_source: str, function: str, kind: str, name: str = "_block",
+                        simd_math: bool = False) -> str | None:
     """Source of `name(x0.., z0.., seed, out0.., m)` writing m elements, or None if the kernel's
-    shape does not allow lock-step (see the module docstring)."""
+    shape does not allow lock-step (see the module docstring).  `simd_math`: a step that calls
+    exp/log/... advances WIDTH elements at a time with one libmvec call per function
+    (srcgrad/lanes.py), the last m % WIDTH elements one by one."""
     parts = kernel_parts(module_source, function, kind)
     if parts is None:
         return None
@@ -102,8 +110,23 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
         lines += ["        # loop-invariant: computed once per element, read back at every step"]
         lines += [f"        {h} = {ast.unparse(x)}" for h, x in hoisted.items()]
     lines += [f"        {v}_blk[e] = {v}" for v in state if v in assigned_prefix]
-    lines += [f"    for {ast.unparse(loop.target)} in {ast.unparse(it)}:",
-              "        for e in range(m):         # the elements advance together: LLVM vectorizes this loop"]
+    lines += [f"    for {ast.unparse(loop.target)} in {ast.unparse(it)}:"]
+    lanes_step = None
+    if simd_math:
+        from . import lanes
+        lanes_step = lanes.step_in_lanes(loop.body, set(inputs) | set(state) | assigned_body,
+                                         {index} | set(consts))
+    if lanes_step is not None:
+        w = lanes.WIDTH
+        lines += [f"        for e in range(0, m - m % {w}, {w}):   # {w} elements per vector call of exp/log..."]
+        lines += [f"            {x}_{k} = {_INPUT_LOAD}({x}_s, e + {k}, {x}_z)"
+                  for x in inputs if x in _reads(loop.body) for k in range(w)]
+        lines += [f"            {v}_{k} = {v}_blk[e + {k}]" for v in state if v in live_in for k in range(w)]
+        lines += ["            " + line for line in lanes_step]
+        lines += [f"            {v}_blk[e + {k}] = {v}_{k}" for v in state if v in assigned_body for k in range(w)]
+        lines += [f"        for e in range(m - m % {w}, m):   # the last elements, one by one"]
+    else:
+        lines += ["        for e in range(m):         # the elements advance together: LLVM vectorizes this loop"]
     lines += load_inputs(_reads(loop.body), "            ")
     lines += [f"            {v} = {v}_blk[e]" for v in state if v in live_in]
     lines += code(loop.body, "            ")

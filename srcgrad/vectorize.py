@@ -440,7 +440,9 @@ class Vectorized:
                 eng = self._engine()
                 if eng is not self.fn:          # a loop kernel in forward mode: lock-step blocks
                     if not f32:
-                        block = lockstep.block_kernel_source(source, eng.vjp_name, self.kind)
+                        block = lockstep.block_kernel_source(source, eng.vjp_name, self.kind,
+                                                             simd_math=self.simd_math)
+                        slp = block is not None and "_sm." in block    # a step in SIMD lanes
                 elif self.simd_math and (self._float32_lanes or not f32):   # exp/log/erf...: lanes
                     block = lanes.block_kernel_source(source, eng.vjp_name, self.kind, f32=f32)
                     slp = block is not None

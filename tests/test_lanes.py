@@ -434,3 +434,37 @@ def test_float32_lanes_that_do_not_type_fall_back_to_the_float32_element_loop(mo
     assert g32.dtype == np.float32
     np.testing.assert_allclose(g32, 1.0 + 2 * x / (1 + x * x), rtol=1e-5)   # still float32 arithmetic
     np.testing.assert_allclose(dl(x), np.exp(x) + 2 * x / (1 + x * x), rtol=1e-6)
+
+
+def decay(y0, r, k):
+    """An Euler-integrated ODE whose step calls exp: lock-step, each step in SIMD lanes."""
+    y = y0
+    for i in range(40):
+        y = y + 0.02 * (-r * y + math.exp(-k * y) + math.log1p(y * y) / (1.0 + i))
+    return y
+
+
+@needs_simd
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 1025, 2051])
+def test_lockstep_step_with_calls_runs_in_lanes(n):
+    g = srcgrad.grad(decay, argnums=(0, 1, 2))
+    v = srcgrad.vectorize(g)
+    rng = np.random.default_rng(n)
+    y0, r, k = rng.uniform(0.1, 1, n), rng.uniform(0.5, 2, n), rng.uniform(0.5, 2, n)
+    outs = tuple(np.full(n + 3, 7.0)[:n] for _ in range(3))
+    v(y0, r, k, out=outs)
+    step = v.source.split("for i in range(40):")[1].split("for e in range(m):")[0]
+    W = simd.WIDTH
+    assert f"_sm.exp{W}(" in step and f"_sm.log1p{W}(" in step     # the step loop's vector calls
+    want = per_element(g, y0, r, k)
+    for o, w in zip(outs, want):
+        np.testing.assert_allclose(o, w, rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(o.base[n:], 7.0)             # nothing written past the end
+    for i in range(0, n, max(1, n // 4)):                          # and against central differences
+        for j in range(3):
+            fd = central(decay, (y0[i], r[i], k[i]), j)
+            assert outs[j][i] == pytest.approx(fd, rel=1e-6, abs=1e-8)
+    off = srcgrad.vectorize(g, simd_math=False)
+    assert "_sm." not in off.source.split("_CACHE = ")[1].split("def decay_parallel")[0]
+    for o, w in zip(off(y0, r, k), want):
+        np.testing.assert_allclose(o, w, rtol=1e-12, atol=1e-14)
