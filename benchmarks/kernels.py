@@ -65,6 +65,15 @@ def logistic_euler(y0, r, k):
     return y
 
 
+def exp_decay(y0, r, k):
+    """Explicit Euler, 50 steps of y' = -r*y + exp(-k*y): a lock-step loop whose step calls exp
+    (benchmarks/simd_math.py; not in the main table)."""
+    y = y0
+    for i in range(50):
+        y = y + 0.01 * (-r * y + math.exp(-k * y))
+    return y
+
+
 def while_threshold(a, b, thresh):
     """Repeat y = y*a + b from y = 1 until y > thresh: a data-dependent trip count."""
     y = 1.0

@@ -1,12 +1,14 @@
-"""float32 against float64 in srcgrad.vectorize, with and without SIMD math.
+"""srcgrad.vectorize with and without SIMD math: float32 against float64, and a lock-step loop.
 
-    python benchmarks/float32.py [--size 1e6] [--threads 1]
+    python benchmarks/simd_math.py [--size 1e6] [--threads 1]
 
 float32 inputs are computed in float32 (issue #5); with SIMD math on, a straight-line kernel
-calling exp/log/erf calls libmvec's float variants (`exp8f`), otherwise libm's `expf`.  Prints
-ns per element (best of 7 calls after two warm-up calls) for the per-element kernels whose
-derivative runs in SIMD lanes, and the largest difference of the float32 result from the
-float64 one, relative to the float64 result's largest magnitude.
+calling exp/log/erf calls libmvec's float variants (`exp8f`), otherwise libm's `expf`.  The
+first table gives ns per element (best of 7 calls after two warm-up calls) for the per-element
+kernels whose derivative runs in SIMD lanes, and the largest difference of the float32 result
+from the float64 one, relative to the float64 result's largest magnitude.  The second gives
+the same for `exp_decay`, a lock-step loop whose step calls exp (float64), and the largest
+difference between the two.
 """
 import argparse
 import os
@@ -55,6 +57,15 @@ def main():
         r64, r32 = simd(*a64), simd(*a32)
         err = max(float(np.max(np.abs(x - y)) / np.max(np.abs(y))) for x, y in zip(r32, r64))
         print(f"| {k} | {times[0]:.3g} | {times[1]:.3g} | {times[2]:.3g} | {times[3]:.3g} | {err:.1e} |")
+    rng = np.random.default_rng(0)
+    args = (rng.uniform(0.1, 1.0, n), rng.uniform(0.5, 2.0, n), rng.uniform(0.5, 2.0, n))
+    g = srcgrad.grad(kernels.exp_decay, argnums=(0, 1, 2))
+    simd, libm = srcgrad.vectorize(g), srcgrad.vectorize(g, simd_math=False)
+    t_simd, t_libm = best_ns(simd, args, n), best_ns(libm, args, n)
+    err = max(float(np.max(np.abs(x - y)) / np.max(np.abs(y))) for x, y in zip(simd(*args), libm(*args)))
+    print("\n| lock-step kernel | float64 SIMD | float64 libm | difference |")
+    print("|---|---:|---:|---:|")
+    print(f"| exp_decay | {t_simd:.3g} | {t_libm:.3g} | {err:.1e} |")
 
 
 if __name__ == "__main__":
