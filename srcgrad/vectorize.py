@@ -852,10 +852,11 @@ def vectorize(fn=None, *, parallel=True, threads=None, block=1024, simd_math=Tru
     each block computed single-threaded by the compiled driver; pickling the object rebuilds it
     from the user's function (which must be importable by the workers).
 
-    SIMD math: a straight-line derivative that calls exp, log, erf, tanh... is computed 8
-    elements at a time (4 for float64 without AVX-512) with glibc's vector math library where it
-    exists (x86-64 with AVX2, glibc >= 2.22; `srcgrad/simd.py`, `srcgrad/lanes.py`).  Its functions are accurate to a few
-    ulp instead of libm's one, so results may differ from the scalar derivative in the last
+    SIMD math: a straight-line derivative, or the step of a lock-step loop, that calls exp,
+    log, erf, tanh... is computed 8 elements at a time (4 for float64 without AVX-512) with
+    glibc's vector math library where it exists (x86-64 with AVX2, glibc >= 2.22;
+    `srcgrad/simd.py`, `srcgrad/lanes.py`).  Its functions are accurate to a few ulp instead
+    of libm's one, so results may differ from the scalar derivative in the last
     bits; `simd_math=False` (or `SRCGRAD_SIMD_MATH=0` in the environment) keeps libm.
 
     `.gufunc` is the same elementwise kernel as a Numba gufunc (float64 and float32 loops) for
