@@ -217,9 +217,14 @@ class GradFunction:
         from numba.core import types as nt
         if len(kernel.overloads) != self._n_checked:
             bad = set()
-            vjp = list(self.vjp_kernel.overloads.items())
+            vjp = self.vjp_kernel
             for sig in list(kernel.overloads):
-                for vsig, cres in vjp:
+                if kernel is not vjp and not any(tuple(v[:len(sig)]) == tuple(sig) for v in vjp.overloads):
+                    # the wrapper came from Numba's disk cache, which does not give the vjp it
+                    # calls a signature: type it (from the same cache) to see what it returns
+                    stacks = (nt.float64[::1], nt.int64[::1]) if self.uses_stacks else ()
+                    vjp.compile(tuple(sig) + (nt.float64,) + stacks)
+                for vsig, cres in list(vjp.overloads.items()):
                     if tuple(vsig[:len(sig)]) == tuple(sig) and \
                             isinstance(cres.signature.return_type.types[0], (nt.Array, nt.BaseTuple)):
                         bad.add(tuple(sig))

@@ -271,3 +271,32 @@ def test_array_output_refused_on_every_call_and_only_for_array_types():
     for _ in range(2):
         with pytest.raises(srcgrad.NonScalarOutputError):
             g2(A)
+
+
+def test_array_output_refused_when_the_derivative_comes_from_the_disk_cache(tmp_path):
+    """A second process loads the compiled wrapper from Numba's cache, which leaves the vjp it
+    calls without a signature to look at: the refusal must still hold (it once returned 2.0)."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    mod = tmp_path / "array_model.py"
+    mod.write_text("def doubled(x):\n    return x * 2.0\n")
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np, srcgrad
+        import array_model
+        for make in (srcgrad.grad, srcgrad.value_and_grad):
+            try:
+                make(array_model.doubled)(np.linspace(0.1, 1.0, 5))
+                print("not refused")
+            except srcgrad.NonScalarOutputError:
+                print("refused")
+    """)
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"))
+    for run in ("first", "second"):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["refused", "refused"], (run, done.stdout)
+    assert list((tmp_path / "cache" / "__pycache__").glob("*.nbi")), "Numba's cache was used"
