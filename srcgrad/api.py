@@ -190,7 +190,7 @@ class GradFunction:
                 out = kernel(*args)
             except Exception as exc:
                 if _is_numba_error(exc):
-                    raise self._compilation_error(exc) from None
+                    raise self._compilation_error(exc, args) from None
                 raise
             if self._bad_sigs or len(kernel.overloads) != self._n_checked:
                 self._check_scalar_output(kernel, args)
@@ -202,7 +202,7 @@ class GradFunction:
             out = kernel(*vals)
         except Exception as exc:
             if _is_numba_error(exc):
-                raise self._compilation_error(exc) from None
+                raise self._compilation_error(exc, vals) from None
             raise
         self._check_scalar_output(kernel, vals)
         return out
@@ -231,16 +231,35 @@ class GradFunction:
             self._bad_sigs, self._n_checked = frozenset(bad), len(kernel.overloads)
         if not self._bad_sigs:
             return
-        import ast
         import numba
         if tuple(numba.typeof(a) for a in args) in self._bad_sigs:
-            p = parse_function(self.fun)
-            rets = [n for n in ast.walk(p.tree) if isinstance(n, ast.Return)]
-            raise NonScalarOutputError(
-                f"`{self.fun.__qualname__}` returns an array, not a scalar", p.loc(rets[-1] if rets else None),
-                "return a scalar (e.g. np.sum(...) of the array), or differentiate each output element separately")
+            raise self._array_output_error()
 
-    def _compilation_error(self, exc):
+    def _array_output_error(self):
+        import ast
+        p = parse_function(self.fun)
+        rets = [n for n in ast.walk(p.tree) if isinstance(n, ast.Return)]
+        return NonScalarOutputError(
+            f"`{self.fun.__qualname__}` returns an array, not a scalar", p.loc(rets[-1] if rets else None),
+            "return a scalar (e.g. np.sum(...) of the array), or differentiate each output element separately")
+
+    def _returns_array(self, args) -> bool:
+        """Whether `fun` itself, compiled by Numba for these arguments, returns an array (asked
+        only when the derivative failed to compile; False when `fun` does not compile either)."""
+        import numba
+        if not any(isinstance(a, np.ndarray) for a in args):
+            return False
+        try:
+            primal = numba.njit(self.fun)
+            types = tuple(numba.typeof(a) for a in args)
+            primal.compile(types)
+            return isinstance(primal.overloads[types].signature.return_type, numba.types.Array)
+        except Exception:
+            return False
+
+    def _compilation_error(self, exc, args=()):
+        if self._returns_array(args):    # e.g. an array carried through a loop that saves values
+            return self._array_output_error()
         text = str(exc)
         where = ""
         mod = self.module()

@@ -179,6 +179,13 @@ def returns_array(x):
     return x * 2.0  # <- here
 
 
+def carries_array_through_loop(x, n):
+    s = x * 1.0
+    for i in range(n):
+        s = s * x      # a product the adjoint needs: saved once per iteration
+    return s  # <- here
+
+
 def returns_local_array(x):
     b = np.zeros(3)
     b[0] = x
@@ -234,6 +241,7 @@ CASES = [
     (returns_tuple_var, 0, (X,), srcgrad.UnsupportedSyntaxError, "tuple"),
     (returns_array, 0, (A,), srcgrad.NonScalarOutputError, "scalar"),
     (returns_local_array, 0, (X,), srcgrad.NonScalarOutputError, "array"),
+    (carries_array_through_loop, 0, (A, 3), srcgrad.NonScalarOutputError, "array"),
     (int_as_range_bound, (0, 1), (X, 3), srcgrad.NotDifferentiableError, "range"),
     (int_as_index, (0, 1), (A, 1), srcgrad.NotDifferentiableError, "index"),
     (mutates_argument, 0, (A.copy(),), srcgrad.UnsupportedArrayUseError, "modified in place"),
