@@ -39,13 +39,14 @@ def central(f, args, i, h=1e-6):
     return (f(*hi) - f(*lo)) / (2 * h)
 
 
-def ulps(got, want):
-    """Distance in units in the last place of `want` (0 where both are the same non-finite)."""
-    got, want = np.asarray(got, float), np.asarray(want, float)
+def ulps(got, want, dtype=np.float64):
+    """Distance in units in the last place of `want` in `dtype` (0 where both are the same
+    non-finite)."""
+    got, want = np.asarray(got, dtype), np.asarray(want, dtype)
     same = (got == want) | (np.isnan(got) & np.isnan(want))
-    spacing = np.spacing(np.abs(np.where(np.isfinite(want), want, 1.0)))
+    spacing = np.spacing(np.abs(np.where(np.isfinite(want), want, dtype(1.0))))
     with np.errstate(invalid="ignore"):
-        return np.where(same, 0.0, np.abs(got - want) / spacing)
+        return np.where(same, 0.0, np.abs(got.astype(float) - want.astype(float)) / spacing.astype(float))
 
 
 # ---------------------------------------------------------------- the vector functions themselves
@@ -54,49 +55,47 @@ SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 1e-300, -1e-300, 5e-324, 700.0, 710.0, -74
            1e300, -1e300, math.inf, -math.inf, math.nan]
 
 
+SPECIAL32 = [0.0, -0.0, 1.0, -1.0, 0.5, 1e-30, -1e-30, 1e-45, 80.0, 89.0, -87.0, -104.0,
+             1e30, -1e30, math.inf, -math.inf, math.nan]
+DOMAINS = {"acos": (-1, 1), "asin": (-1, 1), "atanh": (-0.999, 0.999), "acosh": (1, 50),
+           "log": (1e-3, 1e3), "log2": (1e-3, 1e3), "log10": (1e-3, 1e3), "log1p": (-0.999, 1e3)}
+
+
+def check_vector_function(name, f32, special, seed_):
+    """libmvec's `name` through its intrinsic (float64, or float32 with `f32`) on random inputs
+    over the function's domain and `special` values: the intrinsic's type, and within 4 ulp of
+    the double-precision libm result rounded to that type (glibc's documented bound)."""
+    import numba
+    f = getattr(simd, simd.intrinsic_name(name, f32))
+    W = simd.WIDTH32 if f32 else simd.WIDTH
+    dtype = np.float32 if f32 else np.float64
+    lanes = ", ".join(f"x[j + {k}]" for k in range(W))
+    outs = ", ".join(f"o[j + {k}]" for k in range(W))
+    scope = {"f": f}
+    exec(f"def run(x, o):\n    for j in range(0, x.shape[0], {W}):\n        {outs} = f({lanes})\n", scope)
+    run = numba.njit(scope["run"])
+    rng = np.random.default_rng(seed_)
+    lo, hi = DOMAINS.get(name, (-20, 20))
+    x = np.concatenate([rng.uniform(lo, hi, 4000), special, [1.0] * (-len(special) % W)]).astype(dtype)
+    o = np.empty_like(x)
+    run(x, o)
+    assert run.nopython_signatures[0].args[0].dtype == numba.from_dtype(dtype)
+    want = np.empty_like(x)
+    ref = getattr(math, name)
+    for i, v in enumerate(x):
+        try:
+            with np.errstate(over="ignore"):    # a double beyond float32's range rounds to inf
+                want[i] = dtype(ref(float(v)))
+        except (ValueError, OverflowError):   # math raises where C returns nan or inf
+            want[i] = o[i] if (np.isnan(o[i]) or np.isinf(o[i])) else np.nan
+    assert np.max(ulps(o, want, dtype)) <= 4, (name, x[np.argmax(ulps(o, want, dtype))])
+
+
 @needs_simd
 @pytest.mark.parametrize("name", simd.FUNCTIONS)
 def test_vector_function_matches_libm(name):
-    """Within 4 ulp of libm (glibc's documented bound for its vector variants) on random inputs
-    over the function's domain, and the same special values (inf, nan, signed zero...)."""
-    import numba
-    f4 = getattr(simd, f"{name}{simd.WIDTH}")
-    ref = getattr(math, name)
-
-    W = simd.WIDTH
-    lanes = ", ".join(f"x[j + {k}]" for k in range(W))
-    outs = ", ".join(f"o[j + {k}]" for k in range(W))
-    scope = {"f4": f4}
-    exec(f"def run(x, o):\n    for j in range(0, x.shape[0], {W}):\n        {outs} = f4({lanes})\n", scope)
-    run = numba.njit(scope["run"])
-
-    rng = np.random.default_rng(1)
-    lo, hi = {"acos": (-1, 1), "asin": (-1, 1), "atanh": (-0.999, 0.999), "acosh": (1, 50),
-              "log": (1e-3, 1e3), "log2": (1e-3, 1e3), "log10": (1e-3, 1e3),
-              "log1p": (-0.999, 1e3)}.get(name, (-20, 20))
-    x = np.concatenate([rng.uniform(lo, hi, 4000), SPECIAL, [1.0] * (-len(SPECIAL) % W)])
-    o = np.empty_like(x)
-    run(x, o)
-    want = np.empty_like(x)
-    for i, v in enumerate(x):
-        try:
-            want[i] = ref(v)
-        except (ValueError, OverflowError):   # math raises where C returns nan or inf
-            want[i] = o[i] if (np.isnan(o[i]) or np.isinf(o[i])) else np.nan
-    assert np.max(ulps(o, want)) <= 4, (name, x[np.argmax(ulps(o, want))])
-
-
-SPECIAL32 = [0.0, -0.0, 1.0, -1.0, 0.5, 1e-30, -1e-30, 1e-45, 80.0, 89.0, -87.0, -104.0,
-             1e30, -1e30, math.inf, -math.inf, math.nan]
-
-
-def ulps32(got, want):
-    """Distance in float32 units in the last place of `want`."""
-    got, want = np.asarray(got, np.float32), np.asarray(want, np.float32)
-    same = (got == want) | (np.isnan(got) & np.isnan(want))
-    spacing = np.spacing(np.abs(np.where(np.isfinite(want), want, np.float32(1.0))))
-    with np.errstate(invalid="ignore"):
-        return np.where(same, 0.0, np.abs(got.astype(float) - want.astype(float)) / spacing.astype(float))
+    """Within 4 ulp of libm on random inputs and the special values (inf, nan, signed zero...)."""
+    check_vector_function(name, False, SPECIAL, 1)
 
 
 @needs_simd
@@ -104,32 +103,7 @@ def ulps32(got, want):
 def test_float32_vector_function_matches_libm(name):
     """libmvec's float variants (`exp8f`...) take and return float32, within 4 float32 ulp of
     the double-precision libm result rounded to float32, special values included."""
-    import numba
-    f = getattr(simd, simd.intrinsic_name(name, True))
-    W = simd.WIDTH32
-    lanes = ", ".join(f"x[j + {k}]" for k in range(W))
-    outs = ", ".join(f"o[j + {k}]" for k in range(W))
-    scope = {"f": f}
-    exec(f"def run(x, o):\n    for j in range(0, x.shape[0], {W}):\n        {outs} = f({lanes})\n", scope)
-    run = numba.njit(scope["run"])
-    rng = np.random.default_rng(2)
-    lo, hi = {"acos": (-1, 1), "asin": (-1, 1), "atanh": (-0.999, 0.999), "acosh": (1, 50),
-              "log": (1e-3, 1e3), "log2": (1e-3, 1e3), "log10": (1e-3, 1e3),
-              "log1p": (-0.999, 1e3)}.get(name, (-20, 20))
-    x = np.concatenate([rng.uniform(lo, hi, 4000), SPECIAL32, [1.0] * (-len(SPECIAL32) % W)])
-    x = x.astype(np.float32)
-    o = np.empty_like(x)
-    run(x, o)
-    assert run.nopython_signatures[0].args[0].dtype == numba.float32
-    want = np.empty_like(x)
-    ref = getattr(math, name)
-    for i, v in enumerate(x):
-        try:
-            with np.errstate(over="ignore"):    # a double beyond float32's range rounds to inf
-                want[i] = np.float32(ref(float(v)))
-        except (ValueError, OverflowError):
-            want[i] = o[i] if (np.isnan(o[i]) or np.isinf(o[i])) else np.nan
-    assert np.max(ulps32(o, want)) <= 4, (name, x[np.argmax(ulps32(o, want))])
+    check_vector_function(name, True, SPECIAL32, 2)
 
 
 # ---------------------------------------------------------------- kernels written in lanes
