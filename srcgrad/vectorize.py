@@ -434,7 +434,7 @@ class Vectorized:
             what = (f"`{self.__qualname__}` ({self.kind}), {self.nin} input(s) -> "
                     f"{self.nout} output(s), kernel {stem}")
             block, slp = None, False
-            balance = self._has_loops()
+            balance = self._has_loops(source)
             if self.kind != "primal":
                 from . import lanes, lockstep
                 eng = self._engine()
@@ -454,16 +454,17 @@ class Vectorized:
             self._builds[f32] = _Build(cache.import_module(dstem, path, text), name, slp, balance)
             return self._builds[f32]
 
-    def _has_loops(self) -> bool:
-        """Whether the per-element kernel has a loop (elements may then cost unequal time).  True
-        when it cannot be told (a primal whose source cannot be read)."""
-        if self.kind == "primal":
+    def _has_loops(self, source) -> bool:
+        """Whether the per-element kernel (its generated module's `source`, None for a primal) has
+        a loop: elements may then cost unequal time.  True when it cannot be told (a primal whose
+        source cannot be read)."""
+        if source is None:
             try:
                 tree = ast.parse(textwrap.dedent(inspect.getsource(self._py)))
             except (OSError, TypeError, SyntaxError):
                 return True
         else:
-            tree = ast.parse(self._engine().module().__srcgrad_source__)
+            tree = ast.parse(source)
         return any(isinstance(node, (ast.For, ast.While)) for node in ast.walk(tree))
 
     @property
