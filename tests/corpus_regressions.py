@@ -137,6 +137,32 @@ def calls_decorated(x):
     return decorated(x) + math.sin(x)
 
 
+
+def product_of_carried_value_in_branch(y, w, n):
+    """A product of a loop-carried value, computed in an `if` inside the loop: the adjoint
+    recomputed it from the carried value without restoring that value, so it read the value of
+    the last iteration (w's gradient was 25% off)."""
+    s = 0.0
+    for i in range(n):
+        if s < 100.0:
+            t = (2.0 * y) * w
+            s = s + t
+        y = y * 0.9 + 0.1 * s
+    return s
+
+
+def product_of_outer_carried_value_in_inner_loop(y, w, n):
+    """The same with the product in an inner loop, and a while loop outside."""
+    s = 0.0
+    i = 0
+    while i < n:
+        for j in range(2):
+            t = (2.0 * y) * w
+            s = s + t * 0.1
+        y = y * 0.9 + 0.1 * s
+        i += 1
+    return s
+
 A4 = np.array([-1.2497446879659204, -0.06989770439637955, 1.794905125668996, 1.8447707276029552])
 
 # (function, argnums, list of argument tuples)
@@ -155,4 +181,6 @@ CASES = [
     (calls_decorated, 0, [(1.0,)]),
     (fuzz_seed57, (0, 1, 2, 3), [(0.9053577430009088, -0.836505738271248, -0.6516900070708238, A4),
                                  (-0.3, 0.4, 0.2, A4)]),
+    (product_of_carried_value_in_branch, (0, 1), [(0.4, 0.2, 6), (1.5, -0.7, 3)]),
+    (product_of_outer_carried_value_in_inner_loop, (0, 1), [(0.4, 0.2, 6), (1.5, -0.7, 3)]),
 ]

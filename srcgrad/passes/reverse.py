@@ -209,7 +209,7 @@ class Reverse:
         visit(self.fn.body)
         self.recompute = defaultdict(list)    # block id -> [Assign] re-run after the pops
         for bid in list(needed):
-            self._plan_recompute(self.blocks[bid], needed[bid], loop_of_phi)
+            self._plan_recompute(self.blocks[bid], needed[bid], loop_of_phi, needed)
         for bid, vs in needed.items():
             for v in sorted(vs):
                 if self.an.kind.get(v) == "array":
@@ -225,7 +225,7 @@ class Reverse:
 
     _CHEAP = {"add", "sub", "mul", "truediv", "neg", "pos"}
 
-    def _plan_recompute(self, block, needed: set, loop_of_phi):
+    def _plan_recompute(self, block, needed: set, loop_of_phi, saved_with):
         """Replace saves of cheap arithmetic by recomputation from the restored state.
 
         A value defined directly in `block` by + - * / or negation, whose operands are
@@ -242,12 +242,17 @@ class Reverse:
         defs = {s.target: s for s in block.stmts
                 if isinstance(s, ir.Assign) and not s.phi and cheap(s.value)}
         phis_here = {p for p, loop in loop_of_phi.items() if loop.body is block}
+        # carried values of loops around `block` change every iteration: a value recomputed from
+        # one needs it restored, so it is saved with its loop body's values (as _find_saves does
+        # for a carried value the adjoint reads in a nested block)
+        phis_around = {p: loop for p, loop in loop_of_phi.items()
+                       if loop.body is not block and block.id in self.subtree[loop.body.id]}
         chosen: dict[str, ir.Assign] = {}
 
         def ok(v, seen=()):
             if v in chosen:
                 return True
-            if v in phis_here:
+            if v in phis_here or v in phis_around:
                 return True
             loop = self.loop_index.get(v)
             if loop is not None and block.id in self.subtree[loop.body.id]:
@@ -275,6 +280,8 @@ class Reverse:
             for a in ir.reads_of(s):
                 if a in phis_here:
                     needed.add(a)
+                elif a in phis_around:
+                    saved_with[phis_around[a].body.id].add(a)
         order = [s for s in block.stmts if isinstance(s, ir.Assign) and s.target in chosen]
         self.recompute[block.id] = order
 
