@@ -28,3 +28,11 @@ def computation_graph(a, b):
     c = a + b
     d = b + 1
     return c * d
+
+
+def huber(x, delta):
+    if x > delta:
+        return delta * (x - 0.5 * delta)
+    elif x < -delta:
+        return -delta * (x + 0.5 * delta)
+    return 0.5 * x * x

@@ -13,7 +13,7 @@ from . import golden_functions as gf
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [(gf.linear_carry, (0, 1)), (gf.nonlinear_carry, (0, 1)), (gf.branchy, (0, 1)),
-         (gf.computation_graph, (0, 1))]
+         (gf.computation_graph, (0, 1)), (gf.huber, (0, 1))]
 
 
 def _body(source: str) -> str:

@@ -26,6 +26,7 @@ from .. import ir
 from ..errors import UnsupportedArrayUseError
 from ..rules.registry import substitute
 from .activity import Analysis
+from .collect import Collector, drop_unread
 
 COMMENT = "__srcgrad_comment__"
 
@@ -124,12 +125,36 @@ class Reverse:
         # zero-safe product, so a value dead on the path taken cannot poison the gradient
         self.maybe_zero: set = set()
         self._find_saves()
+        self.collector = Collector(self._is_scalar_bar, self._product_defs(), self._never_changes())
 
     # ------------------------------------------------------------------ names
     def bar(self, v: str) -> str:
         if v not in self.bars:
             self.bars[v] = self.names.fresh(f"{v}_bar")
         return self.bars[v]
+
+    def _is_scalar_bar(self, name: str) -> bool:
+        primal = self._primal_of.get(name) if hasattr(self, "_primal_of") else None
+        if primal is None or len(self._primal_of) != len(self.bars):
+            self._primal_of = {b: v for v, b in self.bars.items()}
+            primal = self._primal_of.get(name)
+        return primal is not None and self.an.is_scalar(primal)
+
+    def _product_defs(self) -> dict:
+        """Forward values defined by a product or a negation: name -> (expression, line key)."""
+        out = {}
+        for s in ir.walk_stmts(self.fn.body):
+            if isinstance(s, ir.Assign) and not s.phi and isinstance(s.value, ir.Prim) and \
+                    s.value.rule.key in ("mul", "neg", "pos") and s.loc is not None:
+                out[s.target] = (primal_expr(s.value), (s.loc.file, s.loc.line))
+        return out
+
+    def _never_changes(self) -> set:
+        """Forward names whose value is fixed once defined: parameters, and SSA values defined
+        outside every loop (not the values loops carry, which are homed outside their loop)."""
+        carried = {p for x in ir.walk_stmts(self.fn.body) if isinstance(x, (ir.For, ir.While)) for p in x.phis}
+        return {p.name for p in self.fn.params} | {v for v, h in self.an.home.items()
+                                                    if h.depth == 0 and v not in carried}
 
     def needs(self, op) -> bool:
         return isinstance(op, ir.Var) and self.an.needs_adjoint(op.name)
@@ -528,7 +553,7 @@ class Reverse:
             out.append(assign(self.bar(v), self.zero(v)))
             inited.add(v)
             self.maybe_zero.add(v)
-        last_line = None
+        last_line, group = None, []
         for s in reversed(block.stmts):
             code = self.reverse_stmt(s, inited)
             if not code:
@@ -536,10 +561,11 @@ class Reverse:
             line = getattr(s, "loc", None)
             is_phi = isinstance(s, ir.Assign) and s.phi
             if line is not None and not is_phi and (line.file, line.line) != last_line:
-                out.append(comment(f"adjoint of: {line.text.strip()}    [{_short(line.file)}:{line.line}]"))
+                out += self.collector.collect(group, last_line, block.depth > 0)
+                group = [comment(f"adjoint of: {line.text.strip()}    [{_short(line.file)}:{line.line}]")]
                 last_line = (line.file, line.line)
-            out += code
-        return out
+            group += code
+        return out + self.collector.collect(group, last_line, block.depth > 0)
 
     def reverse_stmt(self, s, inited: set) -> list:
         an = self.an
@@ -569,15 +595,33 @@ class Reverse:
             out.append(ast.Assign([elem(ast.Store)], ast.Constant(0.0)))
             return out
         out = []
-        for v in sorted(self.contribs(s) - inited):
-            out.append(assign(self.bar(v), self.zero(v)))
-            inited.add(v)
-            self.maybe_zero.add(v)
+        pending = sorted(self.contribs(s) - inited)
         if isinstance(s, ir.If):
-            body, orelse = self.reverse(s.body, set(inited)), self.reverse(s.orelse, set(inited))
+            # a scalar adjoint first written in this `if` is assigned by each branch's first
+            # contribution, and zeroed only in a branch that has none: `x_bar = g * x` rather
+            # than `x_bar = 0.0` then `x_bar += g * x` (which LLVM may not fold: 0.0 + -0.0 is 0.0)
+            for v in pending:
+                if not self.an.is_scalar(v):
+                    out.append(assign(self.bar(v), self.zero(v)))
+                    inited.add(v)
+                    self.maybe_zero.add(v)
+            in_body, in_orelse = set(inited), set(inited)
+            body, orelse = self.reverse(s.body, in_body), self.reverse(s.orelse, in_orelse)
+            for v in pending:
+                if v in inited:
+                    continue
+                for code, got in ((body, in_body), (orelse, in_orelse)):
+                    if v not in got:
+                        code.append(assign(self.bar(v), self.zero(v)))
+                        self.maybe_zero.add(v)
+                inited.add(v)
             if not body and not orelse:
                 return out
             return out + [ast.If(op_ast(s.cond), body or [ast.Pass()], orelse)]
+        for v in pending:
+            out.append(assign(self.bar(v), self.zero(v)))
+            inited.add(v)
+            self.maybe_zero.add(v)
         if isinstance(s, ir.For) and s.checkpoint is not None:
             return out + self.reverse_checkpointed(s, inited)
         if isinstance(s, ir.For):
@@ -654,6 +698,7 @@ class Reverse:
                 inited.add(p.name)   # zeros_like: an unused argument may be an array srcgrad never saw indexed
                 body.append(assign(self.bar(p.name), _call("_rt.zeros_like", N(p.name))))
             grads.append(N(self.bar(p.name)))
+        body = drop_unread(body, set(self.bars.values()), {g.id for g in grads})
         ret = [result_ast, ast.Tuple(grads, ast.Load())]
         if self.uses_stacks:
             ret += [N(self.fs), N(self.is_)]
