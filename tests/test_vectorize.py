@@ -552,6 +552,43 @@ def test_fast_path_follows_the_arguments():
 
 
 
+def test_fast_path_runs_flat_loops():
+    """The common call of a kernel called element by element runs the 1-D driver (the block
+    drivers are patched to fail), serial and threaded, 1-D and 2-D, scalars mixed in, out=."""
+    v = srcgrad.vectorize(srcgrad.grad(huber, argnums=0))
+    x = np.linspace(-3, 3, 5000)                     # more than a block: threaded when threads > 1
+    want = np.clip(x, -1.0, 1.0)                     # d/dx huber(x, 1) (hand-derived)
+    np.testing.assert_array_equal(v(x, 1.0), want)   # records the pattern
+    build = v._fast[2]
+    assert build.flat_serial is not None and build.flat_parallel is not None
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("serial", "parallel", "_drive"):
+            mp.setattr(build if name != "_drive" else v, name,
+                       lambda *a, **k: pytest.fail("took the block driver"))
+        mp.setattr(v, "_run", lambda *a, **k: pytest.fail("took the general path"))
+        np.testing.assert_array_equal(v(x, 1.0), want)
+        np.testing.assert_array_equal(v(x.reshape(50, 100), 1.0), want.reshape(50, 100))
+        o = np.empty_like(x)
+        assert v(x, 1.0, out=o) is o
+        np.testing.assert_array_equal(o, want)
+        np.testing.assert_array_equal(v(x[:7], 1.0), want[:7])
+    serial = srcgrad.vectorize(srcgrad.grad(huber, argnums=0), parallel=False)
+    np.testing.assert_array_equal(serial(x, 1.0), want)
+    np.testing.assert_array_equal(serial(x, 1.0), want)
+
+
+def test_no_flat_loops_for_block_kernels():
+    """Kernels run in SIMD lanes or in lock-step have no 1-D driver: those need their blocks."""
+    lanes = srcgrad.vectorize(srcgrad.grad(black_scholes, argnums=(0, 2, 3, 4)))
+    lock = srcgrad.vectorize(srcgrad.grad(logistic_euler, argnums=(0, 1, 2)))
+    s, t = np.linspace(80, 120, 9), np.linspace(0.5, 2, 9)
+    lanes(s, 100.0, t, 0.03, 0.2)
+    y0 = np.linspace(0.1, 0.5, 9)
+    lock(y0, 1.5, 2.0)
+    for v in (lanes, lock):
+        assert v._fast is not None and v._fast[2].flat_serial is None
+
+
 def test_fast_path_with_out():
     """out= of the recorded shape and dtype takes the fast path and returns the very arrays;
     outputs over the inputs, other dtypes, strides, counts and read-only arrays do not."""
