@@ -176,7 +176,7 @@ class Collector:
             for i in idx:
                 if forms[i][2] is not None:
                     groups[forms[i][2][1]].append(i)
-            merged = {k: v for k, v in groups.items() if len(v) > 1}
+            merged = {k: v for k, v in groups.items() if len(v) > 1 and _tame(forms[i][2][0] for i in v)}
             if not merged:
                 continue
             last = max(i for v in merged.values() for i in v)
@@ -194,6 +194,13 @@ class Collector:
                 out[i] = _as_write(out[i], target, j == 0 and first_is_assign)
             return out
         return None
+
+
+def _tame(coefs) -> bool:
+    """Coefficients folded at generation time that cannot overflow or underflow where the
+    product taken step by step would not (float32 included): 0 or 1e-30 <= |c| <= 1e30."""
+    coefs = list(coefs)
+    return all(c == 0 or 1e-30 <= abs(c) <= 1e30 for c in coefs + [sum(coefs)])
 
 
 class _Everything:
