@@ -5,7 +5,8 @@ What holds after this pass, for the returned list of statements:
   `range(...)` with a `Name` target, `While`, and a final `Return` of a `Name`.
 * `AugAssign`, `AnnAssign`, tuple unpacking and chained targets are plain assignments.
 * `break`, `continue` and `return` are gone: they set flag variables, and the statements they
-  skip are moved into the other branch of the `if` that exits, or guarded by `if not <flags>`.
+  skip are moved into the other branch of the `if` that exits (also through `elif` chains of
+  returns with one path falling through), or guarded by `if not <flags>`.
   The only `break` left is the sole statement of an `if` that is the *last* statement of a
   loop body (the loop's exit test, read by the lowering pass).
 * Every path assigns the return variable; the function's last statement returns it.
@@ -63,11 +64,12 @@ class Desugar:
         in_loop = any(isinstance(n, ast.Return) for lp in ast.walk(fdef) if isinstance(lp, (ast.For, ast.While))
                       for n in ast.walk(lp))
         ctx = _Ctx(retval=self.fresh("_retval"), retflag=self.fresh("_returned"), loops=[], force=in_loop)
+        stmts = _sink_all(copy.deepcopy(fdef.body))
         try:
-            body, status, _ = self.block(fdef.body, ctx)
+            body, status, _ = self.block(stmts, ctx)
         except _NeedFlags:   # a return that may or may not happen, outside loops: use the flag
             ctx = _Ctx(retval=ctx.retval, retflag=ctx.retflag, loops=[], force=True)
-            body, status, _ = self.block(copy.deepcopy(fdef.body), ctx)
+            body, status, _ = self.block(_sink_all(copy.deepcopy(fdef.body)), ctx)
         if status != ALWAYS:
             last = fdef.body[-1] if fdef.body else fdef
             raise UnsupportedSyntaxError(
@@ -206,6 +208,65 @@ class Desugar:
                 return out
             return [s]
         raise UnsupportedSyntaxError(f"the statement `{type(s).__name__}`", self.loc(s))
+
+
+def _has_return(node) -> bool:
+    return any(isinstance(n, ast.Return) for n in ast.walk(node))
+
+
+def _tail_shaped(stmts) -> bool:
+    """Returns appear only as the last statement of a block, or in an `if` there whose branches
+    are tail-shaped too: the shape of `if ...: return a` / `elif ...: return b` chains."""
+    if any(_has_return(x) for x in stmts[:-1]):
+        return False
+    last = stmts[-1] if stmts else None
+    if isinstance(last, ast.If) and _has_return(last):
+        return _tail_shaped(last.body) and _tail_shaped(last.orelse)
+    return last is None or isinstance(last, ast.Return) or not _has_return(last)
+
+
+def _fall_throughs(stmts) -> int:
+    """How many paths reach the end of a tail-shaped block."""
+    last = stmts[-1] if stmts else None
+    if isinstance(last, ast.Return):
+        return 0
+    if isinstance(last, ast.If) and _has_return(last):
+        return _fall_throughs(last.body) + _fall_throughs(last.orelse)
+    return 1
+
+
+def _append_at_fall_through(stmts, rest) -> list:
+    last = stmts[-1] if stmts else None
+    if isinstance(last, ast.Return):
+        return stmts
+    if isinstance(last, ast.If) and _has_return(last):
+        last.body = _append_at_fall_through(last.body, rest)
+        last.orelse = _append_at_fall_through(last.orelse, rest)
+        return stmts
+    return stmts + copy.deepcopy(rest)
+
+
+def _sink_all(stmts) -> list:
+    """Move the statements after an `if` that returns on some paths into the paths that do
+    not: `if a: return x` / `elif b: return y` / `rest` becomes `... else: rest`, so that no
+    flag is needed and the derivative has one branch per path, as if the user had written the
+    `else`. Applies (innermost blocks first; loop bodies are left to the flags) when the `if`
+    has no loop, `break` or `continue` inside, its returns end its blocks, and one path falls
+    through -- or several, when the rest is a single `return`, which each of them gets."""
+    out = []
+    for i, s in enumerate(stmts):
+        if isinstance(s, ast.If):
+            s.body, s.orelse = _sink_all(s.body), _sink_all(s.orelse)
+            rest = stmts[i + 1:]
+            if rest and _has_return(s) and _tail_shaped([s]) and not any(
+                    isinstance(n, (ast.For, ast.While, ast.Break, ast.Continue)) for n in ast.walk(s)):
+                falls = _fall_throughs([s])
+                if falls == 1 or (falls > 1 and len(rest) == 1 and isinstance(rest[0], ast.Return)):
+                    _append_at_fall_through([s], rest)
+                    s.body, s.orelse = _sink_all(s.body), _sink_all(s.orelse)
+                    return out + [s]
+        out.append(s)
+    return out
 
 
 class _NeedFlags(Exception):
