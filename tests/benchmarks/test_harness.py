@@ -83,8 +83,16 @@ def test_report_and_plot(tmp_path):
     res = [{"threads": 1, "versions": K.versions(), "machine": run.machine(), "rows": rows}]
     md = run.markdown(res, "quick")
     assert "| huber n=64 |" in md and "hand-written Numba" in md
+    sg = next(r for r in rows if r["contestant"] == K.SRCGRAD)
+    assert sg["pairs"] >= 30 and sg["paired_ratio"] > 0 and "alternating calls" in md
     assert run.plot(res, tmp_path / "p.png") and (tmp_path / "p.png").stat().st_size > 0
     json.dumps(res, default=float)
+
+
+def test_paired_ratio_sees_the_slower_function():
+    import time
+    ratio, pairs = run.paired(lambda: time.sleep(0.001), lambda: time.sleep(0.003), min_total=0.0)
+    assert pairs >= 30 and 2.0 < ratio < 4.0
 
 
 def test_targets_and_scaling_from_rows():
