@@ -125,6 +125,7 @@ class Reverse:
         # zero-safe product, so a value dead on the path taken cannot poison the gradient
         self.maybe_zero: set = set()
         self._find_saves()
+        self._primal_of: dict[str, str] = {}     # adjoint name -> primal name
         self.collector = Collector(self._is_scalar_bar, self._product_defs(), self._never_changes())
 
     # ------------------------------------------------------------------ names
@@ -134,10 +135,11 @@ class Reverse:
         return self.bars[v]
 
     def _is_scalar_bar(self, name: str) -> bool:
-        primal = self._primal_of.get(name) if hasattr(self, "_primal_of") else None
-        if primal is None or len(self._primal_of) != len(self.bars):
+        """Whether `name` is the adjoint of a scalar (adjoint names are made as they are needed:
+        the inverse map is rebuilt when it has fallen behind)."""
+        if len(self._primal_of) != len(self.bars):
             self._primal_of = {b: v for v, b in self.bars.items()}
-            primal = self._primal_of.get(name)
+        primal = self._primal_of.get(name)
         return primal is not None and self.an.is_scalar(primal)
 
     def _product_defs(self) -> dict:
