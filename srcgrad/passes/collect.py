@@ -81,11 +81,6 @@ def _loads(node) -> set:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
-def _is_comment(s) -> bool:
-    return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name) \
-        and s.value.func.id.startswith("__srcgrad_")
-
-
 def _write(s):
     """(name, is_first_assignment, value) of `name = value` / `name += value`, else None."""
     if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
@@ -101,17 +96,19 @@ class Collector:
     `is_scalar_bar(name)`: whether `name` is the adjoint of a scalar (only those are merged);
     `forward`: name -> (forward expression, source line key) of the values defined by a
     product; `valid_anywhere`: forward names whose value never changes once defined (defined
-    outside every loop, or parameters)."""
+    outside every loop, or parameters); `is_comment(stmt)`: reverse.py's test for its comment
+    markers, which belong to a run without breaking it."""
 
-    def __init__(self, is_scalar_bar, forward: dict, valid_anywhere: set):
+    def __init__(self, is_scalar_bar, forward: dict, valid_anywhere: set, is_comment):
         self.is_scalar_bar, self.forward, self.valid_anywhere = is_scalar_bar, forward, valid_anywhere
+        self.is_comment = is_comment
 
     def collect(self, stmts: list, line, in_loop: bool) -> list:
         """The adjoint code of one source line (`line`: its (file, line) key), terms collected
         in each of its straight-line runs."""
         out, run = [], []
         for s in stmts:
-            if _write(s) is not None or _is_comment(s):
+            if _write(s) is not None or self.is_comment(s):
                 run.append(s)
                 continue
             out += self._run(run, line, in_loop)
@@ -225,9 +222,9 @@ def _as_write(s, target, assign_first):
     return ast.AugAssign(ast.Name(target, ast.Store()), ast.Add(), value)
 
 
-def drop_unread(body: list, bars: set, results: set) -> list:
+def drop_unread(body: list, bars: set, results: set, is_comment) -> list:
     """Remove writes of adjoint names (`bars`) that nothing in the function reads and that
-    are not among the `results` it returns."""
+    are not among the `results` it returns (`is_comment`: as for Collector)."""
     while True:
         loaded = set(results)
         for s in body:
@@ -245,7 +242,7 @@ def drop_unread(body: list, bars: set, results: set) -> list:
                 for f in ("body", "orelse"):
                     if isinstance(getattr(s, f, None), list):
                         block = prune(getattr(s, f))
-                        if (f == "body" or block) and all(_is_comment(x) for x in block):
+                        if (f == "body" or block) and all(is_comment(x) for x in block):
                             block.append(ast.Pass())     # a block left with comments only
                         setattr(s, f, block)
                 out.append(s)

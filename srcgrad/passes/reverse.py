@@ -126,7 +126,7 @@ class Reverse:
         self.maybe_zero: set = set()
         self._find_saves()
         self._primal_of: dict[str, str] = {}     # adjoint name -> primal name
-        self.collector = Collector(self._is_scalar_bar, self._product_defs(), self._never_changes())
+        self.collector = Collector(self._is_scalar_bar, self._product_defs(), self._never_changes(), _is_comment)
 
     # ------------------------------------------------------------------ names
     def bar(self, v: str) -> str:
@@ -700,7 +700,7 @@ class Reverse:
                 inited.add(p.name)   # zeros_like: an unused argument may be an array srcgrad never saw indexed
                 body.append(assign(self.bar(p.name), _call("_rt.zeros_like", N(p.name))))
             grads.append(N(self.bar(p.name)))
-        body = drop_unread(body, set(self.bars.values()), {g.id for g in grads})
+        body = drop_unread(body, set(self.bars.values()), {g.id for g in grads}, _is_comment)
         ret = [result_ast, ast.Tuple(grads, ast.Load())]
         if self.uses_stacks:
             ret += [N(self.fs), N(self.is_)]
