@@ -603,11 +603,11 @@ class Vectorized:
         if build.slp or threaded and build.balance:     # settings around the call: see _drive
             self._drive(build, inputs, zs, outs, arrays, shape, True, n, self.parallel)
         elif build.flat_serial is not None:     # straight to the compiled 1-D loop
-            if len(shape) > 1:
+            flat_outs = outs
+            if len(shape) > 1:                  # C-contiguous: their flat views
                 inputs = [a.reshape(-1) if type(a) is np.ndarray else a for a in inputs]
-                (build.flat_parallel if threaded else build.flat_serial)(*inputs, *[o.reshape(-1) for o in outs])
-            else:
-                (build.flat_parallel if threaded else build.flat_serial)(*inputs, *outs)
+                flat_outs = [o.reshape(-1) for o in outs]
+            (build.flat_parallel if threaded else build.flat_serial)(*inputs, *flat_outs)
         else:                                   # straight to the compiled block driver
             (build.parallel if threaded else build.serial)(
                 *[a.reshape(1, -1) if type(a) is np.ndarray else a for a in inputs], *zs,
