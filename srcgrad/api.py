@@ -9,10 +9,11 @@ import threading
 
 import numpy as np
 
-from . import __version__
+from . import __version__, abstract
 from .codegen import compile as cache
 from .codegen import emit
-from .errors import ArgnumsError, CompilationError, NonScalarOutputError, SrcgradError, UnsupportedSyntaxError
+from .errors import (ArgnumsError, CompilationError, SrcgradError, UnsupportedArrayUseError,
+                     UnsupportedSyntaxError)
 from .frontend import resolve
 from .frontend.source import parse_function
 from .rules.registry import GENERATION
@@ -60,12 +61,22 @@ def _normalize_argnums(fun, argnums):
 
 class GradFunction:
     """The derivative of `fun`: call it like `fun`; `.source` is the generated Python and
-    `.kernel` the Numba dispatcher (callable from your own @njit code with the same arguments)."""
+    `.kernel` a Numba-callable version (callable from your own @njit code with the same arguments).
+
+    A derivative is generated per abstract signature of the arguments (numbers, or arrays of a
+    given number of dimensions and element kind; srcgrad/abstract.py), as Numba compiles per
+    concrete signature: each array value of the function then has a known number of
+    dimensions, and the adjoint reduces every broadcast contribution exactly."""
+
+    mode = "reverse"
 
     def __init__(self, fun, argnums=0, kind="grad"):
+        self._inner = None
         if isinstance(fun, GradFunction):
-            # grad(grad(f)): differentiate the forward-mode partial of f (reverse over forward)
+            # grad(grad(f)): differentiate the forward-mode partial of f (reverse over forward),
+            # generated per signature like everything else
             from .higher import partial_function
+            self._inner = fun
             fun = partial_function(fun)
         if inspect.ismethod(fun):   # `self` would be a parameter srcgrad is never given
             p = parse_function(fun.__func__)
@@ -78,10 +89,13 @@ class GradFunction:
         self.kind = kind
         self.argnums, self.single, self._sig = _normalize_argnums(fun, argnums)
         self._params = list(self._sig.parameters)
-        self._module = None
+        self._modules: dict = {}        # abstract signature -> generated module
+        self._hidden: dict = {}         # abstract signature -> getters of the hidden arguments
         self._watch = None
         self._generation = -1
-        self._kernel_ref = self._kernel_for = None     # the kernel of the module it came from
+        self._fast = None               # (argument pattern, kernel) of the last call
+        self._last_sig = None
+        self._stub = None
         self._lock = threading.RLock()
         functools.update_wrapper(self, fun)
 
@@ -90,50 +104,89 @@ class GradFunction:
         return f"<srcgrad.{self.kind} of {self.fun.__qualname__}, argnums={nums}>"
 
     # ------------------------------------------------------------------ building
-    def _key(self):
+    def default_signature(self) -> tuple:
+        """Every parameter a number: the signature of a per-element kernel (srcgrad.vectorize)."""
+        return (abstract.FLOAT,) * len(self._params)
+
+    def _key(self, sig=None):
+        sig = self.default_signature() if sig is None else sig
         fp, watch = resolve.dependency_fingerprint(self.fun, parse_function)
-        h = hashlib.sha256(f"{_compiler_fingerprint()}|{self.mode}|{fp}|{self.argnums}|{self.single}".encode())
+        h = hashlib.sha256(f"{_compiler_fingerprint()}|{self.mode}|{fp}|{self.argnums}|{self.single}|"
+                           f"{_sig_text(sig)}".encode())
         return f"{self.fun.__name__}_{self.mode[0]}{h.hexdigest()[:24]}", watch
 
-    mode = "reverse"
-
-    def _transform(self) -> str:
+    def _transform(self, sig) -> str:
         from .pipeline import transform
-        return transform(self.fun, self.argnums, self.single)
+        fun = self.fun
+        if self._inner is not None:
+            from .higher import partial_function
+            fun = partial_function(self._inner, sig)
+        return transform(fun, self.argnums, self.single, sig)
 
-    def module(self):
-        """The generated, imported module (rebuilt when the function or a helper changed)."""
-        mod = self._module
-        if mod is not None and self._generation == GENERATION[0] and resolve.still_valid(self._watch):
+    def _valid(self) -> bool:
+        return self._generation == GENERATION[0] and resolve.still_valid(self._watch)
+
+    def module(self, sig=None):
+        """The generated, imported module for abstract signature `sig` (every parameter a number
+        when None), rebuilt when the function, a helper or a rule changed."""
+        sig = self.default_signature() if sig is None else tuple(sig)
+        mod = self._modules.get(sig)
+        if mod is not None and self._valid():
             return mod
         with self._lock:
-            if self._module is not None and self._generation == GENERATION[0] \
-                    and resolve.still_valid(self._watch):
-                return self._module
+            if not self._valid():
+                self._modules, self._hidden, self._fast = {}, {}, None
+            mod = self._modules.get(sig)
+            if mod is not None:
+                return mod
             generation = GENERATION[0]
-            stem, watch = self._key()
+            stem, watch = self._key(sig)
             with _GLOBAL_LOCK:
                 lock = _BUILD_LOCKS.setdefault(stem, threading.RLock())
             with lock:
                 text = cache.read_valid(stem)
                 path = cache.path_for(stem) if text is not None else None
                 if text is None:
-                    text = self._transform()
+                    text = self._transform(sig)
                     path = cache.write(stem, text)
-                self._module = cache.import_module(stem, path, text)
-                self._watch = watch
-                self._generation = generation
-            return self._module
+                mod = cache.import_module(stem, path, text)
+            self._modules[sig] = mod
+            self._hidden[sig] = _hidden_getters(mod, watch)
+            self._watch = watch
+            self._generation = generation
+            return mod
 
     @property
     def source(self) -> str:
-        """The generated Python source of the fused forward + adjoint function and its wrappers."""
-        return self.module().__srcgrad_source__
+        """The generated Python source of the fused forward + adjoint function and its wrappers,
+        for the arguments of the last call (every argument a number before the first call;
+        `source_for(*args)` gives it for other arguments)."""
+        try:
+            return self.module(self._last_sig).__srcgrad_source__
+        except UnsupportedArrayUseError as exc:
+            if self._last_sig is not None:
+                raise
+            raise SrcgradError(
+                f"`.source` of {self.fun.__qualname__} before any call is generated for numbers, and "
+                f"this function needs arrays ({exc.message}): call it once, or use "
+                f"`.source_for(*example_args)`") from None
+
+    def source_for(self, *args) -> str:
+        """The generated source for arguments like `args` (arrays or numbers)."""
+        return self.module(self.signature(self.bind(args, {}))).__srcgrad_source__
+
+    @property
+    def entry_name(self) -> str:
+        return f"{self.fun.__name__}_{self.kind}"
 
     @property
     def kernel(self):
-        """Numba dispatcher with `fun`'s parameters returning what this object returns."""
-        return getattr(self.module(), f"{self.fun.__name__}_{self.kind}")
+        """A Numba-callable function with `fun`'s parameters returning what this object returns.
+        Called from your own @njit code, it compiles the derivative for the argument types it
+        is called with; called from Python, it behaves like the object itself."""
+        if self._stub is None:
+            self._stub = _dispatching_stub(self)
+        return self._stub
 
     @property
     def vjp_name(self) -> str:
@@ -141,7 +194,8 @@ class GradFunction:
 
     @property
     def vjp_kernel(self):
-        """Numba dispatcher `(*params, seed[, fstack, istack]) -> (value, grads[, stacks])`."""
+        """Numba dispatcher `(*params, seed[, fstack, istack]) -> (value, grads[, stacks])` of the
+        per-element (all-numbers) signature."""
         return getattr(self.module(), self.vjp_name)
 
     @property
@@ -156,6 +210,12 @@ class GradFunction:
             raise TypeError(f"{self.fun.__name__}(): {exc}") from None
         bound.apply_defaults()
         vals = list(bound.args)
+        for i, v in enumerate(vals):
+            if isinstance(v, np.ndarray) and v.ndim == 0:
+                vals[i] = v = v[()]          # a 0-d array is a number
+            if isinstance(v, (complex, np.complexfloating)) or (isinstance(v, np.ndarray) and v.dtype.kind == "c"):
+                raise TypeError(f"{self.fun.__name__}(): argument {i} ({self._params[i]}) is complex; "
+                                "srcgrad differentiates real-valued functions of real inputs")
         for i in self.argnums:
             v = vals[i]
             if isinstance(v, (bool, np.bool_)):
@@ -170,100 +230,53 @@ class GradFunction:
                 raise ArgnumsError(f"argument {i} ({self._params[i]}) is a {type(v).__name__}; pass a NumPy array")
         return tuple(vals)
 
-    def _fast_kernel(self, args, kwargs):
-        """The compiled kernel when `args` can go to it as they are (positional, every
-        differentiated argument already a float or a float array, nothing rebuilt since)."""
-        if kwargs or self._module is None or self._kernel_for is not self._module \
-                or len(args) != len(self._params) \
-                or self._generation != GENERATION[0] or not resolve.still_valid(self._watch):
-            return None
-        for i in self.argnums:
-            a = args[i]
-            if not (type(a) is float or (type(a) is np.ndarray and a.dtype.kind == "f")):
-                return None
-        return self._kernel_ref
+    def signature(self, vals) -> tuple:
+        """The abstract signature of bound argument values."""
+        out = []
+        for i, v in enumerate(vals):
+            try:
+                t = abstract.of_value(v)
+            except TypeError as exc:
+                raise TypeError(f"{self.fun.__name__}(): argument {i} ({self._params[i]}): {exc}; "
+                                "srcgrad takes numbers and NumPy arrays") from None
+            out.append(t)
+        return tuple(out)
+
+    def _pattern(self, args):
+        return tuple((type(a), a.ndim, a.dtype.kind) if type(a) is np.ndarray else type(a) for a in args)
+
+    def hidden_values(self, sig) -> tuple:
+        """The current values of the arrays the function reads from its globals or closure."""
+        return tuple(get() for get in self._hidden[sig])
 
     def __call__(self, *args, **kwargs):
-        kernel = self._fast_kernel(args, kwargs)
-        if kernel is not None:
-            try:
-                out = kernel(*args)
-            except Exception as exc:
-                if _is_numba_error(exc):
-                    raise self._compilation_error(exc, args) from None
-                raise
-            if self._bad_sigs or len(kernel.overloads) != self._n_checked:
-                self._check_scalar_output(kernel, args)
-            return out
-        vals = self.bind(args, kwargs)
-        kernel = self.kernel
-        self._kernel_ref, self._kernel_for = kernel, self._module
+        fast = self._fast
+        if fast is not None and not kwargs and fast[0] == self._pattern(args) and self._valid():
+            kernel, vals, sig = fast[1], args, fast[2]
+        else:
+            vals = self.bind(args, kwargs)
+            sig = self.signature(vals)
+            kernel = getattr(self.module(sig), self.entry_name)
+            self._last_sig = sig
+            if len(args) == len(vals) and not kwargs and all(
+                    type(args[i]) is float or (type(args[i]) is np.ndarray and args[i].dtype.kind == "f"
+                                               and args[i].ndim > 0) for i in self.argnums):
+                self._fast = (self._pattern(args), kernel, sig)
+        hidden = self.hidden_values(sig)
+        if hidden:
+            vals = tuple(vals) + hidden
         try:
-            out = kernel(*vals)
+            return kernel(*vals)
         except Exception as exc:
             if _is_numba_error(exc):
-                raise self._compilation_error(exc, vals) from None
+                raise self._compilation_error(exc, self.signature(vals)) from None
             raise
-        self._check_scalar_output(kernel, vals)
-        return out
 
-    _n_checked = -1
-    _bad_sigs: frozenset = frozenset()
-
-    def _check_scalar_output(self, kernel, args):
-        """Only Numba's types tell an array result from a scalar one: refuse a call whose argument
-        types make `fun` return an array (else the seed 1.0 broadcasts and grad returns a
-        plausible wrong number).  Re-examined only when the kernel gained a signature."""
-        from numba.core import types as nt
-        if len(kernel.overloads) != self._n_checked:
-            bad = set()
-            vjp = self.vjp_kernel
-            for sig in list(kernel.overloads):
-                if kernel is not vjp and not any(tuple(v[:len(sig)]) == tuple(sig) for v in vjp.overloads):
-                    # the wrapper came from Numba's disk cache, which does not give the vjp it
-                    # calls a signature: type it (from the same cache) to see what it returns
-                    stacks = (nt.float64[::1], nt.int64[::1]) if self.uses_stacks else ()
-                    vjp.compile(tuple(sig) + (nt.float64,) + stacks)
-                for vsig, cres in list(vjp.overloads.items()):
-                    if tuple(vsig[:len(sig)]) == tuple(sig) and \
-                            isinstance(cres.signature.return_type.types[0], (nt.Array, nt.BaseTuple)):
-                        bad.add(tuple(sig))
-            self._bad_sigs, self._n_checked = frozenset(bad), len(kernel.overloads)
-        if not self._bad_sigs:
-            return
-        import numba
-        if tuple(numba.typeof(a) for a in args) in self._bad_sigs:
-            raise self._array_output_error()
-
-    def _array_output_error(self):
-        import ast
-        p = parse_function(self.fun)
-        rets = [n for n in ast.walk(p.tree) if isinstance(n, ast.Return)]
-        return NonScalarOutputError(
-            f"`{self.fun.__qualname__}` returns an array, not a scalar", p.loc(rets[-1] if rets else None),
-            "return a scalar (e.g. np.sum(...) of the array), or differentiate each output element separately")
-
-    def _returns_array(self, args) -> bool:
-        """Whether `fun` itself, compiled by Numba for these arguments, returns an array (asked
-        only when the derivative failed to compile; False when `fun` does not compile either)."""
-        import numba
-        if not any(isinstance(a, np.ndarray) for a in args):
-            return False
-        try:
-            primal = numba.njit(self.fun)
-            types = tuple(numba.typeof(a) for a in args)
-            primal.compile(types)
-            return isinstance(primal.overloads[types].signature.return_type, numba.types.Array)
-        except Exception:
-            return False
-
-    def _compilation_error(self, exc, args=()):
-        if self._returns_array(args):    # e.g. an array carried through a loop that saves values
-            return self._array_output_error()
+    def _compilation_error(self, exc, sig=None):
         text = str(exc)
         where = ""
-        mod = self.module()
-        prov = emit.provenance(self.source) if self.source else {}
+        mod = self.module(sig)
+        prov = emit.provenance(mod.__srcgrad_source__)
         for m in re.finditer(r'File "([^"]+)", line (\d+)', text):
             if m.group(1) == getattr(mod, "__file__", None):
                 line = int(m.group(2)) - 1       # the checksum line precedes the source
@@ -273,6 +286,55 @@ class GradFunction:
         return CompilationError(
             f"Numba could not compile the derivative of {self.fun.__qualname__}{where}: {first}\n"
             f"Print `.source` to see the generated code. Full Numba message:\n{text}")
+
+
+def _hidden_getters(mod, watch) -> list:
+    """One getter per array the generated module takes as a hidden parameter (module.HIDDEN)."""
+    funcs = {f.__qualname__: f for f, _, _ in (watch or [])}
+    out = []
+    for qualname, name in getattr(mod, "HIDDEN", ()):
+        f = funcs.get(qualname)
+        if f is None:
+            raise SrcgradError(f"srcgrad lost track of the function reading `{name}` ({qualname})")
+        out.append(functools.partial(resolve.lookup, f, name))
+    return out
+
+
+def _sig_text(sig) -> str:
+    return ",".join(f"{t.ndim}{t.dtype}" for t in sig)
+
+
+def _dispatching_stub(gf):
+    """A function with `gf.fun`'s parameters that Numba compiles, per argument types, into a call
+    of the derivative generated for them (an `@overload` resolved while Numba types the
+    caller); called from Python it is `gf` itself."""
+    from numba.extending import overload
+    params = ", ".join(gf._params)
+    ns = {"_gf": gf}
+    exec(f"def {gf.fun.__name__}_{gf.kind}_kernel({params}):\n    return _gf({params})\n", ns)
+    stub = ns[f"{gf.fun.__name__}_{gf.kind}_kernel"]
+
+    def typer(*types):
+        sig = []
+        for i, t in enumerate(types):
+            a = abstract.of_numba(t)
+            if a is None:
+                return None
+            if i in gf.argnums and not a.is_array:
+                a = abstract.FLOAT
+            sig.append(a)
+        sig = tuple(sig)
+        target = getattr(gf.module(sig), gf.entry_name)
+        hidden = gf.hidden_values(sig)     # frozen when the caller compiles, as Numba does for globals
+        ns2 = {"_target": target, **{f"_h{k}": h for k, h in enumerate(hidden)}}
+        extra = "".join(f", _h{k}" for k in range(len(hidden)))
+        exec(f"def impl({params}):\n    return _target({params}{extra})\n", ns2)
+        return ns2["impl"]
+
+    exec(f"def _typer({params}):\n    return _impl({params})\n", ns2 := {"_impl": typer})
+    overload(stub, jit_options={"cache": False})(ns2["_typer"])
+    stub.gradient_function = gf
+    return stub
 
 
 def _is_numba_error(exc) -> bool:

@@ -10,8 +10,11 @@ readable Python).
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
+from . import abstract
 from .api import GradFunction, _normalize_argnums, grad
 from .errors import ArgnumsError, SrcgradError
 
@@ -25,17 +28,18 @@ class JvpFunction(GradFunction):
     def __init__(self, fun, argnums):
         super().__init__(fun, argnums, kind="jvp")
 
-    def _transform(self) -> str:
+    def _transform(self, sig) -> str:
         from .pipeline import transform_forward
-        return transform_forward(self.fun, self.argnums)
+        return transform_forward(self.fun, self.argnums, sig=sig)
 
     @property
-    def kernel(self):
-        return getattr(self.module(), f"{self.fun.__name__}_jvp")
+    def entry_name(self) -> str:
+        return f"{self.fun.__name__}_jvp"
 
-    @property
-    def tangent_function(self):
-        return getattr(self.module(), f"{self.fun.__name__}_tangent")
+    def tangent_function(self, sig=None):
+        """The plain Python tangent function `(*params, *tangents) -> tangent` for abstract
+        signature `sig` of the primal arguments (every argument a number when None)."""
+        return getattr(self.module(sig), f"{self.fun.__name__}_tangent")
 
     def __call__(self, *args):
         n = len(self._params)
@@ -43,7 +47,10 @@ class JvpFunction(GradFunction):
         vals = list(self.bind(primals, {}))
         tans = [np.asarray(t, dtype=np.float64) if isinstance(vals[i], np.ndarray) else float(t)
                 for i, t in zip(self.argnums, tangents)]
-        return self.kernel(*vals, *tans)
+        sig = self.signature(vals)
+        self._last_sig = sig
+        kernel = getattr(self.module(sig), self.entry_name)
+        return kernel(*vals, *tans, *self.hidden_values(sig))
 
 
 class ForwardGradFunction(GradFunction):
@@ -56,9 +63,9 @@ class ForwardGradFunction(GradFunction):
     def __init__(self, fun, argnums=0, kind="grad"):
         super().__init__(fun, argnums, kind=kind)
 
-    def _transform(self) -> str:
+    def _transform(self, sig) -> str:
         from .pipeline import transform_forward
-        return transform_forward(self.fun, self.argnums, gradient=True)
+        return transform_forward(self.fun, self.argnums, gradient=True, sig=sig)
 
     @property
     def vjp_name(self) -> str:
@@ -108,31 +115,34 @@ def jvp(fun, primals, tangents):
     return jf(*primals, *[tangents[i] for i in argnums])
 
 
-def partial_function(g: GradFunction):
+def partial_function(g: GradFunction, sig=None):
     """A plain Python function with g.fun's parameters returning d g.fun / d x_i (forward mode),
-    for grad(grad(f)). Only for a single scalar argument."""
+    for grad(grad(f)), generated for abstract signature `sig`. Only for a single scalar argument."""
     if g.kind != "grad" or not g.single:
         raise SrcgradError("grad(grad(f)) needs the inner grad to have one (int) argnums and kind 'grad'; "
                            "use srcgrad.hessian for several arguments")
     jf = _jvp_function(g.fun, g.argnums)
-    tangent = jf.tangent_function
     params = jf._params
     i = g.argnums[0]
     name = f"{g.fun.__name__}_d{params[i]}"
     src = (f"def {name}({', '.join(params)}):\n"
            f"    return _tangent({', '.join(params)}, 1.0)\n")
     from .codegen import compile as cache
-    stem = f"{name}_{jf._key()[0].rsplit('_', 1)[1]}"
+    tangent_mod = jf.module(sig)       # importable under its name from here on
+    if getattr(tangent_mod, "HIDDEN", ()):
+        raise SrcgradError(f"grad(grad({g.fun.__qualname__})): the function reads arrays from its globals "
+                           f"({', '.join(n for _, n in tangent_mod.HIDDEN)}); pass them as arguments, or use "
+                           "srcgrad.hvp / srcgrad.hessian")
+    stem = f"{name}_{tangent_mod.__name__.rsplit('_', 1)[1]}"
     text = cache.read_valid(stem)
     if text is None:
         mod_text = (f'"""srcgrad: d{g.fun.__name__}/d{params[i]} via forward mode (for second derivatives)."""\n'
-                    f"from srcgrad_generated.{jf.module().__name__.rsplit('.', 1)[1]} import "
+                    f"from srcgrad_generated.{tangent_mod.__name__.rsplit('.', 1)[1]} import "
                     f"{g.fun.__name__}_tangent as _tangent\n\n\n{src}")
         path = cache.write(stem, mod_text)
         text = mod_text
     else:
         path = cache.path_for(stem)
-    jf.module()       # make sure the tangent module is importable under its name
     mod = cache.import_module(stem, path, text)
     return getattr(mod, name)
 
@@ -157,16 +167,48 @@ def hessian(fun, argnums=0):
 
 
 def _array_hessian(fun, i, args):
-    jf = _jvp_function(fun, (i,))
-    hvp = grad(jf.tangent_function, argnums=i)
+    h = hvp(fun, argnums=i)
     x = np.asarray(args[i], dtype=np.float64)
     out = np.empty(x.shape + x.shape)
     e = np.zeros_like(x)
     for k in np.ndindex(x.shape):
         e[k] = 1.0
-        out[(Ellipsis,) + k] = hvp(*args, e)
+        out[(Ellipsis,) + k] = h(*args, e)
         e[k] = 0.0
     return out
+
+
+class HvpFunction(GradFunction):
+    """`(args..., v) -> H(args) @ v`: reverse mode over the forward-mode tangent function of
+    `fun`, which is generated for the abstract signature of the primal arguments.  Arrays `fun`
+    reads from its globals are the tangent function's last parameters; they are passed here."""
+
+    def __init__(self, fun, argnum):
+        self._jf = jf = _jvp_function(fun, (argnum,))
+        params = jf._params + [f"{jf._params[argnum]}_dot"]
+        ns: dict = {}
+        exec(f"def {fun.__name__}_tangent({', '.join(params)}):\n    pass\n", ns)
+        super().__init__(ns[f"{fun.__name__}_tangent"], argnums=argnum)
+
+    def _primal_sig(self, sig):
+        return sig[:len(self._jf._params)]
+
+    def _key(self, sig=None):
+        sig = self.default_signature() if sig is None else sig
+        stem, watch = self._jf._key(self._primal_sig(sig))
+        h = hashlib.sha256(f"hvp|{stem}|{self.argnums}|{sig}".encode()).hexdigest()
+        return f"{self.fun.__name__}_h{h[:24]}", watch
+
+    def _transform(self, sig) -> str:
+        from .pipeline import transform
+        psig = self._primal_sig(sig)
+        tangent = self._jf.tangent_function(psig)
+        hidden = tuple(abstract.of_value(v) for v in self._jf.hidden_values(psig))
+        return transform(tangent, self.argnums, self.single, tuple(sig) + hidden)
+
+    def hidden_values(self, sig) -> tuple:
+        self.module(sig)
+        return self._jf.hidden_values(self._primal_sig(sig))
 
 
 def hvp(fun, argnums=0):
@@ -175,8 +217,14 @@ def hvp(fun, argnums=0):
     nums, single, _ = _normalize_argnums(fun, argnums)
     if not single:
         raise ArgnumsError("hvp takes one int argnums")
-    jf = _jvp_function(fun, nums)
-    return grad(jf.tangent_function, argnums=nums[0])
+    key = (fun, nums[0])
+    h = _HVPS.get(key)
+    if h is None:
+        h = _HVPS[key] = HvpFunction(fun, nums[0])
+    return h
+
+
+_HVPS: dict = {}
 
 
 def jacobian(fun, argnums=0):

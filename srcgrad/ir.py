@@ -16,6 +16,7 @@ import ast
 from dataclasses import dataclass, field
 from itertools import count
 
+from .abstract import FLOAT, Ty
 from .errors import Loc
 from .rules.registry import Rule
 
@@ -52,8 +53,7 @@ class Raw:
     """An inactive expression (bool, int, or array constructor), emitted as written."""
     expr: ast.expr
     reads: frozenset
-    kind: str = "scalar"      # "scalar" | "array"
-    dtype: str = "unknown"    # "int" | "bool" | "float" | "unknown"
+    ty: Ty = FLOAT            # its abstract type
 
 
 @dataclass
@@ -122,6 +122,7 @@ class While:
 class Param:
     name: str
     active: bool              # in argnums
+    hidden: tuple = ()        # (function qualname, global name) of an array read from globals/closure
 
 
 @dataclass
@@ -132,7 +133,7 @@ class Function:
     result: object            # Operand
     loc: Loc
     argnums: tuple
-    array_vars: set = field(default_factory=set)   # SSA names known to hold arrays
+    types: dict = field(default_factory=dict)      # SSA name -> abstract.Ty (from the lowering)
 
 
 def walk_blocks(block: Block):

@@ -24,16 +24,16 @@ from .passes import activity, lower, reverse
 from .passes.naming import NameGen
 
 
-def _run(func, argnums: tuple, stage_name: str, build) -> str:
+def _run(func, argnums: tuple, stage_name: str, build, sig=None) -> str:
     """The shared front of every mode: parse, lower, analyse, then `build(parsed, fn, an, names)`
     returning the module text.  Unexpected exceptions become InternalError naming the pass."""
     stage = "parse"
     try:
         parsed = parse_function(func)
         stage = "lower"
-        fn = lower.lower(parsed, argnums)
+        fn = lower.lower(parsed, argnums, sig)
         stage = "activity"
-        an = activity.analyse(fn, fn.array_vars)
+        an = activity.analyse(fn)
         stage = stage_name
         text = build(parsed, fn, an, _names_after(fn))
     except SrcgradError:
@@ -47,12 +47,13 @@ def _run(func, argnums: tuple, stage_name: str, build) -> str:
     return text
 
 
-def _header(func, parsed, argnums, uses_stacks) -> dict:
+def _header(func, parsed, argnums, uses_stacks, fn) -> dict:
+    hidden = tuple(p.hidden for p in fn.params if p.hidden)
     return dict(qualname=func.__qualname__, where=f"{os.path.basename(parsed.file)}:{parsed.first_line}",
-                argnums=argnums, version=__version__, uses_stacks=uses_stacks)
+                argnums=argnums, version=__version__, uses_stacks=uses_stacks, hidden=hidden)
 
 
-def transform_forward(func, argnums: tuple, gradient: bool = False) -> str:
+def transform_forward(func, argnums: tuple, gradient: bool = False, sig=None) -> str:
     """Source of the forward-mode module: `<f>_jvp` (compiled) and `<f>_tangent` (plain Python);
     with `gradient`, `<f>_fwdgrad`: the whole gradient in one forward sweep (vector mode)."""
     from .passes import forward
@@ -63,26 +64,26 @@ def transform_forward(func, argnums: tuple, gradient: bool = False) -> str:
         else:
             fwd = forward.Forward(fn, an, names)
             funcs = [fwd.build(f"{parsed.name}_jvp", plain=False), fwd.build(f"{parsed.name}_tangent", plain=True)]
-        return emit.module_source(_header(func, parsed, argnums, False), funcs, kind="forward-mode (tangent)")
+        return emit.module_source(_header(func, parsed, argnums, False, fn), funcs, kind="forward-mode (tangent)")
 
-    return _run(func, argnums, "forward", build)
+    return _run(func, argnums, "forward", build, sig)
 
 
-def transform(func, argnums: tuple, single: bool) -> str:
+def transform(func, argnums: tuple, single: bool, sig=None) -> str:
     """Source of the reverse-mode module: `<f>_vjp` and the `<f>_grad`/`<f>_value_and_grad` wrappers."""
 
     def build(parsed, fn, an, names):
-        if isinstance(fn.result, ir.Var) and an.kind.get(fn.result.name) == "array":
+        if isinstance(fn.result, ir.Var) and an.types[fn.result.name].is_array:
             rets = [n for n in ast.walk(parsed.tree) if isinstance(n, ast.Return)]
-            raise NonScalarOutputError("the function returns an array, not a scalar",
+            raise NonScalarOutputError(f"the function returns {an.types[fn.result.name]}, not a scalar",
                                        parsed.loc(rets[-1] if rets else None),
                                        "return a scalar (e.g. np.sum(...) of the array), or differentiate each element separately")
         rev = reverse.Reverse(fn, an, names)
         vjp = rev.build(f"{parsed.name}_vjp")
         wraps = emit.wrappers(parsed.name, [p.name for p in fn.params], argnums, single, rev.uses_stacks, names)
-        return emit.module_source(_header(func, parsed, argnums, rev.uses_stacks), [vjp] + wraps)
+        return emit.module_source(_header(func, parsed, argnums, rev.uses_stacks, fn), [vjp] + wraps)
 
-    return _run(func, argnums, "reverse", build)
+    return _run(func, argnums, "reverse", build, sig)
 
 
 def _names_after(fn) -> NameGen:

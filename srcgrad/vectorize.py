@@ -398,6 +398,11 @@ class Vectorized:
             return self._primal_key()
         eng = self._engine()
         mod = eng.module()
+        if getattr(mod, "HIDDEN", ()):
+            raise SrcgradError(
+                f"srcgrad.vectorize: {self.__qualname__} reads arrays from its globals or closure "
+                f"({', '.join(n for _, n in mod.HIDDEN)}); a per-element kernel takes numbers only: pass "
+                "the values it needs as arguments")
         stem = mod.__name__.rpartition(".")[2]
         return stem, eng.vjp_kernel, eng.uses_stacks
 

@@ -26,6 +26,9 @@ from srcgrad import runtime as _rt
 from srcgrad.runtime import jit as _jit
 
 USES_STACKS = {uses_stacks}
+# arrays the function reads from its globals or closure, passed as the last parameters:
+# (qualname of the function that reads it, its name there)
+HIDDEN = {hidden!r}
 '''
 
 

@@ -87,6 +87,8 @@ def dependency_fingerprint(func, parse) -> tuple[str, list]:
             watch.append((f, name, obj))
             if is_number(obj):
                 h.update(f"{name}={obj!r}\n".encode())
+            elif isinstance(obj, np.ndarray):     # data passed at each call: only its kind counts
+                h.update(f"{name}=ndarray:{obj.ndim}{obj.dtype.kind}\n".encode())
             elif (rule_src := rules_fp(obj)):
                 h.update(f"{name}=rule:{rule_src}\n".encode())
             elif is_helper(obj):
@@ -97,6 +99,9 @@ def dependency_fingerprint(func, parse) -> tuple[str, list]:
                     val = getattr(obj, attr, None)
                     if is_number(val):
                         h.update(f"{name}.{attr}={val!r}\n".encode())
+                        watch.append((f, f"{name}.{attr}", val))
+                    elif isinstance(val, np.ndarray):
+                        h.update(f"{name}.{attr}=ndarray:{val.ndim}{val.dtype.kind}\n".encode())
                         watch.append((f, f"{name}.{attr}", val))
                     elif is_helper(val):    # mod.helper(x): its source is part of the key too
                         stack.append(val)

@@ -5,8 +5,9 @@ What holds after this pass (an `Analysis`):
   `argnums` (arrays count as one variable, active when an active value is stored into them);
 * `useful`: variables through which an active value reaches the result; only variables that are
   both get an adjoint;
-* `kind`: "scalar", "array" or "unknown" (may be either; adjoint code is then shape-generic);
-* `dtype`: "int", "bool" or "float": which stack saves the variable when it must be saved;
+* `types`: every variable's abstract type (srcgrad/abstract.py): dimensions from the lowering,
+  kinds (float/int/bool) to a fixpoint; `kind` ("scalar"/"array") and `dtype`
+  ("float"/"int"/"bool": which stack saves it) are read off it;
 * `home`: the block that owns each variable (for phis of an `if`, the block holding the `if`).
 Also refused here, with the user's location: a differentiated value used as an index or a
 `range` bound, and an in-place write into an argument that is differentiated.
@@ -15,11 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import ir
+from .. import abstract, ir
 from ..errors import NotDifferentiableError, UnsupportedArrayUseError
 
-_INT_OPS = {"add", "sub", "mul", "floordiv", "mod", "neg", "pos"}
-_RANK = {"scalar": 0, "unknown": 1, "array": 2}
 
 
 @dataclass
@@ -28,6 +27,7 @@ class Analysis:
     useful: set = field(default_factory=set)
     kind: dict = field(default_factory=dict)
     dtype: dict = field(default_factory=dict)
+    types: dict = field(default_factory=dict)     # name -> abstract.Ty
     home: dict = field(default_factory=dict)
     int_context: set = field(default_factory=set)
 
@@ -45,7 +45,7 @@ def _stmts_with_blocks(block):
             yield from _stmts_with_blocks(b)
 
 
-def analyse(fn: ir.Function, array_vars: set) -> Analysis:
+def analyse(fn: ir.Function) -> Analysis:
     an = Analysis()
     stmts = list(_stmts_with_blocks(fn.body))
     # ---- homes and block parents
@@ -156,59 +156,49 @@ def analyse(fn: ir.Function, array_vars: set) -> Analysis:
                 an.useful |= new
                 changed = True
 
-    # ---- kinds and dtypes
-    scalar_only = not array_vars
+    # ---- kinds and dtypes: dimensions from the lowering's types; kinds (float/int/bool) to a
+    # fixpoint, since a loop-carried value may widen (an int that becomes a float)
+    types = dict(fn.types)
     for p in fn.params:
-        an.kind[p.name] = "array" if p.name in array_vars else ("scalar" if scalar_only else "unknown")
-        an.dtype[p.name] = "int" if p.name in an.int_context else "float"
-    for _ in range(3):   # phis around loops need a couple of rounds
-        for s, _b in stmts:
-            if isinstance(s, ir.Assign):
-                k, d = _kind_dtype(s.value, an)
-                if s.phi and s.target in an.kind:
-                    k = max(k, an.kind[s.target], key=_RANK.get)
-                    d = d if d == an.dtype.get(s.target) else ("float" if "float" in (d, an.dtype[s.target]) else d)
-                an.kind[s.target] = k
-                an.dtype[s.target] = d
-            elif isinstance(s, ir.For):
-                an.kind[s.index] = "scalar"
-                an.dtype[s.index] = "int"
-                an.kind[s.trips] = "scalar"
-                an.dtype[s.trips] = "int"
-            elif isinstance(s, ir.While):
-                an.kind[s.trips] = "scalar"
-                an.dtype[s.trips] = "int"
+        t = types[p.name]
+        if not t.is_array:   # a number's kind comes from its use: an index or range bound is an int
+            types[p.name] = abstract.INT if p.name in an.int_context else abstract.FLOAT
     for name in an.int_context:
-        an.dtype[name] = "int"
-    for name in array_vars:
-        if name in an.kind:
-            an.kind[name] = "array"
+        t = types.get(name)
+        if t is not None and not t.is_array:
+            types[name] = abstract.INT
+    assigns = [s for s, _ in stmts if isinstance(s, ir.Assign)]
+    changed = True
+    while changed:
+        changed = False
+        for s in assigns:
+            if s.target in an.int_context and not types[s.target].is_array:
+                continue
+            new = _retype(s.value, types)
+            if s.phi:
+                new = abstract.join(new, types[s.target]) or types[s.target]
+            if new != types.get(s.target):
+                types[s.target] = new
+                changed = True
+    an.types = types
+    for name, t in types.items():
+        an.kind[name] = "array" if t.is_array else "scalar"
+        an.dtype[name] = _DTYPE_NAME[t.dtype]
     return an
 
 
-def _kind_dtype(v, an):
+_DTYPE_NAME = {"f": "float", "i": "int", "b": "bool"}
+
+
+def _retype(v, types):
+    """The type of an assigned value, given the current types of what it reads."""
     if isinstance(v, ir.Const):
-        d = "bool" if isinstance(v.value, bool) else ("int" if isinstance(v.value, int) else "float")
-        return "scalar", d
+        return abstract.of_value(v.value)
     if isinstance(v, ir.Var):
-        return an.kind.get(v.name, "unknown"), an.dtype.get(v.name, "float")
+        return types[v.name]
     if isinstance(v, ir.Load):
-        return "scalar", "float"
+        return abstract.Ty(0, types[v.array.name].dtype)
     if isinstance(v, ir.Raw):
-        return v.kind, v.dtype if v.dtype != "unknown" else "float"
-    if isinstance(v, ir.Prim):
-        r = v.rule
-        kinds = [an.kind.get(a.name, "unknown") if isinstance(a, ir.Var) else "scalar" for a in v.args]
-        if r.result == "array":
-            k = "array"
-        elif r.result in ("float", "int", "bool"):
-            k = "scalar"
-        else:
-            k = max(kinds, key=_RANK.get) if kinds else "scalar"
-        dts = [an.dtype.get(a.name, "float") if isinstance(a, ir.Var) else _kind_dtype(a, an)[1] for a in v.args]
-        if r.key in _INT_OPS and all(d in ("int", "bool") for d in dts):
-            return k, "int"
-        if r.result in ("int", "bool"):
-            return k, r.result
-        return k, "float"
-    return "unknown", "float"
+        return v.ty
+    tys = [types[a.name] if isinstance(a, ir.Var) else abstract.of_value(a.value) for a in v.args]
+    return v.rule.result_type(tys, [a.value if isinstance(a, ir.Const) else None for a in v.args])

@@ -433,7 +433,9 @@ class Forward:
         tangent = self.tangent_of(res)
         ret = tangent if plain else ast.Tuple([value, tangent], ast.Load())
         body.append(ast.Return(ret))
-        params = [p.name for p in fn.params] + [self.dot(fn.params[i].name) for i in fn.argnums]
+        # hidden parameters (arrays read from globals) last, after the tangents
+        params = [p.name for p in fn.params if not p.hidden] + [self.dot(fn.params[i].name) for i in fn.argnums] \
+            + [p.name for p in fn.params if p.hidden]
         return ast.FunctionDef(name=name, args=ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []),
                                body=body, decorator_list=[] if plain else [N("_jit")], returns=None,
                                type_params=[])

@@ -24,13 +24,13 @@ import types as pytypes
 
 import numpy as np
 
-from .. import ir
+from .. import abstract, ir
 from ..errors import (LocatedError, NoDerivativeRuleError, UnsupportedArrayUseError,
                       UnsupportedSyntaxError)
 from ..frontend import resolve
 from ..frontend.fence import fence
 from ..frontend.source import parse_function
-from ..rules import registry
+from ..rules import registry, shapes
 from .desugar import desugar
 from .naming import NameGen
 
@@ -86,7 +86,8 @@ class Lowerer:
         self.env: dict[str, object] = {}
         self.cur: ir.Block | None = None
         self.inline_stack = tuple(inline_stack) + (parsed.func,)
-        self.array_vars: set[str] = set()     # SSA names known to be arrays
+        self.ty: dict[str, object] = {}       # SSA name -> abstract type (abstract.Ty)
+        self.hidden: dict = {}                # (function, global name) -> hidden parameter name
         self.loc_node = None
 
     # ------------------------------------------------------------------ helpers
@@ -103,35 +104,31 @@ class Lowerer:
         return cls(msg, self.loc(node), hint)
 
     # ------------------------------------------------------------------ entry points
-    def lower_function(self, argnums) -> ir.Function:
+    def lower_function(self, argnums, sig) -> ir.Function:
         fdef = self.p.tree
         params = []
         for i, a in enumerate(fdef.args.args):
             name = self.names.claim(a.arg)
             self.env[a.arg] = ir.Var(name)
+            self.ty[name] = sig[i]
             params.append(ir.Param(name, i in argnums))
         body = ir.Block([], 0)
         self.cur = body
         result = self.lower_body(fdef)
+        for (func, gname), pname in self.hidden.items():
+            params.append(ir.Param(pname, False, hidden=(func.__qualname__, gname)))
         fn = ir.Function(self.p.name, params, body, result, self.loc(fdef), tuple(argnums))
-        fn.array_vars = self._propagate_arrays(body)
+        fn.types = self.ty
         return fn
 
-    def _propagate_arrays(self, body) -> set:
-        """Array-ness flows through copies, phis and elementwise operations."""
-        out = set(self.array_vars)
-        changed = True
-        while changed:
-            changed = False
-            for s in ir.walk_stmts(body):
-                if isinstance(s, ir.Assign) and s.target not in out:
-                    v = s.value
-                    if (isinstance(v, ir.Var) and v.name in out) or (
-                            isinstance(v, ir.Prim) and v.rule.result == "same"
-                            and any(isinstance(a, ir.Var) and a.name in out for a in v.args)):
-                        out.add(s.target)
-                        changed = True
-        return out
+    # ------------------------------------------------------------------ types
+    def type_of(self, op):
+        if isinstance(op, ir.Const):
+            return abstract.of_value(op.value)
+        return self.ty[op.name]
+
+    def set_type(self, name, ty):
+        self.ty[name] = ty
 
     def lower_body(self, fdef) -> object:
         stmts = desugar(fdef, self.names, self.loc)
@@ -162,8 +159,7 @@ class Lowerer:
             if name is not None and op != ir.Var(name):
                 if isinstance(op, ir.Var):
                     self.emit(ir.Assign(name, op, self.loc(s)))
-                    if op.name in self.array_vars:
-                        self.array_vars.add(name)
+                    self.set_type(name, self.type_of(op))
                     op = ir.Var(name)
                 else:   # a constant: keep it a binding; give the name back for later use
                     self.names.used.discard(name)
@@ -209,12 +205,17 @@ class Lowerer:
             if vb == ve:
                 merged[name] = vb
                 continue
+            ty = abstract.join(self.type_of(vb), self.type_of(ve))
+            if ty is None:
+                raise self.error(UnsupportedArrayUseError,
+                                 f"`{name}` is {self.type_of(vb)} after the `if` branch and "
+                                 f"{self.type_of(ve)} after the `else` branch", s,
+                                 "give the variable the same kind of value on every path "
+                                 "(e.g. np.zeros_like(x) instead of 0.0)")
             phi = self.names.claim(name)
             body.stmts.append(ir.Assign(phi, vb, self.loc(s), phi="if"))
             orelse.stmts.append(ir.Assign(phi, ve, self.loc(s), phi="if"))
-            if (isinstance(vb, ir.Var) and vb.name in self.array_vars) or \
-                    (isinstance(ve, ir.Var) and ve.name in self.array_vars):
-                self.array_vars.add(phi)
+            self.set_type(phi, ty)
             node.phis.append(phi)
             merged[name] = ir.Var(phi)
         self.env = merged
@@ -235,8 +236,7 @@ class Lowerer:
             phi = self.names.claim(name)
             init = self.env[name]
             self.emit(ir.Assign(phi, init, self.loc(s), phi="entry"))
-            if isinstance(init, ir.Var) and init.name in self.array_vars:
-                self.array_vars.add(phi)
+            self.set_type(phi, self.type_of(init))
             self.env[name] = ir.Var(phi)
             phis.append((name, phi))
         return phis
@@ -262,6 +262,12 @@ class Lowerer:
             if nxt is None:
                 raise self.error(UnsupportedSyntaxError, f"`{name}` may be left undefined by the loop body", s)
             if nxt != ir.Var(phi):
+                if abstract.join(self.ty[phi], self.type_of(nxt)) is None:
+                    raise self.error(UnsupportedArrayUseError,
+                                     f"`{name}` is {self.ty[phi]} before the loop and "
+                                     f"{self.type_of(nxt)} at the end of its body", s,
+                                     "give the variable the same kind of value before and inside the loop "
+                                     "(e.g. start from np.zeros_like(x) instead of 0.0)")
                 carries.append((phi, nxt))
         # the carries are parallel copies: a source that is another carry's target (x, y = y, x)
         # is read into a temporary first, or the first copy would clobber it
@@ -270,8 +276,7 @@ class Lowerer:
             if isinstance(nxt, ir.Var) and nxt.name in targets:
                 tmp = self.temp("carry")
                 body_block.stmts.append(ir.Assign(tmp, nxt, self.loc(s)))
-                if nxt.name in self.array_vars:
-                    self.array_vars.add(tmp)
+                self.set_type(tmp, self.type_of(nxt))
                 carries[k] = (phi, ir.Var(tmp))
         for phi, nxt in carries:
             body_block.stmts.append(ir.Assign(phi, nxt, self.loc(s), phi="carry"))
@@ -316,6 +321,8 @@ class Lowerer:
         if index_src in self.env and index_src in self._assigned_in(s.body):
             raise self.error(UnsupportedSyntaxError, f"assigning to the loop variable `{index_src}` inside the loop", s)
         index = self.names.claim(index_src)
+        self.set_type(index, abstract.INT)
+        self.set_type(trips, abstract.INT)
         body = ir.Block([], self.cur.depth + 1)
         saved_index = self.env.get(index_src)
         self.env[index_src] = ir.Var(index)
@@ -324,7 +331,8 @@ class Lowerer:
             expr = ast.Call(ast.Attribute(ast.Name("_rt", ast.Load()), "trip_count", ast.Load()),
                             [self._operand_ast(start), self._operand_ast(stop), self._operand_ast(step)], [])
             self.emit(ir.Assign(trips, ir.Raw(expr, frozenset(ir.operand_names([start, stop, step])),
-                                              dtype="int"), self.loc(s)))
+                                              abstract.INT), self.loc(s)))
+            self.set_type(trips, abstract.INT)
         exit_op = self._loop_body(s, s.body, phis, body)
         if saved_index is not None:
             self.env[index_src] = saved_index
@@ -341,6 +349,7 @@ class Lowerer:
     def while_(self, s: ast.While):
         phis = self._loop_entry(s, s.body)
         trips = self.names.fresh("_trips")
+        self.set_type(trips, abstract.INT)
         cond_block = ir.Block([], self.cur.depth + 1)
         parent = self.cur
         self.cur = cond_block
@@ -358,6 +367,8 @@ class Lowerer:
         obj = resolve.lookup(self.func, name)
         if resolve.is_number(obj):
             return ir.Const(_py_number(obj))
+        if isinstance(obj, np.ndarray) and name not in resolve.local_names(self.p.tree):
+            return self.hidden_array(self.func, name, obj, node)
         if name in resolve.local_names(self.p.tree):
             raise self.error(UnsupportedSyntaxError, f"`{name}` is used where it may not be assigned", node,
                              "assign it before the `if`/loop on every path (a variable first assigned "
@@ -367,6 +378,23 @@ class Lowerer:
         raise self.error(UnsupportedSyntaxError,
                          f"`{name}` refers to a {type(obj).__name__}, not a number or an array", node,
                          "pass it as an argument, or make it a module-level numeric constant")
+
+    def hidden_array(self, func, name, obj, node):
+        """An array read from the function's globals or closure (data held outside, the SciPy
+        pattern): a hidden parameter, passed at each call with the object the name holds then, so
+        the data is never baked into the generated code."""
+        key = (func, name)
+        pname = self.hidden.get(key)
+        if pname is None:
+            try:
+                ty = abstract.of_value(obj)
+            except TypeError as exc:
+                raise self.error(UnsupportedSyntaxError, f"`{name}` holds an array srcgrad cannot use: {exc}",
+                                 node) from None
+            pname = self.names.fresh(f"_g_{name.replace('.', '_')}")
+            self.hidden[key] = pname
+            self.ty[pname] = ty
+        return ir.Var(pname)
 
     def expr(self, e, target=None):
         if isinstance(e, ast.Constant):
@@ -397,8 +425,10 @@ class Lowerer:
                 return self.raw(e, target)
             arr = self.array_operand(e.value, e)
             index = self.index(e.slice)
+            ty = self.element_type(arr, index, e)
             t = target or self.temp()
             self.emit(ir.Assign(t, ir.Load(arr, index), self.loc(self.loc_node)))
+            self.set_type(t, ty)
             return ir.Var(t)
         if isinstance(e, ast.Attribute):
             return self.attribute(e, target)
@@ -416,21 +446,26 @@ class Lowerer:
                 return ir.Const(_FOLD[rule.key](*(a.value for a in args)))
             except (ZeroDivisionError, OverflowError, ValueError):
                 pass
+        tys = [self.type_of(a) for a in args]
+        if rule.array_only and tys and not tys[0].is_array:
+            raise self.error(UnsupportedArrayUseError,
+                             f"`{rule.name}` needs an array, and its argument is {tys[0]}", node)
+        ty = rule.result_type(tys, [a.value if isinstance(a, ir.Const) else None for a in args])
         t = target or self.temp()
         self.emit(ir.Assign(t, ir.Prim(rule, tuple(args)), self.loc(self.loc_node)))
-        if rule.array_only and args and isinstance(args[0], ir.Var):
-            self.array_vars.add(args[0].name)
-        if rule.result == "array" or (rule.result == "same" and any(
-                isinstance(a, ir.Var) and a.name in self.array_vars for a in args)):
-            self.array_vars.add(t)
+        self.set_type(t, ty)
         return ir.Var(t)
 
     def condition(self, test):
+        op = None
         if isinstance(test, ast.Name):
             op = self.read_name(test.id, test)
-            if isinstance(op, ir.Var):
-                return op
-        return self.raw(test, None, hint="c")
+        if not isinstance(op, ir.Var):
+            op = self.raw(test, None, hint="c")
+        if self.type_of(op).is_array:
+            raise self.error(UnsupportedArrayUseError, "the condition is an array, not a single truth value", test,
+                             "use np.where(cond, a, b) for element-wise choices, or np.all(...)/np.any(...)")
+        return op
 
     def ifexp(self, e: ast.IfExp, target):
         name = self.temp("sel")
@@ -452,6 +487,8 @@ class Lowerer:
                 val = getattr(obj, e.attr, resolve._MISSING)
                 if resolve.is_number(val):
                     return ir.Const(_py_number(val))
+                if isinstance(val, np.ndarray):
+                    return self.hidden_array(self.func, f"{base.id}.{e.attr}", val, e)
                 raise self.error(UnsupportedSyntaxError, f"`{base.id}.{e.attr}` used as a value", e)
         if e.attr == "T":
             arr = self.array_operand(base, e)
@@ -468,10 +505,28 @@ class Lowerer:
             raise self.error(UnsupportedArrayUseError, "indexing the result of an expression", where,
                              "assign the array to a variable first")
         op = self.read_name(node.id, node)
-        if not isinstance(op, ir.Var):
+        if not isinstance(op, ir.Var) or not self.type_of(op).is_array:
             raise self.error(UnsupportedArrayUseError, f"`{node.id}` is a number, not an array", where)
-        self.array_vars.add(op.name)
         return op
+
+    def element_type(self, arr, index, node):
+        """The type of `arr[index]`: an element when every dimension is indexed by an integer."""
+        ty = self.type_of(arr)
+        for i in index:
+            it = self.type_of(i)
+            if it.is_array:
+                raise self.error(UnsupportedArrayUseError,
+                                 f"an index of `{arr.name}` is {it}, not an integer", node,
+                                 "index with integers")
+        if len(index) > ty.ndim:
+            raise self.error(UnsupportedArrayUseError,
+                             f"{len(index)} indices for `{ast.unparse(node.value)}`, which is {ty}", node)
+        if len(index) < ty.ndim:
+            raise self.error(UnsupportedArrayUseError,
+                             f"`{ast.unparse(node)}` indexes {len(index)} of the {ty.ndim} dimensions of an array "
+                             "(a row or column view)", node,
+                             "index every dimension (`A[i, j]`) in a loop")
+        return abstract.Ty(0, ty.dtype)
 
     def index(self, sl) -> tuple:
         elts = sl.elts if isinstance(sl, ast.Tuple) else [sl]
@@ -542,8 +597,9 @@ class Lowerer:
             size = ast.Subscript(ast.Attribute(ast.Name(arr.name, ast.Load()), "shape", ast.Load()),
                                  self._operand_ast(axis), ast.Load())
             t = self.temp()
-            self.emit(ir.Assign(t, ir.Raw(size, frozenset({arr.name} | ir.operand_names([axis])), dtype="int"),
+            self.emit(ir.Assign(t, ir.Raw(size, frozenset({arr.name} | ir.operand_names([axis])), abstract.INT),
                                 self.loc(self.loc_node)))
+            self.set_type(t, abstract.INT)
             return self.prim(registry.lookup_operator("truediv"), (total, ir.Var(t)), e, target)
         rule = registry.lookup(obj, len(args))
         if rule is None:
@@ -580,22 +636,21 @@ class Lowerer:
         self.names.reserved |= NameGen.identifiers(parsed.tree)
         child = Lowerer(parsed, self.names, self.inline_stack)
         child.cur = self.cur
-        child.array_vars = self.array_vars
+        child.ty = self.ty
+        child.hidden = self.hidden
         for p, op in zip(params, ops):
             child.env[p] = op
         result = child.lower_body(parsed.tree)
         if target is not None and result != ir.Var(target):
             if isinstance(result, ir.Var):
                 self.emit(ir.Assign(target, result, self.loc(self.loc_node)))
+                self.set_type(target, self.type_of(result))
                 return ir.Var(target)
         return result
 
     # ------------------------------------------------------------------ raw (inactive) expressions
     def raw(self, e, target, hint="t"):
         reads = set()
-        kind, dtype = "scalar", "unknown"
-        if isinstance(e, (ast.Compare, ast.BoolOp)) or (isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Not)):
-            dtype = "bool"
         lowerer = self
 
         class Rename(ast.NodeTransformer):
@@ -609,6 +664,10 @@ class Lowerer:
                 obj = resolve.lookup(lowerer.func, node.id)
                 if resolve.is_number(obj):
                     return ast.copy_location(ast.Constant(_py_number(obj)), node)
+                if isinstance(obj, np.ndarray):
+                    v = lowerer.hidden_array(lowerer.func, node.id, obj, node)
+                    reads.add(v.name)
+                    return ast.copy_location(ast.Name(v.name, ast.Load()), node)
                 if isinstance(obj, pytypes.ModuleType):
                     return ast.copy_location(ast.Name(_module_alias(obj, node, lowerer), ast.Load()), node)
                 return ast.copy_location(ast.Name(_canonical(obj, node, lowerer), ast.Load()), node)
@@ -638,35 +697,140 @@ class Lowerer:
                 return node
 
         expr = Rename().visit(_deepcopy(e))
-        for node in ast.walk(expr):   # len(x), x.shape, x.size, x.ndim reveal arrays
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" \
-                    and node.args and isinstance(node.args[0], ast.Name):
-                self.array_vars.add(node.args[0].id)
-            if isinstance(node, ast.Attribute) and node.attr in ("shape", "size", "ndim") \
-                    and isinstance(node.value, ast.Name):
-                self.array_vars.add(node.value.id)
-            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
-                self.array_vars.add(node.value.id)   # x[i] in a condition reveals an array too
-        if isinstance(e, ast.Call):
-            obj = self.callee(e.func)
-            rule = next((r for (k, _), r in registry.RULES.items() if k is obj), None)
-            if rule is not None and rule.result == "array":
-                kind = "array"
-            if rule is not None and rule.result in ("int", "bool"):
-                dtype = rule.result
-        if isinstance(e, ast.Subscript) or (isinstance(e, ast.Attribute) and e.attr in _ARRAY_ATTRS_INT):
-            dtype = "int"
+        ty = RawTyper(self.ty, e, self.loc).type(expr)
+        if not isinstance(ty, abstract.Ty):
+            raise self.error(UnsupportedSyntaxError, f"a {ty} value here", e,
+                             "tuples are only supported as shapes, e.g. np.zeros((n, m))")
         t = target or self.temp(hint)
-        self.emit(ir.Assign(t, ir.Raw(ast.fix_missing_locations(expr), frozenset(reads), kind, dtype),
+        self.emit(ir.Assign(t, ir.Raw(ast.fix_missing_locations(expr), frozenset(reads), ty),
                             self.loc(self.loc_node)))
-        if kind == "array":
-            self.array_vars.add(t)
+        self.set_type(t, ty)
         return ir.Var(t)
 
     def _operand_ast(self, op):
         if isinstance(op, ir.Const):
             return ast.Constant(op.value)
         return ast.Name(op.name, ast.Load())
+
+
+_CONSTRUCTORS = {np.zeros, np.ones, np.empty, np.full}
+_LIKE = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
+_DTYPE_KIND = {bool: "b", int: "i", float: "f"}
+
+
+class RawTyper:
+    """The abstract type of an inactive expression (already renamed to SSA names): comparisons,
+    shape queries, integer arithmetic, array constructors, non-differentiable calls."""
+
+    def __init__(self, types, where, loc):
+        self.types, self.where, self.loc = types, where, loc
+
+    def _obj(self, node):
+        """The Python object a (renamed) callee expression names: np.zeros, len, math.floor, ..."""
+        import srcgrad.runtime as rt
+        if isinstance(node, ast.Name):      # `np.zeros` may be one dotted Name after renaming
+            head, *rest = node.id.split(".")
+            obj = {"np": np, "math": math, "_rt": rt}.get(head, getattr(builtins, head, None))
+            for part in rest:
+                obj = getattr(obj, part, None)
+            return obj
+        if isinstance(node, ast.Attribute):
+            base = self._obj(node.value)
+            return getattr(base, node.attr, None) if base is not None else None
+        return None
+
+    def _dtype_kw(self, call, default):
+        for k in call.keywords:
+            if k.arg == "dtype":
+                obj = self._obj(k.value)
+                if obj in _DTYPE_KIND:
+                    return _DTYPE_KIND[obj]
+                try:
+                    kind = np.dtype(obj).kind
+                except TypeError:
+                    return default
+                return "f" if kind == "f" else ("b" if kind == "b" else "i")
+        return default
+
+    def type(self, node):
+        t = self.types
+        if isinstance(node, ast.Constant):
+            return abstract.of_value(node.value) if not isinstance(node.value, str) else abstract.FLOAT
+        if isinstance(node, ast.Name):
+            return t.get(node.id, abstract.FLOAT)
+        if isinstance(node, ast.Compare):
+            return abstract.broadcast(*(self.type(x) for x in [node.left] + node.comparators), dtype="b")
+        if isinstance(node, ast.BoolOp):
+            return abstract.broadcast(*(self.type(x) for x in node.values), dtype="b")
+        if isinstance(node, ast.UnaryOp):
+            inner = self.type(node.operand)
+            return abstract.broadcast(inner, dtype="b") if isinstance(node.op, ast.Not) else inner
+        if isinstance(node, ast.BinOp):
+            a, b = self.type(node.left), self.type(node.right)
+            if isinstance(node.op, ast.Div):
+                return abstract.broadcast(a, b, dtype="f")
+            if isinstance(node.op, ast.MatMult):
+                return shapes.matmul([a, b], [None, None])
+            return abstract.broadcast(a, b)
+        if isinstance(node, ast.IfExp):
+            return abstract.join(self.type(node.body), self.type(node.orelse)) or abstract.FLOAT
+        if isinstance(node, ast.Tuple):
+            return abstract.TupleTy(tuple(self.type(x) for x in node.elts))
+        if isinstance(node, ast.Attribute):
+            base = self.type(node.value)
+            if node.attr == "shape" and isinstance(base, abstract.Ty):
+                return abstract.TupleTy((abstract.INT,) * base.ndim)
+            if node.attr in ("size", "ndim"):
+                return abstract.INT
+            if node.attr == "T":
+                return base
+            return abstract.FLOAT
+        if isinstance(node, ast.Subscript):
+            base = self.type(node.value)
+            if isinstance(base, abstract.TupleTy):
+                return abstract.INT
+            if isinstance(base, abstract.Ty):
+                n = len(node.slice.elts) if isinstance(node.slice, ast.Tuple) else 1
+                return abstract.Ty(max(base.ndim - n, 0), base.dtype)
+            return abstract.FLOAT
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        return abstract.FLOAT
+
+    def call(self, node):
+        obj = self._obj(node.func)
+        args = [self.type(a) for a in node.args]
+        if obj in _CONSTRUCTORS:
+            shape = node.args[0] if node.args else None
+            nd = shapes.shape_ndim(args[0] if args else None, None)
+            if isinstance(shape, ast.Constant):
+                nd = 1
+            default = "f"
+            if obj is np.full and len(args) > 1 and isinstance(args[1], abstract.Ty):
+                default = args[1].dtype
+            return abstract.Ty(nd, self._dtype_kw(node, default))
+        if obj in _LIKE:
+            like = args[0] if args else abstract.FLOAT
+            return abstract.Ty(like.ndim, self._dtype_kw(node, like.dtype))
+        if obj is np.arange:
+            kinds = [a.dtype for a in args if isinstance(a, abstract.Ty)]
+            return abstract.Ty(1, self._dtype_kw(node, abstract.promote(*kinds) if kinds else "i"))
+        if obj is np.linspace:
+            return abstract.Ty(1, "f")
+        if obj in (np.eye, np.identity):
+            return abstract.Ty(2, self._dtype_kw(node, "f"))
+        if obj in (builtins.len, builtins.int, builtins.round) or obj in (math.floor, math.ceil, math.trunc):
+            return abstract.INT
+        if obj is builtins.float:
+            return abstract.FLOAT
+        if obj is builtins.bool:
+            return abstract.BOOL
+        if obj in (builtins.abs, builtins.min, builtins.max):
+            return abstract.broadcast(*args) if args else abstract.FLOAT
+        rule = registry.lookup(obj, len(node.args)) if obj is not None else None
+        if rule is not None and rule.typer is not None and all(isinstance(a, abstract.Ty) for a in args):
+            return rule.result_type(args, [None] * len(args))
+        return abstract.FLOAT
 
 
 def _deepcopy(node):
@@ -709,8 +873,11 @@ def _canonical(obj, node, lowerer):
                         "inside conditions and shape expressions use math/numpy functions, len(), int() and numbers")
 
 
-def lower(parsed, argnums) -> ir.Function:
-    """Fence, desugar and lower `parsed` (a ParsedFunction) into the IR."""
+def lower(parsed, argnums, sig=None) -> ir.Function:
+    """Fence, desugar and lower `parsed` (a ParsedFunction) into the IR, typed for the abstract
+    signature `sig` (one abstract.Ty per parameter; every parameter a number when None)."""
     fence(parsed.tree, parsed.loc)
     names = _Names(NameGen.identifiers(parsed.tree))
-    return Lowerer(parsed, names).lower_function(tuple(argnums))
+    if sig is None:
+        sig = (abstract.FLOAT,) * len(parsed.tree.args.args)
+    return Lowerer(parsed, names).lower_function(tuple(argnums), tuple(sig))

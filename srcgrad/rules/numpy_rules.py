@@ -10,6 +10,7 @@ first argument, like the builtins; ``np.where(c, a, b)`` has no derivative in ``
 import numpy as np
 
 from .. import runtime as _rt  # noqa: F401
+from . import shapes
 from .registry import nondiff, partials, vjp
 
 POS = (0.2, 4.0)
@@ -151,38 +152,38 @@ def where(c, x, y):
     return None, _rt.indicator(c), _rt.indicator(np.logical_not(c))
 
 
-nondiff(np.floor, np.ceil, np.trunc, np.sign, np.rint, call=None)
+nondiff(np.floor, np.ceil, np.trunc, np.sign, np.rint, call=None, typer=shapes.float_like_first)
 nondiff(np.isnan, np.isinf, np.isfinite, result="bool")
 
 
 # ---- reductions and products (adjoints are not elementwise) ----
 
-@vjp(np.sum, arity=1, result="float")
+@vjp(np.sum, arity=1, typer=shapes.scalar_sum)
 def sum_(g, x):
     return _rt.sum_grad(g, x)
 
 
-@vjp(np.sum, arity=2, result="array")
+@vjp(np.sum, arity=2, typer=shapes.reduce_axis)
 def sum_axis(g, x, axis):
     return _rt.sum_axis_grad(g, x, axis), None
 
 
-@vjp(np.mean, arity=1, result="float")
+@vjp(np.mean, arity=1, typer=shapes.scalar_float)
 def mean(g, x):
     return _rt.sum_grad(g, x) / x.size
 
 
-@vjp(np.dot, arity=2, result="same")
+@vjp(np.dot, arity=2, typer=shapes.matmul)
 def dot(g, x, y):
     return _rt.matmul_grad_a(g, x, y), _rt.matmul_grad_b(g, x, y)
 
 
-@vjp(np.transpose, arity=1, result="array")
+@vjp(np.transpose, arity=1, typer=shapes.same)
 def transpose(g, x):
     return g.T
 
 
 # ---- constructors and shape queries: no derivative ----
 nondiff(np.zeros, np.ones, np.empty, arity=(1, 2), result="array")
-nondiff(np.zeros_like, np.ones_like, np.empty_like, arity=(1, 2), result="array", array_only=True)
+nondiff(np.zeros_like, np.ones_like, np.empty_like, arity=(1, 2), result="array", array_only=True, typer=shapes.same)
 nondiff(np.arange, arity=(1, 2, 3), result="array")

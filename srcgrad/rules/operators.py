@@ -9,22 +9,23 @@ Conventions at kinks and singular points (tested in tests/rules):
 import math  # noqa: F401  (names used inside rule expressions)
 
 from .. import runtime as _rt  # noqa: F401
+from . import shapes
 from .registry import nondiff, partials, vjp
 
 POS_DOM = (0.2, 3.0)
 
 
-@partials("add")
+@partials("add", dtype=None)
 def add(x, y):
     return 1, 1
 
 
-@partials("sub")
+@partials("sub", dtype=None)
 def sub(x, y):
     return 1, -1
 
 
-@partials("mul")
+@partials("mul", dtype=None)
 def mul(x, y):
     return y, x
 
@@ -36,39 +37,39 @@ def truediv(x, y, out):
     return 1 / y, -out * (1 / y)
 
 
-@partials("pow", domain=(POS_DOM, (-2.0, 2.0)))
+@partials("pow", dtype=None, domain=(POS_DOM, (-2.0, 2.0)))
 def pow_(x, y, out):
     return y * x ** (y - 1), _rt.pow_dy(x, out)
 
 
-@partials("mod", domain=((0.1, 5.0), (0.7, 2.0)))
+@partials("mod", dtype=None, domain=((0.1, 5.0), (0.7, 2.0)))
 def mod(x, y):
     return 1, -(x // y)
 
 
-@partials("neg")
+@partials("neg", dtype=None)
 def neg(x):
     return -1
 
 
-@partials("pos")
+@partials("pos", dtype=None)
 def pos(x):
     return 1
 
 
-nondiff("floordiv", arity=2, call="//")
+nondiff("floordiv", arity=2, call="//", typer=shapes.elementwise(None))
 
 
-@vjp("matmul", arity=2, call="@", result="array")
+@vjp("matmul", arity=2, call="@", typer=shapes.matmul)
 def matmul(g, x, y):
     return _rt.matmul_grad_a(g, x, y), _rt.matmul_grad_b(g, x, y)
 
 
-@vjp("transpose", arity=1, call=".T", result="array")
+@vjp("transpose", arity=1, call=".T", typer=shapes.same)
 def transpose(g, x):
     return g.T
 
 
-@vjp("copy", arity=1, call=".copy()", result="array")
+@vjp("copy", arity=1, call=".copy()", typer=shapes.same)
 def copy(g, x):
     return g

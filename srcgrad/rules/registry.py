@@ -35,6 +35,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from ..errors import SrcgradError
+from . import shapes
 
 # Test domain for an argument: (low, high) for uniform sampling in tests.
 DEFAULT_DOMAIN = (-2.0, 2.0)
@@ -56,6 +57,10 @@ class Rule:
     array_only: bool = False          # the primitive reveals that its argument is an array
     notes: str = ""
     source: str = ""                  # the rule function's source, part of the cache key
+    typer: object = None              # (argument types, constants) -> result type (rules/shapes.py)
+
+    def result_type(self, tys, consts):
+        return self.typer(list(tys), list(consts))
 
     def reads(self, i: int) -> set[str]:
         """Names of the rule's parameters (and 'out') the i-th partial/contribution reads."""
@@ -157,8 +162,9 @@ def _np_ufunc_type():
 
 
 def partials(*keys, arity: int | None = None, domain=None, call: str | None = None,
-             notes: str = "", array_only: bool = False):
-    """Declare elementwise partial derivatives for one or more primal callables (or operator names)."""
+             notes: str = "", array_only: bool = False, dtype: str | None = "f"):
+    """Declare elementwise partial derivatives for one or more primal callables (or operator names).
+    `dtype`: the result's kind ("f", or None for NumPy's promotion of the arguments' kinds)."""
 
     def deco(fn):
         names, expr = _return_expr(fn)
@@ -175,14 +181,14 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | None = No
             _register(Rule(name=call or _call_name(key), key=key, arity=arity or len(params),
                            kind="partials", call=call or _call_name(key), params=params, exprs=exprs,
                            uses_out="out" in names, domain=dom, fn=fn, notes=notes,
-                           array_only=array_only, source=_source(fn)))
+                           array_only=array_only, source=_source(fn), typer=shapes.elementwise(dtype)))
         return fn
 
     return deco
 
 
 def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain=None,
-        array_only: bool = True, notes: str = ""):
+        array_only: bool = True, notes: str = "", typer=None):
     """Declare a vector-Jacobian product: the function takes (g, *args, out) and returns one
     contribution per argument (None where the argument is not differentiable)."""
 
@@ -197,14 +203,15 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
             _register(Rule(name=call or _call_name(key), key=key, arity=arity, kind="vjp",
                            call=call or _call_name(key), params=params[:arity], exprs=exprs[:arity],
                            uses_out="out" in names, domain=dom, fn=fn,
-                           result=result, array_only=array_only, notes=notes, source=_source(fn)))
+                           result=result, array_only=array_only, notes=notes, source=_source(fn),
+                           typer=typer or _default_typer(result)))
         return fn
 
     return deco
 
 
 def nondiff(*keys, arity: int | tuple[int, ...] | None = None, call: str | None = None,
-            result: str = "float", array_only: bool = False):
+            result: str = "float", array_only: bool = False, typer=None):
     """Declare primal callables whose outputs carry no derivative (any arity unless given)."""
     if arity is None:
         arity = tuple(range(9))
@@ -212,7 +219,17 @@ def nondiff(*keys, arity: int | tuple[int, ...] | None = None, call: str | None 
     for key in keys:
         for a in arities:
             _register(Rule(name=call or _call_name(key), key=key, arity=a, kind="nondiff",
-                           call=call or _call_name(key), result=result, array_only=array_only))
+                           call=call or _call_name(key), result=result, array_only=array_only,
+                           typer=typer or _default_typer(result)))
+
+
+def _default_typer(result: str):
+    """Element-wise typing with the result kind named by `result` ("same": the first argument)."""
+    if result == "same":
+        return shapes.same
+    if result == "array":
+        return shapes.float_like_first
+    return shapes.elementwise({"float": "f", "int": "i", "bool": "b"}[result])
 
 
 def _source(fn) -> str:

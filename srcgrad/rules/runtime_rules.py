@@ -3,10 +3,11 @@ tangent code (which contains them) can itself be differentiated: grad(grad(f)), 
 import math  # noqa: F401
 
 from .. import runtime as _rt
+from . import shapes
 from .registry import nondiff, partials
 
 nondiff(_rt.sign, _rt.indicator, arity=1)
-nondiff(_rt.zeros_like, arity=1, result="array")
+nondiff(_rt.zeros_like, arity=1, result="array", typer=shapes.float_like_first)
 
 
 @partials(_rt.pow_dy, domain=((0.2, 3.0), (0.2, 3.0)))

@@ -29,13 +29,13 @@ def check_program(program: Program | str, seed: int, n_inputs: int = 4, argnums=
     argnums = pick_argnums(seed) if argnums is None else tuple(argnums)
     mod = oracle.load(source)
     ns, tracer = oracle.instrumented(source)
+    rng = np.random.default_rng(seed)
     try:
         vg = srcgrad.value_and_grad(mod.f, argnums=argnums)
-        vg.module()
+        vg.source_for(*oracle.random_args(np.random.default_rng(seed)))   # generated for these types
     except srcgrad.SrcgradError as exc:
         raise FuzzFailure(f"srcgrad refused or failed on a program of the supported subset:\n"
                           f"{type(exc).__name__}: {exc}\n--- program ---\n{source}") from exc
-    rng = np.random.default_rng(seed)
     counts = {"ok": 0, "skip": 0}
     for _ in range(n_inputs):
         args = oracle.random_args(rng)

@@ -1,0 +1,68 @@
+"""Result types of primitives: how each rule's output type follows from its arguments' types.
+
+A typer is `typer(tys, consts) -> Ty`: `tys` are the arguments' abstract types
+(srcgrad/abstract.py), `consts` their values where they are constants known when the
+derivative is generated (None otherwise: integer axes, shapes and flags are read from here).
+Rules name their typer in their stanza; element-wise rules get `elementwise` by default.
+"""
+from __future__ import annotations
+
+from ..abstract import FLOAT, INT, TupleTy, Ty, broadcast, promote
+
+
+def elementwise(dtype: str | None = "f"):
+    """Broadcast of the arguments; `dtype` "f" (always floating), None (NumPy's promotion of
+    the arguments' kinds), or "b"/"i"."""
+    def typer(tys, consts):
+        t = broadcast(*tys)
+        if dtype is None:
+            return t if t.dtype != "b" else Ty(t.ndim, "i")
+        return Ty(t.ndim, dtype)
+    typer.__name__ = f"elementwise_{dtype}"
+    return typer
+
+
+def same(tys, consts):
+    """The type of the first argument (copies, transposes)."""
+    return tys[0]
+
+
+def float_like_first(tys, consts):
+    return Ty(tys[0].ndim, "f")
+
+
+def scalar_sum(tys, consts):
+    """A full reduction: a number of the array's kind (bool sums to int)."""
+    return Ty(0, "f" if tys[0].dtype == "f" else "i")
+
+
+def scalar_float(tys, consts):
+    return FLOAT
+
+
+def scalar_int(tys, consts):
+    return INT
+
+
+def reduce_axis(tys, consts):
+    """np.sum(x, axis) with an integer axis: one dimension fewer."""
+    x = tys[0]
+    return Ty(max(x.ndim - 1, 0), "f" if x.dtype == "f" else "i")
+
+
+def matmul(tys, consts):
+    """`a @ b` / np.dot(a, b): 1-D . 1-D is a number; a number times anything is element-wise."""
+    a, b = tys
+    if a.ndim == 0 or b.ndim == 0:
+        return broadcast(a, b)
+    nd = {(1, 1): 0, (2, 1): 1, (1, 2): 1}.get((a.ndim, b.ndim), max(a.ndim, b.ndim))
+    return Ty(nd, promote(a.dtype, b.dtype))
+
+
+def shape_ndim(shape_ty, shape_const) -> int:
+    """How many dimensions an array built from `shape` has: a tuple's length, else 1."""
+    if isinstance(shape_ty, TupleTy):
+        return len(shape_ty.items)
+    if isinstance(shape_const, tuple):
+        return len(shape_const)
+    return 1
