@@ -342,7 +342,7 @@ def _is_numba_error(exc) -> bool:
         from numba.core import errors as nerr
     except ImportError:  # pragma: no cover
         return False
-    return isinstance(exc, (nerr.TypingError, nerr.UnsupportedError, nerr.LoweringError))
+    return isinstance(exc, nerr.NumbaError)
 
 
 def _decorator(kind):

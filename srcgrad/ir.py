@@ -41,6 +41,14 @@ class Prim:
     args: tuple
 
 
+@dataclass(frozen=True)
+class Slice:
+    """`start:stop:step` in an index; each an Operand or None (omitted)."""
+    start: object = None
+    stop: object = None
+    step: object = None
+
+
 @dataclass
 class Load:
     """An array element read `array[index...]`."""
@@ -162,7 +170,18 @@ def walk_stmts(block: Block):
 
 
 def operand_names(ops) -> set:
-    return {o.name for o in ops if isinstance(o, Var)}
+    return {o.name for o in index_operands(ops) if isinstance(o, Var)}
+
+
+def index_operands(index) -> list:
+    """The operands of an index (slices' bounds included; None, a new axis, has none)."""
+    out = []
+    for i in index:
+        if isinstance(i, Slice):
+            out += [p for p in (i.start, i.stop, i.step) if p is not None]
+        elif i is not None:
+            out.append(i)
+    return out
 
 
 def reads_of(s) -> set:

@@ -117,18 +117,15 @@ CASES = [
     (dot_vec, (X4, X4 * 0.7 - 1.0), (0, 1)),
     (reduction_in_branch, (X4 * 0.5,), 0),
     (reduction_in_branch, (-X4 * 0.5,), 0),
+    (reduction_in_loop, (X4 * 0.3, 3), 0),
 ]
-LOOP = (reduction_in_loop, (X4 * 0.3, 3), 0)
-# reverse mode saves the arrays a loop re-assigns: not yet (issue 22); forward mode needs no saves
-LOOP_REVERSE = pytest.param(*LOOP, marks=pytest.mark.xfail(
-    strict=True, raises=srcgrad.UnsupportedArrayUseError, reason="arrays carried through loops (issue 22)"))
 
 
 def _tuple(g, argnums):
     return (g,) if isinstance(argnums, int) else tuple(g)
 
 
-@pytest.mark.parametrize("fn,args,argnums", CASES + [LOOP_REVERSE], ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize("fn,args,argnums", CASES, ids=lambda c: getattr(c, "__name__", ""))
 def test_reverse_mode_matches_central_differences(fn, args, argnums):
     got = _tuple(srcgrad.grad(fn, argnums=argnums)(*args), argnums)
     nums = (argnums,) if isinstance(argnums, int) else argnums
@@ -138,13 +135,13 @@ def test_reverse_mode_matches_central_differences(fn, args, argnums):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("fn,args,argnums", CASES + [LOOP_REVERSE], ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize("fn,args,argnums", CASES, ids=lambda c: getattr(c, "__name__", ""))
 def test_value_matches_python(fn, args, argnums):
     v, _ = srcgrad.value_and_grad(fn, argnums=argnums)(*args)
     assert v == pytest.approx(fn(*args), rel=1e-12)
 
 
-@pytest.mark.parametrize("fn,args,argnums", CASES + [LOOP], ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize("fn,args,argnums", CASES, ids=lambda c: getattr(c, "__name__", ""))
 def test_forward_mode_matches_central_differences(fn, args, argnums):
     rng = np.random.default_rng(3)
     nums = (argnums,) if isinstance(argnums, int) else argnums

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import re
 
-from ..passes.reverse import COMMENT, N, S, assign
+from .astb import COMMENT, N, S, assign
 
 HEADER = '''"""srcgrad: {kind} derivative of `{qualname}` ({where}), argnums={argnums}.
 
@@ -21,6 +21,7 @@ adjoint of.
 import math
 
 import numpy as np
+from numba.typed import List as _List
 
 from srcgrad import runtime as _rt
 from srcgrad.runtime import jit as _jit

@@ -4,7 +4,7 @@ After this check the function uses only: positional parameters (with or without 
 assignments (plain, augmented, annotated, tuple unpacking of literal tuples); `if`/`elif`/
 `else`; `for <name> in range(...)`; `while` (no `else` clauses); `break`, `continue`, `return`;
 arithmetic, comparisons, `and`/`or`/`not`, conditional expressions; numbers and booleans;
-calls; names; attribute access; subscripts without slices.  Each refusal is an
+calls; names; attribute access; subscripts (with slices, `None` and `...`).  Each refusal is an
 UnsupportedSyntaxError (a SyntaxError) at the user's file, line and column, naming the
 construct and what to write instead.
 """
@@ -38,7 +38,6 @@ _REFUSED = {
     ast.Set: ("a set", "remove it; only numbers and arrays are supported"),
     ast.Dict: ("a dict", "remove it; only numbers and arrays are supported"),
     ast.NamedExpr: ("an assignment expression (`:=`)", "assign on its own line"),
-    ast.Slice: ("a slice (`x[a:b]`)", "index single elements in a loop (x[i]); slices are not supported yet"),
     ast.Raise: ("a `raise` statement", "remove it; srcgrad functions cannot raise"),
     ast.Assert: ("an `assert` statement", "check inputs before calling the gradient"),
     ast.Delete: ("a `del` statement", "remove it"),
@@ -51,7 +50,7 @@ _ALLOWED = (
     ast.Assign, ast.AugAssign, ast.AnnAssign, ast.If, ast.For, ast.While, ast.Break, ast.Continue,
     ast.Return, ast.Pass, ast.Expr,
     ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Name, ast.Constant,
-    ast.Attribute, ast.Subscript, ast.Tuple, ast.keyword,
+    ast.Attribute, ast.Subscript, ast.Slice, ast.Tuple, ast.keyword,
     ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.expr_context, ast.arguments, ast.arg,
 )
 
@@ -83,7 +82,7 @@ def _check(node, loc):
     if not isinstance(node, _ALLOWED):
         raise UnsupportedSyntaxError(f"`{type(node).__name__}` is not supported", loc(node))
     if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool)) \
-            and node.value is not None:
+            and node.value is not None and node.value is not Ellipsis:
         if isinstance(node.value, str):
             return  # a docstring is fine; a string used as a value is refused by the lowering
         raise UnsupportedSyntaxError(f"the constant {node.value!r}", loc(node), "use numbers only")

@@ -190,6 +190,13 @@ def analyse(fn: ir.Function) -> Analysis:
 _DTYPE_NAME = {"f": "float", "i": "int", "b": "bool"}
 
 
+def load_type(base, index):
+    """The type of `base[index]` (NumPy's basic indexing): integers drop a dimension, `None`
+    adds one, slices keep theirs."""
+    ints = sum(1 for i in index if isinstance(i, (ir.Var, ir.Const)))
+    return abstract.Ty(base.ndim - ints + sum(1 for i in index if i is None), base.dtype)
+
+
 def _retype(v, types):
     """The type of an assigned value, given the current types of what it reads."""
     if isinstance(v, ir.Const):
@@ -197,7 +204,7 @@ def _retype(v, types):
     if isinstance(v, ir.Var):
         return types[v.name]
     if isinstance(v, ir.Load):
-        return abstract.Ty(0, types[v.array.name].dtype)
+        return load_type(types[v.array.name], v.index)
     if isinstance(v, ir.Raw):
         return v.ty
     tys = [types[a.name] if isinstance(a, ir.Var) else abstract.of_value(a.value) for a in v.args]

@@ -32,8 +32,10 @@ import ast
 from .. import ir
 from ..errors import NoDerivativeRuleError
 from ..rules.registry import substitute
+from . import alias
 from .activity import Analysis
-from .reverse import N, _add, _call, _is_comment, _range, _short, assign, comment, index_ast, op_ast, primal_expr
+from ..codegen.astb import N, add as _add, assign, call as _call, comment, index_ast, is_comment as _is_comment, op_ast
+from ..codegen.astb import LineComments, primal_expr, range_call as _range
 
 # tangents of the array primitives whose adjoint is a vjp: all are linear or bilinear
 _LINEAR = {"transpose", "copy"}
@@ -71,6 +73,10 @@ class Forward:
         self._dry = False       # building expressions only to count their operations
         self.plans: list = []   # step-Jacobian plans of `for` loops (see _plan)
         self.plan_of: dict = {}  # id(ir.For) -> plan
+        # arrays written in place, and every array that may share memory with one
+        aliases = alias.analyse(fn, an)
+        stored = {x.array.name for x in ir.walk_stmts(fn.body) if isinstance(x, ir.Store)}
+        self.written = {v for v in aliases.objects if any(v == w or aliases.may_alias(v, w) for w in stored)}
 
     def dot(self, v: str, j=None) -> str:
         j = self.j if j is None else j
@@ -160,12 +166,9 @@ class Forward:
 
     # ------------------------------------------------------------------ statements
     def block(self, block) -> list:
-        out, last = [], None
+        out, lines = [], LineComments()
         for s in block.stmts:
-            loc = getattr(s, "loc", None)
-            if loc is not None and (loc.file, loc.line) != last and not (isinstance(s, ir.Assign) and s.phi):
-                out.append(comment(f"{loc.text.strip()}    [{_short(loc.file)}:{loc.line}]"))
-                last = (loc.file, loc.line)
+            out += lines.before(s)
             out += self.stmt(s)
         return out
 
@@ -175,7 +178,7 @@ class Forward:
             if s.target in self.an.active:
                 for self.j in range(self.ndir):
                     if self.constant(s.target) is _GENERAL:
-                        out.append(assign(self.dot(s.target), self._float(self.tangent(s))))
+                        out.append(assign(self.dot(s.target), self.array_tangent(s.target, self._float(self.tangent(s)))))
             return out
         if isinstance(s, ir.Store):
             out = [ast.Assign([ast.Subscript(N(s.array.name), index_ast(s.index), ast.Store())], op_ast(s.value))]
@@ -199,6 +202,20 @@ class Forward:
                 body.append(ast.If(op_ast(s.exit), [ast.Break()], []))
             return cond + [ast.While(op_ast(s.cond), body + cond, [])]
         raise TypeError(s)
+
+    def array_tangent(self, target: str, t):
+        """An array's tangent: a constant tangent becomes an array of its shape (the variable
+        may be carried around a loop), and a tangent that is another variable's tangent is
+        copied when the array is written in place (its tangent is then written too, which
+        must not change the other one, or the caller's tangent argument)."""
+        if not self.an.types[target].is_array:
+            return t
+        c = _const_value(t)
+        if c is not None:
+            return _call("_rt.zeros_like", N(target)) if c == 0.0 else _call("np.full_like", N(target), t)
+        if isinstance(t, ast.Name) and target in self.written:
+            return _call("np.copy", t)
+        return t
 
     def tangent(self, s: ir.Assign):
         v = s.value
@@ -366,12 +383,9 @@ class Forward:
         return self._float(out)
 
     def step_jacobian_block(self, plan) -> list:
-        out, last = [], None
+        out, lines = [], LineComments()
         for st in plan.main:
-            loc = getattr(st, "loc", None)
-            if loc is not None and (loc.file, loc.line) != last and not st.phi:
-                out.append(comment(f"{loc.text.strip()}    [{_short(loc.file)}:{loc.line}]"))
-                last = (loc.file, loc.line)
+            out += lines.before(st)
             out.append(assign(st.target, primal_expr(st.value)))
             if st.target in self.an.active:
                 for self.j in plan.keys:

@@ -167,8 +167,14 @@ class Lowerer:
             return
         if isinstance(target, ast.Subscript):
             arr = self.array_operand(target.value, target)
-            index = self.index(target.slice)
+            index = self.index(target.slice, arr, target)
+            region = self.index_type(arr, index, target)
             value = self.expr(s.value)
+            vt = self.type_of(value)
+            if vt.ndim > region.ndim:
+                raise self.error(UnsupportedArrayUseError,
+                                 f"{vt} written into `{ast.unparse(target)}`, which is {region}", s,
+                                 "the value must broadcast to the region written")
             self.emit(ir.Store(arr, index, value, self.loc(s)))
             return
         raise self.error(UnsupportedSyntaxError, "assignment to this kind of target", s,
@@ -424,8 +430,8 @@ class Lowerer:
             if isinstance(e.value, ast.Attribute) and e.value.attr == "shape":
                 return self.raw(e, target)
             arr = self.array_operand(e.value, e)
-            index = self.index(e.slice)
-            ty = self.element_type(arr, index, e)
+            index = self.index(e.slice, arr, e)
+            ty = self.index_type(arr, index, e)
             t = target or self.temp()
             self.emit(ir.Assign(t, ir.Load(arr, index), self.loc(self.loc_node)))
             self.set_type(t, ty)
@@ -501,36 +507,51 @@ class Lowerer:
                          "pass user objects' fields as separate arguments")
 
     def array_operand(self, node, where) -> ir.Var:
-        if not isinstance(node, ast.Name):
-            raise self.error(UnsupportedArrayUseError, "indexing the result of an expression", where,
-                             "assign the array to a variable first")
-        op = self.read_name(node.id, node)
+        op = self.read_name(node.id, node) if isinstance(node, ast.Name) else self.expr(node)
         if not isinstance(op, ir.Var) or not self.type_of(op).is_array:
-            raise self.error(UnsupportedArrayUseError, f"`{node.id}` is a number, not an array", where)
+            what = f"`{node.id}`" if isinstance(node, ast.Name) else f"`{ast.unparse(node)}`"
+            raise self.error(UnsupportedArrayUseError, f"{what} is a number, not an array", where)
         return op
 
-    def element_type(self, arr, index, node):
-        """The type of `arr[index]`: an element when every dimension is indexed by an integer."""
+    def index_type(self, arr, index, node):
+        """The type of `arr[index]` (NumPy's basic indexing): an element when every dimension is
+        indexed by an integer, else a view with one dimension per slice or `None`."""
         ty = self.type_of(arr)
-        for i in index:
+        ints = [i for i in index if isinstance(i, (ir.Var, ir.Const))]
+        for i in ints:
             it = self.type_of(i)
             if it.is_array:
                 raise self.error(UnsupportedArrayUseError,
-                                 f"an index of `{arr.name}` is {it}, not an integer", node,
-                                 "index with integers")
-        if len(index) > ty.ndim:
+                                 f"`{ast.unparse(node)}` indexes with an array (fancy or boolean indexing)", node,
+                                 "index with integers and slices; for a mask use np.where(mask, x, 0.0)")
+        dims = sum(1 for i in index if i is not None)
+        if dims > ty.ndim:
             raise self.error(UnsupportedArrayUseError,
-                             f"{len(index)} indices for `{ast.unparse(node.value)}`, which is {ty}", node)
-        if len(index) < ty.ndim:
-            raise self.error(UnsupportedArrayUseError,
-                             f"`{ast.unparse(node)}` indexes {len(index)} of the {ty.ndim} dimensions of an array "
-                             "(a row or column view)", node,
-                             "index every dimension (`A[i, j]`) in a loop")
-        return abstract.Ty(0, ty.dtype)
+                             f"{dims} indices for `{ast.unparse(node.value)}`, which is {ty}", node)
+        from .activity import load_type
+        return load_type(ty, index)
 
-    def index(self, sl) -> tuple:
-        elts = sl.elts if isinstance(sl, ast.Tuple) else [sl]
-        return tuple(self.expr(x) for x in elts)
+    def index(self, sl, arr, node) -> tuple:
+        """An index as IR: integer operands, ir.Slice, None (a new axis); `...` expanded."""
+        elts = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
+        if any(isinstance(x, ast.Constant) and x.value is Ellipsis for x in elts):
+            ndim = self.type_of(arr).ndim
+            used = sum(1 for x in elts if not (isinstance(x, ast.Constant) and x.value in (None, Ellipsis)))
+            k = next(i for i, x in enumerate(elts) if isinstance(x, ast.Constant) and x.value is Ellipsis)
+            elts = elts[:k] + [ast.Slice()] * (ndim - used) + elts[k + 1:]
+        out = []
+        for x in elts:
+            if isinstance(x, ast.Slice):
+                parts = [None if p is None else self.expr(p) for p in (x.lower, x.upper, x.step)]
+                for p in parts:
+                    if p is not None and self.type_of(p).is_array:
+                        raise self.error(UnsupportedArrayUseError, "a slice bound that is an array", node)
+                out.append(ir.Slice(*parts))
+            elif isinstance(x, ast.Constant) and x.value is None:
+                out.append(None)
+            else:
+                out.append(self.expr(x))
+        return tuple(out)
 
     # ------------------------------------------------------------------ calls
     def callee(self, f):

@@ -19,114 +19,40 @@ Returns `(value, (grads...))`, plus the stacks when the function uses them.
 from __future__ import annotations
 
 import ast
-from collections import defaultdict
-from dataclasses import dataclass, field
 
 from .. import ir
+from ..codegen.astb import (LineComments, N, S, add, assign, aug, call, comment, index_ast, is_comment,
+                            mul, op_ast, primal_expr, range_call, reversed_range, scale, where)
 from ..errors import UnsupportedArrayUseError
 from ..rules.registry import substitute
+from . import alias, tape
 from .activity import Analysis
 from .collect import Collector, drop_unread
-
-COMMENT = "__srcgrad_comment__"
-
-
-def comment(text: str) -> ast.stmt:
-    return ast.Expr(ast.Call(ast.Name(COMMENT, ast.Load()), [ast.Constant(text)], []))
-
-
-def N(name):  # noqa: N802 - reads like the AST it builds
-    return ast.Name(name, ast.Load())
-
-
-def S(name):  # noqa: N802
-    return ast.Name(name, ast.Store())
-
-
-def op_ast(op):
-    node = getattr(op, "node", None)      # forward.py's pre-built operands
-    if node is not None:
-        return node
-    if isinstance(op, ir.Const):
-        v = op.value
-        if isinstance(v, float) and v != v:
-            return ast.parse("math.nan", mode="eval").body
-        if isinstance(v, float) and v in (float("inf"), float("-inf")):
-            return ast.parse("math.inf" if v > 0 else "-math.inf", mode="eval").body
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
-            return ast.UnaryOp(ast.USub(), ast.Constant(-v))
-        return ast.Constant(v)
-    return N(op.name)
-
-
-def assign(name, value):
-    return ast.Assign([S(name)], value)
-
-
-def aug(target, value, op=ast.Add):
-    return ast.AugAssign(target, op(), value)
-
-
-_BIN = {"add": ast.Add, "sub": ast.Sub, "mul": ast.Mult, "truediv": ast.Div, "pow": ast.Pow,
-        "floordiv": ast.FloorDiv, "mod": ast.Mod, "matmul": ast.MatMult}
-_UN = {"neg": ast.USub, "pos": ast.UAdd}
-
-
-def primal_expr(v):
-    """The forward expression of an IR value."""
-    if isinstance(v, (ir.Var, ir.Const)):
-        return op_ast(v)
-    if isinstance(v, ir.Raw):
-        return v.expr
-    if isinstance(v, ir.Load):
-        return ast.Subscript(N(v.array.name), index_ast(v.index), ast.Load())
-    if isinstance(v, ir.Prim):
-        r, args = v.rule, [op_ast(a) for a in v.args]
-        if r.key in _BIN:
-            return ast.BinOp(args[0], _BIN[r.key](), args[1])
-        if r.key in _UN:
-            return ast.UnaryOp(_UN[r.key](), args[0])
-        if r.key == "transpose":
-            return ast.Attribute(args[0], "T", ast.Load())
-        if r.key == "copy":
-            return ast.Call(ast.Attribute(args[0], "copy", ast.Load()), [], [])
-        func = ast.parse(r.call, mode="eval").body
-        return ast.Call(func, args, [])
-    raise TypeError(v)
-
-
-def index_ast(index):
-    if len(index) == 1:
-        return op_ast(index[0])
-    return ast.Tuple([op_ast(i) for i in index], ast.Load())
-
-
-@dataclass
-class _Saves:
-    floats: dict = field(default_factory=lambda: defaultdict(list))   # block id -> [var]
-    ints: dict = field(default_factory=lambda: defaultdict(list))
 
 
 class Reverse:
     def __init__(self, fn: ir.Function, an: Analysis, names):
         self.fn, self.an, self.names = fn, an, names
         self.bars: dict[str, str] = {}
-        self.saves = _Saves()
         self.blocks = {b.id: b for b in ir.walk_blocks(fn.body)}
         self.subtree = {}          # block id -> set of block ids inside it (incl. itself)
         for b in self.blocks.values():
             self.subtree[b.id] = {x.id for x in ir.walk_blocks(b)}
         self.fs, self.fp = names.fresh("_fs"), names.fresh("_fp")
         self.is_, self.ip = names.fresh("_is"), names.fresh("_ip")
+        self.tapes: dict[str, str] = {}     # array variable -> its tape (a typed list of references)
         self.reserved_blocks: set = set()   # blocks whose pushes were reserved at loop entry
         self.taping = True                  # False while emitting a checkpointed loop's first sweep
         # adjoints that may be exactly zero (zeroed before a conditional contribution, array
         # elements, and everything computed from them): their non-finite partials use a
         # zero-safe product, so a value dead on the path taken cannot poison the gradient
         self.maybe_zero: set = set()
-        self._find_saves()
+        self.aliases = alias.analyse(fn, an)
+        self.plan = tape.plan(fn, an, self.aliases)
+        self.depth_of = {id(x): b.depth for b in self.blocks.values() for x in b.stmts}
+        self.old: dict = {}                 # id(Store) -> the variable holding what it overwrote
         self._primal_of: dict[str, str] = {}     # adjoint name -> primal name
-        self.collector = Collector(self._is_scalar_bar, self._product_defs(), self._never_changes(), _is_comment)
+        self.collector = Collector(self._is_scalar_bar, self._product_defs(), self._never_changes(), is_comment)
 
     # ------------------------------------------------------------------ names
     def bar(self, v: str) -> str:
@@ -161,188 +87,25 @@ class Reverse:
     def needs(self, op) -> bool:
         return isinstance(op, ir.Var) and self.an.needs_adjoint(op.name)
 
-    # ------------------------------------------------------------------ what the adjoint reads
-    def rev_reads(self, s) -> set:
-        """Primal variables read by the adjoint code of `s` itself (not its nested blocks)."""
-        out = set()
-        if isinstance(s, ir.Assign) and self.an.needs_adjoint(s.target):
-            v = s.value
-            if isinstance(v, ir.Prim) and v.rule.kind in ("partials", "vjp"):
-                names = dict(zip(v.rule.params, v.args))
-                for i, a in enumerate(v.args):
-                    if self.needs(a) and v.rule.exprs[i] is not None:
-                        for r in v.rule.reads(i):
-                            if r == "out":
-                                out.add(s.target)
-                            elif r in names and isinstance(names[r], ir.Var):
-                                out.add(names[r].name)
-            elif isinstance(v, ir.Load) and self.needs(v.array):
-                out |= ir.operand_names(v.index)
-        elif isinstance(s, ir.Store) and self.an.needs_adjoint(s.array.name):
-            out |= ir.operand_names(s.index)
-        elif isinstance(s, ir.If):
-            if self._has_adjoint(s.body) or self._has_adjoint(s.orelse):
-                out |= ir.operand_names([s.cond])
-        elif isinstance(s, (ir.For, ir.While)):
-            if self._has_adjoint(s.body):
-                out.add(s.trips)
-                if isinstance(s, ir.For) and s.index in self._reads_in(s.body):
-                    out |= ir.operand_names([s.start, s.step])
-        return out
-
-    def _reads_in(self, block) -> set:
-        out = set()
-        for s in getattr(self, "recompute", {}).get(block.id, []):
-            out |= ir.reads_of(s)
-        for s in block.stmts:
-            out |= self.rev_reads(s)
-            for b in ir.child_blocks(s):
-                out |= self._reads_in(b)
-        return out
-
-    def _has_adjoint(self, block) -> bool:
-        for s in ir.walk_stmts(block):
-            if isinstance(s, ir.Assign) and self.an.needs_adjoint(s.target):
-                return True
-            if isinstance(s, ir.Store) and self.an.needs_adjoint(s.array.name):
-                return True
-        return False
-
-    def _find_saves(self):
-        loop_of_phi = {}
-        for s in ir.walk_stmts(self.fn.body):
-            if isinstance(s, (ir.For, ir.While)):
-                for p in s.phis:
-                    loop_of_phi[p] = s
-        needed = defaultdict(set)   # block id -> vars to push at its end
-        self.loop_index = {s.index: s for s in ir.walk_stmts(self.fn.body) if isinstance(s, ir.For)}
-        self.read_only = {s.array.name for s in ir.walk_stmts(self.fn.body) if isinstance(s, ir.Store)}
-
-        def visit(block):
-            for s in block.stmts:
-                for v in self.rev_reads(s):
-                    if v in self.loop_index:   # the reversed loop recomputes its index
-                        continue
-                    loop = loop_of_phi.get(v)
-                    if loop is not None and block.id in self.subtree[loop.body.id]:
-                        needed[loop.body.id].add(v)     # iteration-start value of a carried variable
-                        continue
-                    home = self.an.home.get(v)
-                    if home is not None and home.depth > 0:
-                        needed[home.id].add(v)
-                for b in ir.child_blocks(s):
-                    visit(b)
-
-        visit(self.fn.body)
-        self.recompute = defaultdict(list)    # block id -> [Assign] re-run after the pops
-        for bid in list(needed):
-            self._plan_recompute(self.blocks[bid], needed[bid], loop_of_phi, needed)
-        for bid, vs in needed.items():
-            for v in sorted(vs):
-                if self.an.kind.get(v) == "array":
-                    raise UnsupportedArrayUseError(
-                        f"the array `{v}` is re-assigned inside a loop and its value is needed by the "
-                        "derivative", self._loc_of(v),
-                        "write into a preallocated array element by element (y[i] = ...), or move the "
-                        "whole-array operation out of the loop")
-                if self.an.dtype.get(v) in ("int", "bool"):
-                    self.saves.ints[bid].append(v)
-                else:
-                    self.saves.floats[bid].append(v)
-
-    _CHEAP = {"add", "sub", "mul", "truediv", "neg", "pos"}
-
-    def _plan_recompute(self, block, needed: set, loop_of_phi, saved_with):
-        """Replace saves of cheap arithmetic by recomputation from the restored state.
-
-        A value defined directly in `block` by + - * / or negation, whose operands are
-        never overwritten (homed outside every loop), carried values of this block's loop (which
-        are then saved instead), or other recomputable values, is re-run after the pops rather
-        than pushed: a loop like `y = y + dt * r * y * (1 - y / k)` saves only `y`.
-        """
-        def cheap(v):
-            if isinstance(v, ir.Prim):
-                return v.rule.key in self._CHEAP or (v.rule.key == "pow" and isinstance(v.args[1], ir.Const))
-            # an element of an array that is never written cannot have changed
-            return isinstance(v, ir.Load) and v.array.name not in self.read_only
-
-        defs = {s.target: s for s in block.stmts
-                if isinstance(s, ir.Assign) and not s.phi and cheap(s.value)}
-        phis_here = {p for p, loop in loop_of_phi.items() if loop.body is block}
-        # carried values of loops around `block` change every iteration: a value recomputed from
-        # one needs it restored, so it is saved with its loop body's values (as _find_saves does
-        # for a carried value the adjoint reads in a nested block)
-        phis_around = {p: loop for p, loop in loop_of_phi.items()
-                       if loop.body is not block and block.id in self.subtree[loop.body.id]}
-        chosen: dict[str, ir.Assign] = {}
-
-        def ok(v, seen=()):
-            if v in chosen:
-                return True
-            if v in phis_here or v in phis_around:
-                return True
-            loop = self.loop_index.get(v)
-            if loop is not None and block.id in self.subtree[loop.body.id]:
-                return True
-            home = self.an.home.get(v)
-            if home is not None and home.depth == 0 and v not in defs:
-                return True
-            s = defs.get(v)
-            if s is None or v in seen:
-                return False
-            args = s.value.args if isinstance(s.value, ir.Prim) else (s.value.array,) + tuple(s.value.index)
-            if all(ok(a.name, seen + (v,)) for a in args if isinstance(a, ir.Var)):
-                chosen[v] = s
-                return True
-            return False
-
-        for v in sorted(needed):
-            if v in defs:
-                ok(v)
-        if not chosen:
-            return
-        for v in chosen:
-            needed.discard(v)
-        for s in chosen.values():
-            for a in ir.reads_of(s):
-                if a in phis_here:
-                    needed.add(a)
-                elif a in phis_around:
-                    saved_with[phis_around[a].body.id].add(a)
-        order = [s for s in block.stmts if isinstance(s, ir.Assign) and s.target in chosen]
-        self.recompute[block.id] = order
-
-    def _loc_of(self, v):
-        for s in ir.walk_stmts(self.fn.body):
-            if isinstance(s, ir.Assign) and s.target == v:
-                return s.loc
-        return self.fn.loc
-
     @property
     def uses_stacks(self) -> bool:
-        return any(self.saves.floats.values()) or any(self.saves.ints.values()) or any(
-            isinstance(x, ir.For) and x.checkpoint is not None for x in ir.walk_stmts(self.fn.body))
+        return self.plan.uses_stacks(self.fn)
 
-    def _count_pushes(self, block):
-        nf = ni = 0
-        for b in ir.walk_blocks(block):
-            nf += len(self.saves.floats.get(b.id, ()))
-            ni += len(self.saves.ints.get(b.id, ()))
-        return nf, ni
+    def tape_of(self, v: str) -> str:
+        if v not in self.tapes:
+            self.tapes[v] = self.names.fresh(f"_tape_{v}")
+        return self.tapes[v]
 
     # ------------------------------------------------------------------ forward sweep
     def forward(self, block) -> list:
         out = []
-        last_line = None
+        lines = LineComments()
         carries = []
         for s in block.stmts:
             if isinstance(s, ir.Assign) and s.phi == "carry":
                 carries.append(assign(s.target, primal_expr(s.value)))
                 continue
-            line = getattr(s, "loc", None)
-            if line is not None and (line.file, line.line) != last_line and not (isinstance(s, ir.Assign) and s.phi):
-                out.append(comment(f"{line.text.strip()}    [{_short(line.file)}:{line.line}]"))
-                last_line = (line.file, line.line)
+            out += lines.before(s)
             out += self.forward_stmt(s)
         out += self.pushes(block)
         return out + carries
@@ -351,10 +114,12 @@ class Reverse:
         out = []
         if not self.taping:
             return out
-        fl, il = self.saves.floats.get(block.id, []), self.saves.ints.get(block.id, [])
-        if not fl and not il:
+        fl, il = list(self.plan.floats.get(block.id, ())), list(self.plan.ints.get(block.id, ()))
+        al = list(self.plan.arrays.get(block.id, ()))
+        if not fl and not il and not al:
             return out
-        out.append(comment("save for the adjoint: " + ", ".join(fl + il)))
+        out.append(comment("save for the adjoint: " + ", ".join(fl + il + al)))
+        out += [ast.Expr(call(f"{self.tape_of(v)}.append", N(v))) for v in al]
         return out + self._push_code(fl, il, ensure=block.id not in self.reserved_blocks)
 
     def _push_code(self, fl, il, ensure: bool) -> list:
@@ -376,23 +141,24 @@ class Reverse:
         for stack, ptr, vs in ((self.is_, self.ip, il), (self.fs, self.fp, fl)):
             for v in reversed(vs):
                 out.append(aug(S(ptr), ast.Constant(1), ast.Sub))
-                out.append(assign(v, _call("_rt.cast_like", ast.Subscript(N(stack), N(ptr), ast.Load()), N(v))))
+                out.append(assign(v, call("_rt.cast_like", ast.Subscript(N(stack), N(ptr), ast.Load()), N(v))))
         return out
 
     def _ensure(self, stack, ptr, n):
         """`if ptr + n > len(stack): stack = grow(stack, ptr + n)`: the stack variable is only
         re-bound when it really grows, so the common path costs no reference counting."""
-        need = _add(N(ptr), n)
+        need = add(N(ptr), n)
         test = ast.Compare(need, [ast.Gt()], [ast.Subscript(ast.Attribute(N(stack), "shape", ast.Load()),
                                                              ast.Constant(0), ast.Load())])
-        return ast.If(test, [assign(stack, _call("_rt.grow", N(stack), _add(N(ptr), n)))], [])
+        return ast.If(test, [assign(stack, call("_rt.grow", N(stack), add(N(ptr), n)))], [])
 
     def pops(self, block) -> list:
-        fl, il = self.saves.floats.get(block.id, []), self.saves.ints.get(block.id, [])
-        out = self._pop_code(fl, il)
+        fl, il = list(self.plan.floats.get(block.id, ())), list(self.plan.ints.get(block.id, ()))
+        al = list(self.plan.arrays.get(block.id, ()))
+        out = self._pop_code(fl, il) + [assign(v, call(f"{self.tape_of(v)}.pop")) for v in reversed(al)]
         if out:
-            out.insert(0, comment("restore: " + ", ".join(fl + il)))
-        again = self.recompute.get(block.id, [])
+            out.insert(0, comment("restore: " + ", ".join(fl + il + al)))
+        again = self.plan.recompute.get(block.id, [])
         if again:
             out.append(comment("recompute: " + ", ".join(s.target for s in again)))
             out += [assign(s.target, primal_expr(s.value)) for s in again]
@@ -402,7 +168,8 @@ class Reverse:
         if isinstance(s, ir.Assign):
             return [assign(s.target, primal_expr(s.value))]
         if isinstance(s, ir.Store):
-            return [ast.Assign([ast.Subscript(N(s.array.name), index_ast(s.index), ast.Store())], op_ast(s.value))]
+            return self.save_overwritten(s) + [
+                ast.Assign([ast.Subscript(N(s.array.name), index_ast(s.index), ast.Store())], op_ast(s.value))]
         if isinstance(s, ir.If):
             return [ast.If(op_ast(s.cond), self.forward(s.body) or [ast.Pass()], self.forward(s.orelse))]
         if isinstance(s, ir.For):
@@ -411,16 +178,58 @@ class Reverse:
             return self.forward_while(s)
         raise TypeError(s)
 
+    def plan_region(self, s: ir.Store) -> bool:
+        """Whether a write covers a region (a slice, or fewer indices than dimensions)."""
+        return len(s.index) < self.an.types[s.array.name].ndim or any(
+            isinstance(i, ir.Slice) or i is None for i in s.index)
+
+    def save_overwritten(self, s: ir.Store) -> list:
+        """Before a write whose overwritten elements an earlier adjoint reads: keep them (pushed
+        when the write is inside a loop); `restore_overwritten` puts them back."""
+        kind = self.plan.restores.get(id(s))
+        if kind is None:
+            return []
+        old = self.old[id(s)] = self.names.fresh(f"_{s.array.name}_old")
+        region = ast.Subscript(N(s.array.name), index_ast(s.index), ast.Load())
+        out = [comment(f"keep what the write overwrites: the adjoint reads `{s.array.name}` before it"),
+               assign(old, call("np.copy", region) if kind == "array" else region)]
+        if self.depth_of[id(s)] > 0 and self.taping:
+            if kind == "array":
+                out.append(ast.Expr(call(f"{self.tape_of(old)}.append", N(old))))
+            else:
+                fl, il = ([old], []) if kind == "float" else ([], [old])
+                out += self._push_code(fl, il, ensure=self._store_block(s) not in self.reserved_blocks)
+        return out
+
+    def restore_overwritten(self, s: ir.Store) -> list:
+        kind = self.plan.restores.get(id(s))
+        if kind is None:
+            return []
+        old = self.old[id(s)]
+        out = []
+        if self.depth_of[id(s)] > 0:
+            if kind == "array":
+                out.append(assign(old, call(f"{self.tape_of(old)}.pop")))
+            else:
+                out += self._pop_code([old], []) if kind == "float" else self._pop_code([], [old])
+        return out + [ast.Assign([ast.Subscript(N(s.array.name), index_ast(s.index), ast.Store())], N(old))]
+
+    def _store_block(self, s):
+        for b in self.blocks.values():
+            if any(x is s for x in b.stmts):
+                return b.id
+        return None
+
     def _reserve(self, loop) -> list:
         """Reserve stack room for a whole range loop at its entry, when its body has no inner loops."""
         if not self.taping or loop.checkpoint is not None or loop.counted or any(isinstance(x, (ir.For, ir.While)) for x in ir.walk_stmts(loop.body)):
             return []
-        nf, ni = self._count_pushes(loop.body)
+        nf, ni = self.plan.count_pushes(loop.body)
         out = []
         if nf:
-            out.append(self._ensure(self.fs, self.fp, _mul(N(loop.trips), nf)))
+            out.append(self._ensure(self.fs, self.fp, mul(N(loop.trips), nf)))
         if ni:
-            out.append(self._ensure(self.is_, self.ip, _mul(N(loop.trips), ni)))
+            out.append(self._ensure(self.is_, self.ip, mul(N(loop.trips), ni)))
         if out:
             self.reserved_blocks |= self.subtree[loop.body.id]
         return out
@@ -437,7 +246,7 @@ class Reverse:
             body.append(aug(S(s.trips), ast.Constant(1)))
         if s.exit is not None:
             body.append(ast.If(op_ast(s.exit), [ast.Break()], []))
-        out.append(ast.For(S(s.index), _range(s.start, s.stop, s.step), body or [ast.Pass()], []))
+        out.append(ast.For(S(s.index), range_call(s.start, s.stop, s.step), body or [ast.Pass()], []))
         return out
 
     # ------------------------------------------------------------------ checkpointed loops
@@ -460,7 +269,7 @@ class Reverse:
 
     def forward_checkpointed(self, s: ir.For) -> list:
         cp = self._cp_names(s)
-        out = [assign(cp["K"], _call("_rt.segment_length", N(s.trips), op_ast(s.checkpoint))),
+        out = [assign(cp["K"], call("_rt.segment_length", N(s.trips), op_ast(s.checkpoint))),
                assign(cp["n"], ast.Constant(0))]
         taping, self.taping = self.taping, False
         body = self.forward(s.body)
@@ -468,7 +277,7 @@ class Reverse:
         snap = [comment("checkpoint: the carried values at the start of every segment")] + self._snapshot(s, True)
         test = ast.Compare(ast.BinOp(N(cp["n"]), ast.Mod(), N(cp["K"])), [ast.Eq()], [ast.Constant(0)])
         body = [ast.If(test, snap, [])] + body + [aug(S(cp["n"]), ast.Constant(1))]
-        out.append(ast.For(S(s.index), _range(s.start, s.stop, s.step), body, []))
+        out.append(ast.For(S(s.index), range_call(s.start, s.stop, s.step), body, []))
         return out
 
     def reverse_checkpointed(self, s: ir.For, inited) -> list:
@@ -482,12 +291,12 @@ class Reverse:
         seg_body = ([comment("restore the segment's start, re-run it with saves, then reverse it")]
                     + self._snapshot(s, False)
                     + [assign(cp["lo"], ast.BinOp(N(cp["seg"]), ast.Mult(), N(cp["K"]))),
-                       assign(cp["hi"], _call("min", _add(N(cp["lo"]), N(cp["K"])), N(s.trips))),
-                       ast.For(S(cp["j"]), _call("range", N(cp["lo"]), N(cp["hi"])), rerun, []),
-                       ast.For(S(cp["j"]), _call("range", ast.BinOp(N(cp["hi"]), ast.Sub(), one),
+                       assign(cp["hi"], call("min", add(N(cp["lo"]), N(cp["K"])), N(s.trips))),
+                       ast.For(S(cp["j"]), call("range", N(cp["lo"]), N(cp["hi"])), rerun, []),
+                       ast.For(S(cp["j"]), call("range", ast.BinOp(N(cp["hi"]), ast.Sub(), one),
                                                  ast.BinOp(N(cp["lo"]), ast.Sub(), one), ast.UnaryOp(ast.USub(), one)),
                                back, [])])
-        return [ast.For(S(cp["seg"]), _call("range", ast.BinOp(nseg, ast.Sub(), one), ast.UnaryOp(ast.USub(), one),
+        return [ast.For(S(cp["seg"]), call("range", ast.BinOp(nseg, ast.Sub(), one), ast.UnaryOp(ast.USub(), one),
                                             ast.UnaryOp(ast.USub(), one)), seg_body, [])]
 
     def forward_while(self, s: ir.While) -> list:
@@ -496,7 +305,7 @@ class Reverse:
         body.append(aug(S(s.trips), ast.Constant(1)))
         if s.exit is not None:
             body.append(ast.If(op_ast(s.exit), [ast.Break()], []))
-        body += [x for x in cond if not _is_comment(x)]
+        body += [x for x in cond if not is_comment(x)]
         return [assign(s.trips, ast.Constant(0))] + cond + [ast.While(op_ast(s.cond), body, [])]
 
     # ------------------------------------------------------------------ adjoint sweep
@@ -529,7 +338,7 @@ class Reverse:
     def zero(self, v):
         if self.an.is_scalar(v):
             return ast.Constant(0.0)
-        return _call("_rt.zeros_like", N(v))
+        return call("_rt.zeros_like", N(v))
 
     def accumulate(self, v, value, inited: set) -> ast.stmt:
         b = self.bar(v)
@@ -540,7 +349,7 @@ class Reverse:
             return assign(b, value)
         if v not in inited:   # arrays are zeroed at their home block; this is a fallback
             inited.add(v)
-            return assign(b, _add(self.zero(v), value))
+            return assign(b, add(self.zero(v), value))
         return aug(S(b), value)
 
     def _reads_maybe_zero(self, expr) -> bool:
@@ -564,7 +373,7 @@ class Reverse:
             is_phi = isinstance(s, ir.Assign) and s.phi
             if line is not None and not is_phi and (line.file, line.line) != last_line:
                 out += self.collector.collect(group, last_line, block.depth > 0)
-                group = [comment(f"adjoint of: {line.text.strip()}    [{_short(line.file)}:{line.line}]")]
+                group = [comment("adjoint of: " + where(line))]
                 last_line = (line.file, line.line)
             group += code
         return out + self.collector.collect(group, last_line, block.depth > 0)
@@ -583,19 +392,29 @@ class Reverse:
             elif isinstance(v, ir.Prim):
                 out += self.reverse_prim(t, v, inited)
             elif isinstance(v, ir.Load) and self.needs(v.array):
-                out.append(aug(ast.Subscript(N(self.bar(v.array.name)), index_ast(v.index), ast.Store()), tb))
+                # a view or an element: its adjoint adds into the same region of the array's
+                # (new axes, `None`, are summed away first: they have length 1)
+                index, g = list(v.index), tb
+                for k in reversed([k for k, i in enumerate(index) if i is None]):
+                    g = call("np.sum", g, ast.Constant(self._view_axis(index, k)))
+                index = tuple(i for i in index if i is not None) or (ir.Slice(),)
+                out.append(aug(ast.Subscript(N(self.bar(v.array.name)), index_ast(index), ast.Store()), g))
             if s.phi == "carry":
                 out.append(assign(self.bar(t), self.zero(t)))
             return out
         if isinstance(s, ir.Store):
-            if not an.needs_adjoint(s.array.name) or s.array.name not in inited:
-                return []
-            elem = lambda ctx: ast.Subscript(N(self.bar(s.array.name)), index_ast(s.index), ctx())  # noqa: E731
             out = []
-            if self.needs(s.value):
-                out.append(self.accumulate(s.value.name, elem(ast.Load), inited))
-            out.append(ast.Assign([elem(ast.Store)], ast.Constant(0.0)))
-            return out
+            if an.needs_adjoint(s.array.name) and s.array.name in inited:
+                elem = lambda ctx: ast.Subscript(N(self.bar(s.array.name)), index_ast(s.index), ctx())  # noqa: E731
+                if self.needs(s.value):
+                    if self.plan_region(s):      # a copy: the region's adjoint is zeroed next
+                        c = call("_rt.unbroadcast", call("np.copy", elem(ast.Load)),
+                                 N(self.bar(s.value.name)) if s.value.name in inited else N(s.value.name))
+                    else:
+                        c = elem(ast.Load)
+                    out.append(self.accumulate(s.value.name, c, inited))
+                out.append(ast.Assign([elem(ast.Store)], ast.Constant(0.0)))
+            return out + self.restore_overwritten(s)
         out = []
         pending = sorted(self.contribs(s) - inited)
         if isinstance(s, ir.If):
@@ -630,18 +449,23 @@ class Reverse:
             body = self.reverse(s.body, set(inited))
             if not body:
                 return out
-            if s.index in self._reads_in(s.body):
-                rng = _reversed_range(s.start, s.step, s.trips)
+            if s.index in self.plan.reads_in(s.body):
+                rng = reversed_range(s.start, s.step, s.trips)
                 return out + [ast.For(S(s.index), rng, body, [])]
             k = self.names.fresh("_k")
-            return out + [ast.For(S(k), _call("range", N(s.trips)), body, [])]
+            return out + [ast.For(S(k), call("range", N(s.trips)), body, [])]
         if isinstance(s, ir.While):
             body = self.reverse(s.body, set(inited))
             if not body:
                 return out
             k = self.names.fresh("_k")
-            return out + [ast.For(S(k), _call("range", N(s.trips)), body, [])]
+            return out + [ast.For(S(k), call("range", N(s.trips)), body, [])]
         raise TypeError(s)
+
+    @staticmethod
+    def _view_axis(index, k) -> int:
+        """The axis of a view that index entry k (a `None`) creates: integers drop an axis."""
+        return sum(1 for i in index[:k] if i is None or isinstance(i, ir.Slice))
 
     def reverse_prim(self, t, v: ir.Prim, inited) -> list:
         r = v.rule
@@ -659,11 +483,11 @@ class Reverse:
             else:
                 partial = substitute(r.exprs[i], mapping)
                 if t in self.maybe_zero and _may_be_nonfinite(partial):
-                    c = _call("_rt.zsafe", N(self.bar(t)), partial)
+                    c = call("_rt.zsafe", N(self.bar(t)), partial)
                 else:
-                    c = _scale(N(self.bar(t)), partial)
+                    c = scale(N(self.bar(t)), partial)
                 if not (self.an.is_scalar(t) and self.an.is_scalar(a.name)):
-                    c = _call("_rt.unbroadcast", c, N(self.bar(a.name)) if a.name in inited else N(a.name))
+                    c = call("_rt.unbroadcast", c, N(self.bar(a.name)) if a.name in inited else N(a.name))
             out.append(self.accumulate(a.name, c, inited))
         return out
 
@@ -675,7 +499,7 @@ class Reverse:
             body += [assign(self.fp, ast.Constant(0)), assign(self.ip, ast.Constant(0))]
         body += self.forward(fn.body)
         res = fn.result
-        saved = {v for vs in list(self.saves.floats.values()) + list(self.saves.ints.values()) for v in vs}
+        saved = self.plan.saved()
         saved |= {p for x in ir.walk_stmts(fn.body) if isinstance(x, ir.For) and x.checkpoint is not None
                   for p in x.phis}
         if isinstance(res, ir.Var) and res.name in saved:
@@ -698,9 +522,11 @@ class Reverse:
             p = fn.params[i]
             if p.name not in inited:
                 inited.add(p.name)   # zeros_like: an unused argument may be an array srcgrad never saw indexed
-                body.append(assign(self.bar(p.name), _call("_rt.zeros_like", N(p.name))))
+                body.append(assign(self.bar(p.name), call("_rt.zeros_like", N(p.name))))
             grads.append(N(self.bar(p.name)))
-        body = drop_unread(body, set(self.bars.values()), {g.id for g in grads}, _is_comment)
+        if self.tapes:
+            body = [assign(t, call("_List")) for _, t in sorted(self.tapes.items())] + body
+        body = drop_unread(body, set(self.bars.values()), {g.id for g in grads}, is_comment)
         ret = [result_ast, ast.Tuple(grads, ast.Load())]
         if self.uses_stacks:
             ret += [N(self.fs), N(self.is_)]
@@ -731,53 +557,3 @@ def _may_be_nonfinite(expr) -> bool:
 def _nested_stmts(s):
     for b in ir.child_blocks(s):
         yield from ir.walk_stmts(b)
-
-
-def _is_comment(s):
-    return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and \
-        isinstance(s.value.func, ast.Name) and s.value.func.id == COMMENT
-
-
-def _call(fname, *args):
-    return ast.Call(ast.parse(fname, mode="eval").body, list(args), [])
-
-
-def _add(a, b):
-    return ast.BinOp(a, ast.Add(), b if isinstance(b, ast.AST) else ast.Constant(b))
-
-
-def _mul(a, b):
-    return ast.BinOp(a, ast.Mult(), b if isinstance(b, ast.AST) else ast.Constant(b))
-
-
-def _scale(g, partial):
-    """g * partial, written as g or -g when the partial is +-1."""
-    if isinstance(partial, ast.Constant) and partial.value == 1:
-        return g
-    if isinstance(partial, ast.UnaryOp) and isinstance(partial.op, ast.USub) and \
-            isinstance(partial.operand, ast.Constant) and partial.operand.value == 1:
-        return ast.UnaryOp(ast.USub(), g)
-    return ast.BinOp(g, ast.Mult(), partial)
-
-
-def _range(start, stop, step):
-    if isinstance(step, ir.Const) and step.value == 1:
-        if isinstance(start, ir.Const) and start.value == 0:
-            return _call("range", op_ast(stop))
-        return _call("range", op_ast(start), op_ast(stop))
-    return _call("range", op_ast(start), op_ast(stop), op_ast(step))
-
-
-def _reversed_range(start, step, trips):
-    """The indices of range(start, ..., step) with `trips` iterations, last first."""
-    n1 = ast.BinOp(N(trips), ast.Sub(), ast.Constant(1))
-    if isinstance(step, ir.Const) and step.value == 1 and isinstance(start, ir.Const) and start.value == 0:
-        return _call("range", n1, ast.UnaryOp(ast.USub(), ast.Constant(1)), ast.UnaryOp(ast.USub(), ast.Constant(1)))
-    first = ast.BinOp(op_ast(start), ast.Add(), ast.BinOp(n1, ast.Mult(), op_ast(step)))
-    stop = ast.BinOp(op_ast(start), ast.Sub(), op_ast(step))
-    return _call("range", first, stop, ast.UnaryOp(ast.USub(), op_ast(step)))
-
-
-def _short(path: str) -> str:
-    import os
-    return os.path.basename(path)

@@ -178,7 +178,7 @@ def dot(g, x, y):
     return _rt.matmul_grad_a(g, x, y), _rt.matmul_grad_b(g, x, y)
 
 
-@vjp(np.transpose, arity=1, typer=shapes.same)
+@vjp(np.transpose, arity=1, typer=shapes.same, view=True)
 def transpose(g, x):
     return g.T
 

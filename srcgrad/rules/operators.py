@@ -65,7 +65,7 @@ def matmul(g, x, y):
     return _rt.matmul_grad_a(g, x, y), _rt.matmul_grad_b(g, x, y)
 
 
-@vjp("transpose", arity=1, call=".T", typer=shapes.same)
+@vjp("transpose", arity=1, call=".T", typer=shapes.same, view=True)
 def transpose(g, x):
     return g.T
 

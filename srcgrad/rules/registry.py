@@ -58,6 +58,7 @@ class Rule:
     notes: str = ""
     source: str = ""                  # the rule function's source, part of the cache key
     typer: object = None              # (argument types, constants) -> result type (rules/shapes.py)
+    view: bool = False                # the result shares memory with the first argument (x.T)
 
     def result_type(self, tys, consts):
         return self.typer(list(tys), list(consts))
@@ -188,7 +189,7 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | None = No
 
 
 def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain=None,
-        array_only: bool = True, notes: str = "", typer=None):
+        array_only: bool = True, notes: str = "", typer=None, view: bool = False):
     """Declare a vector-Jacobian product: the function takes (g, *args, out) and returns one
     contribution per argument (None where the argument is not differentiable)."""
 
@@ -204,7 +205,7 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
                            call=call or _call_name(key), params=params[:arity], exprs=exprs[:arity],
                            uses_out="out" in names, domain=dom, fn=fn,
                            result=result, array_only=array_only, notes=notes, source=_source(fn),
-                           typer=typer or _default_typer(result)))
+                           typer=typer or _default_typer(result), view=view))
         return fn
 
     return deco
