@@ -13,6 +13,7 @@ changed and why; benchmarks/gradbench/README.md tabulates both.
 from __future__ import annotations
 
 import importlib
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -48,3 +49,19 @@ def load(name: str):
 
 def tolist(a) -> list:
     return a.tolist()
+
+
+def jit(f):
+    """``numba.njit(f)``, with the plain-Python helpers of ``f``'s module that it calls compiled
+    too (srcgrad inlines plain helpers but not ``@numba.njit`` ones, so the eval modules write
+    helpers plainly and compile the primal with this)."""
+    import numba
+    namespace = dict(f.__globals__)
+    for name, obj in f.__globals__.items():
+        if isinstance(obj, types.FunctionType) and obj.__module__ == f.__module__:
+            namespace[name] = numba.njit(_rebind(obj, namespace))
+    return numba.njit(_rebind(f, namespace))
+
+
+def _rebind(f, namespace):
+    return types.FunctionType(f.__code__, namespace, f.__name__, f.__defaults__, f.__closure__)

@@ -1,8 +1,7 @@
 """GradBench ``hello``: ``square(x) = x * x`` and ``double``, its derivative."""
-import numba
 import srcgrad
 
-from . import Form, Function
+from . import Form, Function, jit
 
 
 def square(x):
@@ -11,7 +10,7 @@ def square(x):
 
 def _build():
     return {
-        "square": Function(numba.njit(square), lambda x: (float(x),), float),
+        "square": Function(jit(square), lambda x: (float(x),), float),
         "double": Function(srcgrad.grad(square), lambda x: (float(x),), float),
     }
 

@@ -1,10 +1,9 @@
 """GradBench ``llsq``: y(x) = 1/2 sum_i (s_i - sum_j x_j t_i^j)^2 with t_i = -1 + 2i/(n-1),
 s_i = sign(t_i); primal and gradient w.r.t. x (m coefficients); n is not differentiated."""
-import numba
 import numpy as np
 import srcgrad
 
-from . import Form, Function, tolist
+from . import Form, Function, jit, tolist
 
 
 def llsq(x, n):
@@ -39,7 +38,7 @@ def _prepare(input):
 
 def _builder(f):
     def build():
-        return {"primal": Function(numba.njit(f), _prepare, float),
+        return {"primal": Function(jit(f), _prepare, float),
                 "gradient": Function(srcgrad.grad(f), _prepare, tolist)}
     return build
 

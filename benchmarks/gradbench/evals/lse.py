@@ -1,9 +1,8 @@
 """GradBench ``lse``: log-sum-exp of a vector and its gradient, with the max-shift trick."""
-import numba
 import numpy as np
 import srcgrad
 
-from . import Form, Function, tolist
+from . import Form, Function, jit, tolist
 
 
 def logsumexp(x):
@@ -29,7 +28,7 @@ def _prepare(input):
 
 def _builder(f):
     def build():
-        return {"primal": Function(numba.njit(f), _prepare, float),
+        return {"primal": Function(jit(f), _prepare, float),
                 "gradient": Function(srcgrad.grad(f), _prepare, tolist)}
     return build
 
