@@ -10,7 +10,8 @@ stdout; see GradBench's CONTRIBUTING.md, "Protocol"):
   Numba). Each function's first call is reported as a timing named ``compile (<form> form)``;
   a form srcgrad refused is reported as ``refused (<form> form)`` and its error is written to
   stderr.
-- ``evaluate``: runs the function until it has run ``min_runs`` times and for ``min_seconds``
+- ``evaluate``: answers ``success: false`` for a function the form lacks (``Function.missing``);
+  else runs the function until it has run ``min_runs`` times and for ``min_seconds``
   (when the input has those fields; once otherwise), one ``evaluate`` timing per run. Only the
   call is timed: turning JSON into arrays and results back into JSON is not.
 - anything else (``analysis``, ...): answered with its ``id``.
@@ -63,6 +64,8 @@ class Tool:
                 functions = form.build()
                 compiled = []
                 for fname, function in functions.items():
+                    if function.missing:
+                        continue
                     t = time.perf_counter_ns()
                     function(module.EXAMPLE)
                     compiled.append(_timing(f"compile ({form.name} form)", time.perf_counter_ns() - t))
@@ -83,6 +86,8 @@ class Tool:
         function = functions.get(message["function"])
         if function is None:
             return {"success": False, "error": f"{message['module']} has no function {message['function']!r}"}
+        if function.missing:
+            return {"success": False, "error": function.missing}
         input = message["input"]
         runs = input.get("min_runs", 1) if isinstance(input, dict) else 1
         seconds = input.get("min_seconds", 0) if isinstance(input, dict) else 0

@@ -24,12 +24,16 @@ EVALS = ("hello", "lse", "llsq", "ode", "det", "kmeans", "gmm", "ba", "ht", "lst
 @dataclass(frozen=True)
 class Function:
     """One GradBench function: ``prepare`` turns the JSON input into arguments (not timed),
-    ``compute(*args)`` is what is timed, ``post`` turns its result into JSON (not timed)."""
+    ``compute(*args)`` is what is timed, ``post`` turns its result into JSON (not timed).
+    ``missing`` says why a form cannot provide this function (then ``compute`` is unused)."""
     compute: Callable[..., Any]
     prepare: Callable[[dict], tuple]
     post: Callable[[Any], Any]
+    missing: str | None = None
 
     def __call__(self, input: dict) -> Any:
+        if self.missing:
+            raise NotImplementedError(self.missing)
         return self.post(self.compute(*self.prepare(input)))
 
 
