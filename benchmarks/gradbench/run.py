@@ -21,7 +21,8 @@ Every tool runs with ``OMP_NUM_THREADS=1`` and ``NUMBA_NUM_THREADS=1``.
 
 Sizes: by default each eval gets workloads that let a sweep of all twelve evals with these four
 tools finish in about 20 minutes on a 2-core machine (``DEFAULT_ARGS``); ``--full`` passes no
-size arguments, so the evals use GradBench's own defaults (hours).
+size arguments, so the evals use GradBench's own defaults (hours); ``--quick`` the smallest
+workloads, one run each (a smoke test).
 """
 from __future__ import annotations
 
@@ -84,11 +85,24 @@ def tool_command(tool: str, gradbench: Path) -> list[str]:
     raise SystemExit(f"unknown tool {tool!r}; known: {', '.join(TOOLS)}")
 
 
-def eval_command(name: str, gradbench: Path, full: bool) -> list[str]:
+# Eval arguments of --quick: the smallest workloads, one run each (a smoke test: seconds per eval
+# besides compiling).
+ONCE = ["--min-runs", "1", "--min-seconds", "0"]
+QUICK_ARGS = {
+    "hello": [], "lse": ["-n", "100", "1000", *ONCE], "llsq": ["-n", "16", "64", "-m", "8", *ONCE],
+    "ode": ["-n", "10", "100", "-s", "2", *ONCE], "det": ["-l", "3", "5", *ONCE],
+    "kmeans": ["-k", "3", "-n", "30", "-d", "2", *ONCE], "gmm": ["-d", "2", "3", "-k", "3", "-n", "20", *ONCE],
+    "ba": ["--min", "1", "--max", "1", *ONCE], "ht": ["--min", "1", "--max", "1", "--model", "small", *ONCE],
+    "lstm": ["-l", "1", "-c", "16", *ONCE], "particle": ONCE, "saddle": ONCE,
+}
+SIZES = {"default": DEFAULT_ARGS, "quick": QUICK_ARGS, "full": {}}
+
+
+def eval_command(name: str, gradbench: Path, sizes: str = "default") -> list[str]:
     script = gradbench / "python/gradbench/gradbench/evals" / name / "run.py"
     if not script.is_file():
         raise SystemExit(f"no eval {name!r} in {gradbench} ({script} is missing)")
-    return [sys.executable, str(script), *([] if full else DEFAULT_ARGS.get(name, []))]
+    return [sys.executable, str(script), *SIZES[sizes].get(name, [])]
 
 
 def environment(gradbench: Path) -> dict:
@@ -282,12 +296,12 @@ def rows(sessions: list[Session]) -> list[dict]:
         derivs = derivative if isinstance(derivative, tuple) else (derivative,)
         workloads: dict[str, dict] = {}
         for e in s.evaluations.values():
-            w = workloads.setdefault(e.description, {"primal": None, "derivative": {}, "valid": []})
+            w = workloads.setdefault(e.description, {"primal": None, "derivative": {}, "valid": {}})
             if e.function == primal and e.success:
                 w["primal"] = e.median
             elif e.function in derivs and e.success:
                 w["derivative"][e.function] = e.median
-            w["valid"].append(bool(e.success and e.valid))
+            w["valid"][e.function] = "✓" if e.success and e.valid else "✗" if e.success else "failed"
         if not workloads:
             out.append({"eval": s.eval, "workload": "", "tool": s.tool, "valid": s.valid,
                         "primal": None, "derivative": None, "ratio": None, "session": s})
@@ -295,14 +309,14 @@ def rows(sessions: list[Session]) -> list[dict]:
             if len(derivs) > 1:
                 for fn in derivs:
                     out.append({"eval": s.eval, "workload": f"{desc} {fn}".strip(), "tool": s.tool,
-                                "valid": "✓" if w["valid"] and all(w["valid"]) else "✗",
+                                "valid": w["valid"].get(fn, "—"),
                                 "primal": None, "derivative": w["derivative"].get(fn), "ratio": None,
                                 "session": s})
                 continue
             d = w["derivative"].get(derivs[0])
             ratio = d / w["primal"] if d is not None and w["primal"] else None
             out.append({"eval": s.eval, "workload": desc, "tool": s.tool,
-                        "valid": "✓" if w["valid"] and all(w["valid"]) else "✗",
+                        "valid": " / ".join(w["valid"].values()),
                         "primal": w["primal"], "derivative": d, "ratio": ratio, "session": s})
     return out
 
@@ -344,13 +358,37 @@ def check_checkout(gradbench: Path, tools) -> None:
                          "build it there as GradBench's README says (make -C cpp && make -C tools/manual)")
 
 
+def sweep(gradbench: Path, evals, tools, *, sizes: str = "default", out: Path, timeout: float | None = 900.0,
+          echo=None) -> list[Session]:
+    """Run every eval against every tool (one session each, in order); the logs go to ``out``."""
+    gb = Path(gradbench).resolve()
+    for t in tools:
+        tool_command(t, gb)
+    check_checkout(gb, tools)
+    env = environment(gb)
+    sessions = []
+    for e in evals:
+        ecmd = eval_command(e, gb, sizes)
+        for t in tools:
+            if echo:
+                echo(f"{e} x {t}")
+            s = run_session(ecmd, tool_command(t, gb), cwd=gb, env=env, log=Path(out) / f"{e}-{t}.jsonl",
+                            eval_name=e, tool_name=t, timeout=timeout, echo=echo)
+            if echo:
+                echo(f"  -> {s.outcome}, {s.valid}, {s.wall:.1f} s" + (f" ({s.note})" if s.note else ""))
+            sessions.append(s)
+    return sessions
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.gradbench", description=__doc__.split("\n\n")[0])
     p.add_argument("--gradbench", type=Path, default=os.environ.get("GRADBENCH_DIR"),
                    help="GradBench checkout (default: $GRADBENCH_DIR)")
     p.add_argument("--evals", default=",".join(EVALS), help="comma-separated evals (default: all twelve)")
     p.add_argument("--tools", default=",".join(TOOLS), help="comma-separated tools (default: %(default)s)")
-    p.add_argument("--full", action="store_true", help="GradBench's own (full) sizes instead of the machine-sized ones")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true", help="GradBench's own (full) sizes instead of the machine-sized ones")
+    size.add_argument("--quick", action="store_true", help="the smallest sizes, one run each (a smoke test)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for one tool response (default 900)")
     p.add_argument("--out", type=Path, help="directory for the logs (default: benchmarks/results/gradbench-<time>)")
     p.add_argument("--quiet", action="store_true", help="print only the tables")
@@ -362,31 +400,16 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    gb = args.gradbench.resolve()
-    evals = [e for e in args.evals.split(",") if e]
-    tools = [t for t in args.tools.split(",") if t]
-    for t in tools:
-        tool_command(t, gb)
-    check_checkout(gb, tools)
+    sizes = "full" if args.full else "quick" if args.quick else "default"
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = args.out or RESULTS / f"gradbench-{stamp}"
-    env = environment(gb)
     echo = None if args.quiet else (lambda text: print(text, flush=True))
-    sessions = []
     t0 = time.time()
-    for e in evals:
-        ecmd = eval_command(e, gb, args.full)
-        for t in tools:
-            if echo:
-                echo(f"{e} x {t}")
-            s = run_session(ecmd, tool_command(t, gb), cwd=gb, env=env, log=out / f"{e}-{t}.jsonl",
-                            eval_name=e, tool_name=t, timeout=args.timeout, echo=echo)
-            if echo:
-                echo(f"  -> {s.outcome}, {s.valid}, {s.wall:.1f} s" + (f" ({s.note})" if s.note else ""))
-            sessions.append(s)
+    sessions = sweep(args.gradbench, [e for e in args.evals.split(",") if e],
+                     [t for t in args.tools.split(",") if t], sizes=sizes, out=out, timeout=args.timeout, echo=echo)
     report = (f"GradBench sweep, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-              f"{time.time() - t0:.0f} s, {'full' if args.full else 'default'} sizes, logs in {out}\n\n"
+              f"{time.time() - t0:.0f} s, {sizes} sizes, logs in {out}\n\n"
               f"{summary(sessions)}\n\n{markdown(sessions)}\n")
-    (out / "table.md").write_text(report)
+    (Path(out) / "table.md").write_text(report)
     print(report)
     return 0 if all(s.outcome == "success" or not s.defined for s in sessions) else 1

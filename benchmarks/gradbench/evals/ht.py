@@ -223,19 +223,32 @@ def _posed(positions, R, pose, vertex, r):
             + R[3 * r + 2] * pose[1, 2] * positions[vertex, 2] + pose[2, r])
 
 
+def seeded_residual(seed, theta, us, parents, base_relatives, inverse_base_absolutes, base_positions,
+                    weights, triangles, correspondences, points):
+    """seed . residual: its gradient w.r.t. us is one vector-Jacobian product."""
+    err = hand_objective_loops(theta, us, parents, base_relatives, inverse_base_absolutes, base_positions,
+                               weights, triangles, correspondences, points)
+    return np.sum(seed * err)
+
+
+_d_theta = srcgrad.jacobian(hand_objective_loops, argnums=0)
+_d_us = srcgrad.grad(seeded_residual, argnums=2)
+
+
 def hand_jacobian_loops(theta, us, *model):
-    J_theta = srcgrad.jacobian(hand_objective_loops, argnums=0)(theta, us, *model)
+    """The 26 theta columns by srcgrad.jacobian (forward mode, one sweep each); the u columns by
+    three reverse sweeps of seed . residual, seeding coordinate r of every point at once (a
+    point's rows depend on its own u only, so the products do not mix)."""
+    J_theta = _d_theta(theta, us, *model)
     if us.shape[0] == 0:
         return J_theta
-    zero = np.zeros_like(theta)
-    tangents = [np.zeros_like(m) if isinstance(m, np.ndarray) else 0.0 for m in model]
-    du = np.zeros_like(us)
-    du[:, 0] = 1.0
-    dv = np.zeros_like(us)
-    dv[:, 1] = 1.0
-    _, J_u = srcgrad.jvp(hand_objective_loops, (theta, us, *model), (zero, du, *tangents))
-    _, J_v = srcgrad.jvp(hand_objective_loops, (theta, us, *model), (zero, dv, *tangents))
-    return np.concatenate([J_u[:, None], J_v[:, None], J_theta], axis=1)
+    J_us = np.empty((J_theta.shape[0], 2))
+    seed = np.zeros(J_theta.shape[0])
+    for r in range(3):
+        seed[:] = 0.0
+        seed[r::3] = 1.0
+        J_us[r::3] = _d_us(seed, theta, us, *model)
+    return np.concatenate([J_us, J_theta], axis=1)
 
 
 # ------------------------------------------------------------------------ input and output
@@ -273,8 +286,8 @@ FORMS = (
     Form("natural", _builder(hand_objective, hand_jacobian, _prepare)),
     Form("adapted", _builder(hand_objective_loops, hand_jacobian_loops, _prepare_loops),
          ("rotations, 4 x 4 products and skinning written as element loops over 2-D arrays "
-          "(matrices as rows of 16); the jvp for u seeds every model array with a zero tangent "
-          "(no closures)",)),
+          "(matrices as rows of 16); the u columns by reverse sweeps of `np.sum(seed * residual)` "
+          "(a jvp without closures would also differentiate every model array)",)),
 )
 
 
