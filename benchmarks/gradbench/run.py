@@ -66,8 +66,9 @@ DEFAULT_ARGS = {
     "det": ["-l", "7", "9", *RUNS],
     "kmeans": ["-k", "10", "100", "-n", "10000", "-d", "8", *RUNS],
     "gmm": ["-d", "10", "20", "-k", "25", "-n", "1000", *RUNS],
-    "ba": ["--min", "1", "--max", "1", *RUNS],
-    "ht": ["--min", "1", "--max", "2", "--model", "small", *RUNS],
+    # one run each: PyTorch's BA Jacobian takes over two minutes on ba1, its HT Jacobian ~15 s
+    "ba": ["--min", "1", "--max", "1", "--min-runs", "1", "--min-seconds", "0"],
+    "ht": ["--min", "1", "--max", "2", "--model", "small", "--min-runs", "1", "--min-seconds", "0"],
     "lstm": ["-l", "2", "4", "-c", "1024", *RUNS],
     "particle": RUNS,
     "saddle": RUNS,
@@ -93,7 +94,7 @@ QUICK_ARGS = {
     "ode": ["-n", "10", "100", "-s", "2", *ONCE], "det": ["-l", "3", "5", *ONCE],
     "kmeans": ["-k", "3", "-n", "30", "-d", "2", *ONCE], "gmm": ["-d", "2", "3", "-k", "3", "-n", "20", *ONCE],
     "ba": ["--min", "1", "--max", "1", *ONCE], "ht": ["--min", "1", "--max", "1", "--model", "small", *ONCE],
-    "lstm": ["-l", "1", "-c", "16", *ONCE], "particle": ONCE, "saddle": ONCE,
+    "lstm": ["-l", "2", "-c", "64", *ONCE], "particle": ONCE, "saddle": ONCE,
 }
 SIZES = {"default": DEFAULT_ARGS, "quick": QUICK_ARGS, "full": {}}
 
@@ -229,8 +230,12 @@ def run_session(eval_cmd, tool_cmd, *, cwd: Path, env: dict, log: Path, eval_nam
                     session.note = f"no response within {timeout:g} s to message {message['id']}"
                     break
                 if reply is None:
+                    try:
+                        status = tl.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        status = None
                     session.outcome = "error"
-                    session.note = f"the tool exited (status {tl.poll()}) before answering message {message['id']}"
+                    session.note = f"the tool exited (status {status}) before answering message {message['id']}"
                     break
                 received = time.perf_counter_ns()
                 response = json.loads(reply)
@@ -349,13 +354,16 @@ def summary(sessions: list[Session]) -> str:
 
 # --------------------------------------------------------------------------------------- main
 
-def check_checkout(gradbench: Path, tools) -> None:
+def check_checkout(gradbench: Path, evals) -> None:
     if not (gradbench / "python/gradbench/gradbench/eval.py").is_file():
         raise SystemExit(f"{gradbench} is not a GradBench checkout (python/gradbench/gradbench/eval.py is missing)")
-    missing = [m for m in ("lse", "llsq") if not (gradbench / "tools/manual/bin" / m).exists()]
-    if missing:
+    if not (gradbench / "tools/manual/bin/hello").exists():
         raise SystemExit(f"GradBench's manual tool is not built in {gradbench} (the evals validate against it): "
                          "build it there as GradBench's README says (make -C cpp && make -C tools/manual)")
+    corpus = gradbench / "evals/lstm/data/lstm_full.txt"
+    if "lstm" in evals and not corpus.is_file():
+        raise SystemExit(f"{corpus} is missing (a large file a GradBench snapshot may lack); the lstm eval reads "
+                         "it as its text corpus: any ASCII text file of that name lets it run")
 
 
 def sweep(gradbench: Path, evals, tools, *, sizes: str = "default", out: Path, timeout: float | None = 900.0,
@@ -364,7 +372,7 @@ def sweep(gradbench: Path, evals, tools, *, sizes: str = "default", out: Path, t
     gb = Path(gradbench).resolve()
     for t in tools:
         tool_command(t, gb)
-    check_checkout(gb, tools)
+    check_checkout(gb, evals)
     env = environment(gb)
     sessions = []
     for e in evals:
