@@ -4,6 +4,7 @@ sparse Jacobian w.r.t. the cameras (11 each), the points (3 each) and the weight
 in full as ADBench's sparse matrix (CSR row pointers, columns, values); GradBench compares its
 first 30 entries and the last. The input is one camera, point, weight and feature, replicated
 (n, m, p) times; nothing exploits the replication."""
+import numba
 import numpy as np
 import srcgrad
 
@@ -176,18 +177,37 @@ def _post_objective(out):
             "w_err": {"element": float(werr[0]), "repeated": int(werr.shape[0])}}
 
 
+@numba.njit(cache=False)
 def sparse(n, m, obs, J, dw):
     """ADBench's sparse Jacobian: CSR row pointers, columns and values (3p rows: u, v of each
-    observation, then each weight error)."""
+    observation, then each weight error), assembled in one compiled pass as the C++ reference
+    does."""
     p = obs.shape[0]
-    block_cols = np.concatenate([N_CAM * obs[:, :1] + np.arange(N_CAM),
-                                 N_CAM * n + 3 * obs[:, 1:2] + np.arange(3),
-                                 (N_CAM * n + 3 * m + np.arange(p))[:, None]], axis=1)
-    w_cols = N_CAM * n + 3 * m + np.arange(p)
-    cols = np.concatenate([np.repeat(block_cols[:, None, :], 2, axis=1).ravel(), w_cols])
-    vals = np.concatenate([J.ravel(), dw])
-    rows = np.concatenate([np.arange(0, 2 * p * (N_CAM + 4) + 1, N_CAM + 4),
-                           2 * p * (N_CAM + 4) + np.arange(1, p + 1)])
+    block = N_CAM + 4
+    rows = np.empty(3 * p + 1, dtype=np.int64)
+    cols = np.empty(2 * block * p + p, dtype=np.int64)
+    vals = np.empty(2 * block * p + p)
+    rows[0] = 0
+    k = 0
+    for i in range(p):
+        for r in range(2):
+            rows[2 * i + r + 1] = rows[2 * i + r] + block
+            for j in range(N_CAM):
+                cols[k] = N_CAM * obs[i, 0] + j
+                vals[k] = J[i, r, j]
+                k += 1
+            for j in range(3):
+                cols[k] = N_CAM * n + 3 * obs[i, 1] + j
+                vals[k] = J[i, r, N_CAM + j]
+                k += 1
+            cols[k] = N_CAM * n + 3 * m + i
+            vals[k] = J[i, r, N_CAM + 3]
+            k += 1
+    for i in range(p):
+        rows[2 * p + i + 1] = rows[2 * p + i] + 1
+        cols[k] = N_CAM * n + 3 * m + i
+        vals[k] = dw[i]
+        k += 1
     return rows, cols, vals
 
 
