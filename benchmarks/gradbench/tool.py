@@ -7,9 +7,10 @@ stdout; see GradBench's CONTRIBUTING.md, "Protocol"):
 - ``define``: imports ``benchmarks.gradbench.evals.<module>``, builds the first form that
   srcgrad accepts (``--form auto``: natural, else adapted) and calls every function once on
   the eval's small ``EXAMPLE`` input, which compiles it (srcgrad's source transformation, then
-  Numba). Each function's first call is reported as a timing named ``compile (<form> form)``;
-  a form srcgrad refused is reported as ``refused (<form> form)`` and its error is written to
-  stderr.
+  Numba). Each function's first call is reported as a timing named ``compile (<form> form)``,
+  its second as ``warm-up (<form> form)`` (after a cold compile, srcgrad.vectorize's second call
+  still costs ~0.3 s once); a form srcgrad refused is reported as ``refused (<form> form)`` and
+  its error is written to stderr.
 - ``evaluate``: answers ``success: false`` for a function the form lacks (``Function.missing``);
   else runs the function until it has run ``min_runs`` times and for ``min_seconds``
   (when the input has those fields; once otherwise), one ``evaluate`` timing per run. Only the
@@ -69,6 +70,11 @@ class Tool:
                     t = time.perf_counter_ns()
                     function(module.EXAMPLE)
                     compiled.append(_timing(f"compile ({form.name} form)", time.perf_counter_ns() - t))
+                for fname, function in functions.items():
+                    if not function.missing:
+                        t = time.perf_counter_ns()
+                        function(module.EXAMPLE)
+                        compiled.append(_timing(f"warm-up ({form.name} form)", time.perf_counter_ns() - t))
             except Exception as exc:   # a refusal (SrcgradError) or a crash: try the next form
                 timings.append(_timing(f"refused ({form.name} form)", time.perf_counter_ns() - t0))
                 text = "".join(traceback.format_exception_only(exc)).strip()
