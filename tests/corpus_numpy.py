@@ -1285,6 +1285,9 @@ def report(out=sys.stdout) -> dict:
 
 if __name__ == "__main__":
     if "SRCGRAD_CACHE_DIR" not in os.environ:     # cold compile times: a fresh cache
+        import atexit
+        import shutil
         import tempfile
         os.environ["SRCGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="srcgrad-corpus-")
+        atexit.register(shutil.rmtree, os.environ["SRCGRAD_CACHE_DIR"], ignore_errors=True)
     report()

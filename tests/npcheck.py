@@ -168,7 +168,8 @@ def check_close(what: str, got, want, rtol=RTOL, scale=None):
     if scale is None:
         scale = float(np.max(np.abs(w[finite]))) if np.any(finite) else 0.0
     tol = rtol * (np.abs(w) + scale) + 1e-9
-    bad = finite & ~(np.abs(g - w) <= tol)
+    with np.errstate(invalid="ignore"):
+        bad = finite & ~(np.abs(g - w) <= tol)
     if np.any(bad):
         k = np.unravel_index(int(np.argmax(np.where(bad, np.abs(g - w), -1))), g.shape) if g.ndim else ()
         raise Mismatch(f"{what}: got {_show(g)}, expected {_show(w)}"
