@@ -777,6 +777,8 @@ def _vectorize(srcgrad, p: Program, group):
     argnums = tuple(range(len(inputs)))
     kern = srcgrad.vectorize(srcgrad.grad(p.fn, argnums=argnums))
     grads, secs = nc.timed(lambda: kern(*[x.copy() for x in inputs]))
+    if len(argnums) == 1 and isinstance(grads, np.ndarray):
+        grads = (grads,)     # one output: vectorize returns it bare, as a ufunc with nout=1 does
     res = {}
     for c, slot in zip(group, slots):
         try:
