@@ -83,6 +83,8 @@ class GradFunction:
             raise UnsupportedSyntaxError(
                 f"`{fun.__qualname__}` is a bound method", p.loc(p.tree),
                 "differentiate a plain function and pass the object's fields as arguments")
+        if hasattr(fun, "py_func") and hasattr(fun, "overloads"):    # a @numba.njit function
+            fun = fun.py_func
         if not callable(fun) or not hasattr(fun, "__code__"):
             raise SrcgradError(f"srcgrad.{kind} needs a plain Python function, got {type(fun).__name__}")
         self.fun = fun
@@ -309,10 +311,17 @@ def _dispatching_stub(gf):
     of the derivative generated for them (an `@overload` resolved while Numba types the
     caller); called from Python it is `gf` itself."""
     from numba.extending import overload
+    from . import kernels
     params = ", ".join(gf._params)
     ns = {"_gf": gf}
-    exec(f"def {gf.fun.__name__}_{gf.kind}_kernel({params}):\n    return _gf({params})\n", ns)
-    stub = ns[f"{gf.fun.__name__}_{gf.kind}_kernel"]
+    ident = hashlib.sha256(f"{gf.fun.__module__}.{gf.fun.__qualname__}|{gf.kind}|{gf.argnums}|"
+                           f"{gf.single}|{type(gf).__name__}".encode()).hexdigest()[:16]
+    name = f"{gf.fun.__name__}_{gf.kind}_kernel_{ident}"
+    exec(f"def {name}({params}):\n    return _gf({params})\n", ns)
+    stub = ns[name]
+    stub.__module__ = kernels.__name__
+    stub._srcgrad_kernel = True
+    setattr(kernels, name, stub)
 
     def typer(*types):
         sig = []

@@ -62,6 +62,7 @@ class Raw:
     expr: ast.expr
     reads: frozenset
     ty: Ty = FLOAT            # its abstract type
+    norule: str = ""          # a call without a derivative rule: fine while no differentiated value reaches it
 
 
 @dataclass

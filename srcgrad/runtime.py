@@ -349,7 +349,8 @@ def external(module: str, qualname: str):
     obj = mod
     for part in qualname.split("."):
         obj = getattr(obj, part)
-    if callable(obj) and not hasattr(obj, "py_func") and not isinstance(obj, np.ufunc):
+    if callable(obj) and not hasattr(obj, "py_func") and not isinstance(obj, np.ufunc) \
+            and not getattr(obj, "_srcgrad_kernel", False):
         obj = numba.njit(error_model="numpy")(obj)
     return obj
 

@@ -18,22 +18,9 @@ from . import npcheck as nc
 EXPECTED_MIN_OK = 3 / 94
 
 _VJP = "srcgrad.vjp(f, *primals) is not implemented yet: today srcgrad.vjp is the rule decorator (TypeError)"
-_GLOBAL = "issue 15: a module-level data array read by the function gives InternalError in `lower`"
-_EYE = ("np.eye is read as a user helper: UnsupportedSyntaxError located in NumPy's own file "
-        "(numpy/lib/_twodim_base_impl.py), not in the user's")
 KNOWN = {(e.name, "vjp"): _VJP for e in C.ENTRIES}      # every entry: the API is missing
 KNOWN.update({
-    ("centered_sum_of_squares", "grad"): "issue 15: d = x - np.mean(x); np.sum(d * d): gradient wrong, no error",
-    ("gaussian_nll", "grad"): _GLOBAL,
-    ("gaussian_nll", "jvp"): _GLOBAL,
     ("fit_with_predictions", "grad"): "value_and_grad(has_aux=True) is not implemented (TypeError)",
-    ("mahalanobis", "grad"): _EYE,
-    ("mahalanobis", "jvp"): _EYE,
-    ("matrix_power_trace", "grad"): _EYE,
-    ("matrix_power_trace", "jvp"): _EYE,
-    ("logdet_spd", "grad"): _EYE,
-    ("logdet_spd", "jvp"): _EYE,
-    ("scalar_from_element", "grad"): "issue 23: c = b[0] + 1.5 broadcast into an array: CompilationError",
 })
 
 

@@ -20,9 +20,6 @@ _POW0_INT = "x ** 0 at 0.0: the adjoint `0 * x ** (-1)` raises a raw ZeroDivisio
 _HYPOT0 = "np.hypot at (0, 0): x / hypot = 0 / 0 = nan; the norm's subgradient 0 is expected"
 KNOWN = {
     # (case id, mode): why it fails today
-    ("np.mean(x) [x:float]", "grad"): "issue 23: np.mean of a Python float: CompilationError",
-    ("np.dot(x, y) [x:float y:3]", "grad"): "issue 23: np.dot with a scalar operand: CompilationError",
-    ("np.dot(x, y) [x:float y:3]", "jvp"): "issue 23: np.dot with a scalar operand: CompilationError",
     ("x ** 0.0 [singular]", "grad"): _POW0,
     ("x ** 0.0 [singular]", "jvp"): _POW0,
     ("x ** 0.0 [singular]", "vectorize"): _POW0,

@@ -42,8 +42,22 @@ def is_number(obj) -> bool:
 
 
 def is_helper(obj) -> bool:
-    """A plain Python function srcgrad can read and inline."""
-    return isinstance(obj, pytypes.FunctionType) and not hasattr(obj, "py_func")
+    """A plain Python function srcgrad can read and inline (a @numba.njit one too: its Python
+    source is what srcgrad reads)."""
+    f = helper_function(obj)
+    return isinstance(f, pytypes.FunctionType) and \
+        not (getattr(f, "__module__", None) or "").split(".")[0] in _LIBRARIES
+
+
+# packages whose Python functions are library calls, never user helpers to read and inline
+_LIBRARIES = {"numpy", "scipy", "math", "builtins", "numba"}
+
+
+def helper_function(obj):
+    """The Python function behind a helper: itself, or a Numba dispatcher's `py_func`."""
+    if not isinstance(obj, pytypes.FunctionType) and hasattr(obj, "py_func") and hasattr(obj, "overloads"):
+        return obj.py_func
+    return obj
 
 
 def local_names(fdef: ast.FunctionDef) -> set:
@@ -92,7 +106,7 @@ def dependency_fingerprint(func, parse) -> tuple[str, list]:
             elif (rule_src := rules_fp(obj)):
                 h.update(f"{name}=rule:{rule_src}\n".encode())
             elif is_helper(obj):
-                stack.append(obj)
+                stack.append(helper_function(obj))
             elif isinstance(obj, pytypes.ModuleType):
                 h.update(f"{name}=module:{obj.__name__}\n".encode())
                 for attr in _module_constants_read(parsed.tree, name):
@@ -104,7 +118,7 @@ def dependency_fingerprint(func, parse) -> tuple[str, list]:
                         h.update(f"{name}.{attr}=ndarray:{val.ndim}{val.dtype.kind}\n".encode())
                         watch.append((f, f"{name}.{attr}", val))
                     elif is_helper(val):    # mod.helper(x): its source is part of the key too
-                        stack.append(val)
+                        stack.append(helper_function(val))
                         watch.append((f, f"{name}.{attr}", val))
             else:
                 h.update(f"{name}={type(obj).__module__}.{getattr(obj, '__qualname__', type(obj).__name__)}\n".encode())

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import abstract, ir
-from ..errors import NotDifferentiableError, UnsupportedArrayUseError
+from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedArrayUseError
 
 
 
@@ -104,6 +104,12 @@ def analyse(fn: ir.Function) -> Analysis:
     # ---- refusals
     params = {p.name: p for p in fn.params}
     for s, _ in stmts:
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Raw) and s.value.norule \
+                and s.value.reads & an.active:
+            raise NoDerivativeRuleError(
+                f"`{s.value.norule}` has no derivative rule, and a differentiated value reaches it", s.loc,
+                "give it one with @srcgrad.partials, write it as a plain Python helper, or compute it "
+                "outside and pass the value in")
         bad = None
         if isinstance(s, ir.Assign) and isinstance(s.value, ir.Load):
             bad = ir.operand_names(s.value.index) & an.active

@@ -256,7 +256,10 @@ class Forward:
             return out
         # vjp rules: the array primitives are linear or bilinear in their arguments
         if _is_linear(r.key):
-            args = [self.tangent_of(v.args[0])] + [op_ast(a) for a in v.args[1:]]
+            t = self.tangent_of(v.args[0])
+            if _const_value(t) == 0.0:          # a linear map of a zero tangent
+                return ast.Constant(0.0)
+            args = [t] + [op_ast(a) for a in v.args[1:]]
             return primal_expr(ir.Prim(r, tuple(_Tmp(a) for a in args)))
         if r.key == "matmul" or r.key is _np_dot():
             a, b = v.args

@@ -456,7 +456,12 @@ class Lowerer:
         if rule.array_only and tys and not tys[0].is_array:
             raise self.error(UnsupportedArrayUseError,
                              f"`{rule.name}` needs an array, and its argument is {tys[0]}", node)
-        ty = rule.result_type(tys, [a.value if isinstance(a, ir.Const) else None for a in args])
+        try:
+            ty = rule.result_type(tys, [a.value if isinstance(a, ir.Const) else None for a in args])
+        except shapes.Refusal as exc:
+            raise self.error(UnsupportedArrayUseError, f"`{rule.name}`: {exc.message}", node, exc.hint) from None
+        if rule.key is np.dot and any(not t.is_array for t in tys):     # Numba has no np.dot of a number
+            return self.prim(registry.lookup_operator("mul"), args, node, target)
         t = target or self.temp()
         self.emit(ir.Assign(t, ir.Prim(rule, tuple(args)), self.loc(self.loc_node)))
         self.set_type(t, ty)
@@ -593,7 +598,7 @@ class Lowerer:
                 acc = self.prim(rule, (acc, o), e, target if i == len(ops) - 2 else None)
             return acc
         if resolve.is_helper(obj) and not registry.has_any_rule(obj):
-            return self.inline(obj, e, target)
+            return self.inline(resolve.helper_function(obj), e, target)
         if obj is math.log and len(e.args) == 2 and not e.keywords:   # composite: log(x) / log(base)
             log = registry.lookup(math.log, 1)
             num = self.prim(log, (self.expr(e.args[0]),), e)
@@ -626,10 +631,16 @@ class Lowerer:
         if rule is None:
             if registry.has_any_rule(obj):
                 raise self.error(NoDerivativeRuleError, f"`{name}` with {len(args)} argument(s) has no derivative rule", e)
+            if getattr(obj, "__module__", None) == "math" or isinstance(obj, np.ufunc):
+                # a constant while no differentiated value reaches it (math.lgamma(0.5 * d)):
+                # the activity pass refuses it otherwise
+                t = self.raw(e, target)
+                self.cur.stmts[-1].value.norule = name
+                return t
             raise self.error(
                 NoDerivativeRuleError, f"`{name}` has no derivative rule", e,
                 "write it as a plain Python helper function (srcgrad differentiates through helpers), "
-                "or compute it outside and pass the value in; user-declared rules are planned (issue #9)")
+                "give it one with @srcgrad.partials, or compute it outside and pass the value in")
         if rule.kind == "nondiff":
             return self.raw(e, target)
         ops = tuple(self.expr(a) for a in args)

@@ -187,3 +187,4 @@ def transpose(g, x):
 nondiff(np.zeros, np.ones, np.empty, arity=(1, 2), result="array")
 nondiff(np.zeros_like, np.ones_like, np.empty_like, arity=(1, 2), result="array", array_only=True, typer=shapes.same)
 nondiff(np.arange, arity=(1, 2, 3), result="array")
+nondiff(np.linspace, np.eye, np.identity, np.full, np.full_like, result="array")

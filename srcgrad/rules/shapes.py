@@ -10,6 +10,15 @@ from __future__ import annotations
 from ..abstract import FLOAT, INT, TupleTy, Ty, broadcast, promote
 
 
+class Refusal(Exception):
+    """Raised by a typer for argument types the primitive cannot take (or that srcgrad cannot
+    compile for it); the lowering turns it into a located error with `hint`."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
 def elementwise(dtype: str | None = "f"):
     """Broadcast of the arguments; `dtype` "f" (always floating), None (NumPy's promotion of
     the arguments' kinds), or "b"/"i"."""
@@ -55,6 +64,9 @@ def matmul(tys, consts):
     a, b = tys
     if a.ndim == 0 or b.ndim == 0:
         return broadcast(a, b)
+    if a.ndim > 2 or b.ndim > 2:
+        raise Refusal(f"a matrix product of a {max(a.ndim, b.ndim)}-D array",
+                      "write the contraction with np.sum of a broadcast product, or loop over the leading axis")
     nd = {(1, 1): 0, (2, 1): 1, (1, 2): 1}.get((a.ndim, b.ndim), max(a.ndim, b.ndim))
     return Ty(nd, promote(a.dtype, b.dtype))
 

@@ -109,8 +109,6 @@ def test_llsq_adapted():
     np.testing.assert_allclose(call(llsq, "adapted", "gradient"), gradient, rtol=1e-6, atol=1e-8)
 
 
-@refused("np.linspace (refused for want of a rule, though nothing flows through it) and arrays "
-         "re-bound in a loop (issue 22)")
 def test_llsq_natural():
     np.testing.assert_allclose(call(llsq, "natural", "gradient"), _llsq_expected()[1], rtol=1e-6, atol=1e-8)
 
@@ -128,8 +126,6 @@ def test_ode_adapted():
     np.testing.assert_allclose(call(ode, "adapted", "gradient"), gradient, rtol=1e-6, atol=1e-9)
 
 
-@refused("indexing a call's result, slices, a helper returning an array and arrays re-bound in a "
-         "loop (issues 17, 22)")
 def test_ode_natural():
     np.testing.assert_allclose(call(ode, "natural", "gradient"), _ode_expected()[1], rtol=1e-6, atol=1e-9)
 
