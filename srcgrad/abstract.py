@@ -34,6 +34,20 @@ class Ty:
         return name if self.ndim == 0 else f"{self.ndim}-D {name} array"
 
 
+class _NoneTy:
+    """The type of `None` (an omitted axis, a default): only static arguments take it."""
+    ndim = 0
+    is_array = False
+    dtype = "none"
+
+    def __str__(self):
+        return "None"
+
+    def __repr__(self):
+        return "NONE"
+
+
+NONE = _NoneTy()
 FLOAT = Ty(0, "f")
 INT = Ty(0, "i")
 BOOL = Ty(0, "b")
@@ -72,6 +86,8 @@ def join(a, b):
 
 def of_value(v) -> Ty | TupleTy:
     """The abstract type of a Python/NumPy value."""
+    if v is None:
+        return NONE
     if isinstance(v, (bool, np.bool_)):
         return BOOL
     if isinstance(v, (int, np.integer)):

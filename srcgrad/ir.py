@@ -31,6 +31,12 @@ class Const:
     value: object
 
 
+@dataclass(frozen=True)
+class Tup:
+    """A tuple of operands (a shape like (n, 3)): only where a primitive takes a static tuple."""
+    items: tuple
+
+
 Operand = Var | Const
 
 
@@ -78,6 +84,13 @@ class Store:
     array: Var
     index: tuple
     value: object             # Operand
+    loc: Loc
+
+
+@dataclass
+class Assert:
+    """`assert cond` kept in the forward sweep (no derivative)."""
+    cond: object              # Operand (a bool variable)
     loc: Loc
 
 
@@ -180,6 +193,8 @@ def index_operands(index) -> list:
     for i in index:
         if isinstance(i, Slice):
             out += [p for p in (i.start, i.stop, i.step) if p is not None]
+        elif isinstance(i, Tup):
+            out += index_operands(i.items)
         elif i is not None:
             out.append(i)
     return out
@@ -200,7 +215,7 @@ def reads_of(s) -> set:
         return set()
     if isinstance(s, Store):
         return {s.array.name} | operand_names(s.index) | operand_names([s.value])
-    if isinstance(s, If):
+    if isinstance(s, (If, Assert)):
         return operand_names([s.cond])
     if isinstance(s, For):
         return operand_names([s.start, s.stop, s.step]) | ({s.exit.name} if isinstance(s.exit, Var) else set())

@@ -48,6 +48,38 @@ def _indicator(b):
     return lambda b: 1.0 if b else 0.0
 
 
+def where(c, x, y):
+    """np.where(c, x, y); of three numbers it is a number (NumPy and Numba give a 0-d array)."""
+    if isinstance(c, np.ndarray) or isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return np.where(c, x, y)
+    return x if c else y
+
+
+@overload(where)
+def _where(c, x, y):
+    if _is_array(c) or _is_array(x) or _is_array(y):
+        return lambda c, x, y: np.where(c, x, y)
+    return lambda c, x, y: x if c else y
+
+
+def seed_array(seed, like):
+    """The adjoint seed of an array result: a float copy of the cotangent `seed` (srcgrad adds
+    into adjoints in place), or zeros when `seed` does not have the result's shape (the call
+    that computes only the value passes an empty one)."""
+    if np.shape(seed) != np.shape(like):
+        return np.zeros(np.shape(like))
+    return np.array(seed, dtype=np.float64)
+
+
+@overload(seed_array)
+def _seed_array(seed, like):
+    def impl(seed, like):
+        if seed.shape != like.shape:
+            return np.zeros(like.shape)
+        return np.copy(seed).astype(np.float64)
+    return impl
+
+
 def pow_dy(x, out):
     """Partial of x**y w.r.t. y: out * log(x), with the limit 0 at x == 0."""
     if isinstance(x, np.ndarray) or isinstance(out, np.ndarray):
@@ -198,6 +230,18 @@ def _sum_cols(c):
 
 # ---------------------------------------------------------------- array vjps
 
+def reshape_like(g, x):
+    """An adjoint `g` given the shape of `x` (the adjoint of a reshape or expand_dims)."""
+    return np.reshape(np.ascontiguousarray(g), np.shape(x))
+
+
+@overload(reshape_like)
+def _reshape_like(g, x):
+    if not _is_array(x):
+        return lambda g, x: np.sum(g)
+    return lambda g, x: np.ascontiguousarray(g).reshape(x.shape)
+
+
 def sum_grad(g, x):
     """Adjoint of np.sum(x) for the incoming scalar adjoint g (broadcast when accumulated)."""
     return g
@@ -224,9 +268,10 @@ def _sum_axis_grad(g, x, axis):
     if x.ndim == 2:
         def impl2(g, x, axis):
             out = np.empty(x.shape, g.dtype)
+            rows = axis == 0 or axis == -2        # NumPy counts negative axes from the end
             for i in range(x.shape[0]):
                 for j in range(x.shape[1]):
-                    out[i, j] = g[j] if axis == 0 else g[i]
+                    out[i, j] = g[j] if rows else g[i]
             return out
         return impl2
     return None

@@ -149,3 +149,17 @@ def test_integer_array_cannot_be_differentiated():
         return x[0] * 1.0
     with pytest.raises(srcgrad.ArgnumsError, match="int"):
         srcgrad.grad(f)(np.arange(3))
+
+
+@numba.njit
+def _jitted_square(u):
+    return u * u
+
+
+def test_a_users_njit_helper_is_read_and_differentiated():
+    # d/dx (x**2 + x) = 2x + 1, by hand
+    def f(x):
+        return _jitted_square(x) + x
+
+    assert srcgrad.grad(f)(0.7) == pytest.approx(2.4, rel=1e-15)
+    assert srcgrad.grad(_jitted_square)(3.0) == pytest.approx(6.0, rel=1e-15)

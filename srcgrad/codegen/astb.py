@@ -38,6 +38,8 @@ def op_ast(op):
         return node
     if isinstance(op, ir.Const):
         return const(op.value)
+    if isinstance(op, ir.Tup):
+        return ast.Tuple([op_ast(i) for i in op.items], ast.Load())
     return N(op.name)
 
 

@@ -25,7 +25,6 @@ _REFUSED = {
     ast.Global: ("a `global` statement", "pass the value as an argument (module-level numeric constants can be read without `global`)"),
     ast.Nonlocal: ("a `nonlocal` statement", "pass the value as an argument"),
     ast.ClassDef: ("a class definition", "define classes outside; pass numbers and arrays to the function"),
-    ast.FunctionDef: ("a nested function definition", "define the helper at module level and call it"),
     ast.AsyncFunctionDef: ("an async function", "use a plain `def`"),
     ast.Await: ("`await`", "use plain synchronous code"),
     ast.AsyncFor: ("`async for`", "use a plain `for` loop"),
@@ -34,12 +33,10 @@ _REFUSED = {
     ast.YieldFrom: ("`yield from` (a generator)", "return a scalar instead"),
     ast.JoinedStr: ("an f-string", "strings are not supported in a differentiated function"),
     ast.Starred: ("starred arguments (`*x`)", "pass arguments one by one"),
-    ast.List: ("a list", "use a NumPy array (np.zeros(n)) filled element by element"),
     ast.Set: ("a set", "remove it; only numbers and arrays are supported"),
     ast.Dict: ("a dict", "remove it; only numbers and arrays are supported"),
     ast.NamedExpr: ("an assignment expression (`:=`)", "assign on its own line"),
     ast.Raise: ("a `raise` statement", "remove it; srcgrad functions cannot raise"),
-    ast.Assert: ("an `assert` statement", "check inputs before calling the gradient"),
     ast.Delete: ("a `del` statement", "remove it"),
     ast.Import: ("an import inside the function", "import at module level"),
     ast.ImportFrom: ("an import inside the function", "import at module level"),
@@ -48,9 +45,9 @@ _REFUSED = {
 
 _ALLOWED = (
     ast.Assign, ast.AugAssign, ast.AnnAssign, ast.If, ast.For, ast.While, ast.Break, ast.Continue,
-    ast.Return, ast.Pass, ast.Expr,
+    ast.Return, ast.Pass, ast.Expr, ast.FunctionDef, ast.Assert,
     ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Name, ast.Constant,
-    ast.Attribute, ast.Subscript, ast.Slice, ast.Tuple, ast.keyword,
+    ast.Attribute, ast.Subscript, ast.Slice, ast.Tuple, ast.List, ast.keyword,
     ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.expr_context, ast.arguments, ast.arg,
 )
 
@@ -73,6 +70,11 @@ def fence(fdef: ast.FunctionDef, loc) -> None:
     for stmt in fdef.body:
         for node in ast.walk(stmt):
             _check(node, loc)
+            if isinstance(node, ast.FunctionDef):     # a nested helper: plain, like a module-level one
+                if node.decorator_list:
+                    raise UnsupportedSyntaxError("a decorated nested function", loc(node),
+                                                 "remove the decorator (srcgrad compiles the whole derivative)")
+                fence(node, loc)
 
 
 def _check(node, loc):
@@ -106,10 +108,6 @@ def _check(node, loc):
                 "loop over indices: `for i in range(len(x)): ... x[i] ...`")
     if isinstance(node, ast.Return) and node.value is None:
         raise UnsupportedSyntaxError("`return` without a value", loc(node), "return a scalar")
-    if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
-        raise UnsupportedSyntaxError(
-            "returning a tuple", loc(node),
-            "grad needs a scalar output: return one value (use srcgrad.jacobian-style loops per output)")
 
 
 def _is_checkpoint_call(it) -> bool:

@@ -3,7 +3,10 @@
 What holds after this pass, for the returned list of statements:
 * Statements are only: `Assign` with one `Name` or `Subscript` target, `If`, `For` over
   `range(...)` with a `Name` target, `While`, and a final `Return` of a `Name`.
-* `AugAssign`, `AnnAssign`, tuple unpacking and chained targets are plain assignments.
+* `AugAssign`, `AnnAssign`, unpacking of literal tuples and chained targets are plain
+  assignments (unpacking any other value is left to the lowering, which knows tuples).  An
+  assignment from `name op= value` carries `inplace = True`: for an array, the lowering makes
+  it a write into the array's memory, as NumPy does (`old = w; w += x` changes `old` too).
 * `break`, `continue` and `return` are gone: they set flag variables, and the statements they
   skip are moved into the other branch of the `if` that exits (also through `elif` chains of
   returns with one path falling through), or guarded by `if not <flags>`.
@@ -167,6 +170,8 @@ class Desugar:
     def simple(self, s) -> list[ast.stmt]:
         if isinstance(s, ast.Pass):
             return []
+        if isinstance(s, (ast.FunctionDef, ast.Assert)):   # a nested helper (desugared where it is
+            return [s]                                      # called), a check kept in the primal
         if isinstance(s, ast.Expr):
             if isinstance(s.value, ast.Constant):   # docstring or bare literal
                 return []
@@ -182,7 +187,9 @@ class Desugar:
                 if hasattr(n, "ctx"):
                     n.ctx = ast.Load()
             value = ast.copy_location(ast.BinOp(left=load, op=s.op, right=s.value), s)
-            return [ast.copy_location(ast.Assign(targets=[s.target], value=value), s)]
+            out = ast.copy_location(ast.Assign(targets=[s.target], value=value), s)
+            out.inplace = True      # `w += x` on an array writes into w's object (the lowering knows types)
+            return [out]
         if isinstance(s, ast.Assign):
             if len(s.targets) > 1:   # a = b = e
                 first = ast.copy_location(ast.Assign(targets=[s.targets[0]], value=s.value), s)
@@ -197,10 +204,9 @@ class Desugar:
                 return out
             target = s.targets[0]
             if isinstance(target, (ast.Tuple, ast.List)):
-                if not isinstance(s.value, (ast.Tuple, ast.List)) or len(s.value.elts) != len(target.elts):
-                    raise UnsupportedSyntaxError(
-                        "tuple unpacking of a value that is not a literal tuple of the same length",
-                        self.loc(s), "unpack literal tuples only (`a, b = b, a`), or assign each name separately")
+                if not isinstance(s.value, (ast.Tuple, ast.List)) or len(s.value.elts) != len(target.elts) \
+                        or any(isinstance(t, (ast.Tuple, ast.List, ast.Starred)) for t in target.elts):
+                    return [s]      # a tuple value (a helper's results, A.shape): the lowering unpacks it
                 temps = [self.fresh("_u") for _ in target.elts]
                 out = [_assign(t, v, s) for t, v in zip(temps, s.value.elts)]
                 for t, tgt in zip(temps, target.elts):
@@ -211,7 +217,10 @@ class Desugar:
 
 
 def _has_return(node) -> bool:
-    return any(isinstance(n, ast.Return) for n in ast.walk(node))
+    """Whether `node` returns from the function (returns of nested `def`s do not)."""
+    if isinstance(node, ast.FunctionDef):
+        return False
+    return isinstance(node, ast.Return) or any(_has_return(c) for c in ast.iter_child_nodes(node))
 
 
 def _tail_shaped(stmts) -> bool:

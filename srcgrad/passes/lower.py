@@ -21,6 +21,7 @@ import math
 import operator
 import re
 import types as pytypes
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,7 +40,23 @@ _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", 
 _FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
          "pow": operator.pow, "floordiv": operator.floordiv, "mod": operator.mod,
          "neg": operator.neg, "pos": operator.pos}
-_ARRAY_ATTRS_INT = {"size", "ndim"}
+_ARRAY_ATTRS_INT = {"size"}
+_COMPARE = {ast.Lt: operator.lt, ast.Gt: operator.gt, ast.LtE: operator.le, ast.GtE: operator.ge,
+            ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Is: operator.is_, ast.IsNot: operator.is_not,
+            ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+
+
+TupleVal = ir.Tup       # a tuple known element by element while lowering (a shape, several results)
+
+
+@dataclass
+class LocalDef:
+    """A function defined inside the function being lowered: inlined where it is called, reading
+    the enclosing variables as they are at the call (Python's late binding)."""
+    node: ast.FunctionDef
+
+
+_NOFOLD = object()
 
 
 class _Names(NameGen):
@@ -124,7 +141,12 @@ class Lowerer:
     # ------------------------------------------------------------------ types
     def type_of(self, op):
         if isinstance(op, ir.Const):
-            return abstract.of_value(op.value)
+            return abstract.NONE if op.value is None else abstract.of_value(op.value)
+        if isinstance(op, TupleVal):
+            return abstract.TupleTy(tuple(self.type_of(i) for i in op.items))
+        if isinstance(op, LocalDef):
+            raise self.error(UnsupportedSyntaxError, f"the function `{op.node.name}` used as a value", op.node,
+                             "call it")
         return self.ty[op.name]
 
     def set_type(self, name, ty):
@@ -143,6 +165,16 @@ class Lowerer:
         self.loc_node = s
         if isinstance(s, ast.Assign):
             return self.assign(s)
+        if isinstance(s, ast.FunctionDef):
+            self.env[s.name] = LocalDef(s)
+            return
+        if isinstance(s, ast.Assert):
+            cond = self.condition(s.test)
+            if not isinstance(cond, ir.Const):
+                self.emit(ir.Assert(cond, self.loc(s)))
+            elif not cond.value:
+                raise self.error(UnsupportedSyntaxError, "an `assert` that always fails", s)
+            return
         if isinstance(s, ast.If):
             return self.if_(s)
         if isinstance(s, ast.For):
@@ -153,6 +185,13 @@ class Lowerer:
 
     def assign(self, s: ast.Assign):
         target = s.targets[0]
+        if getattr(s, "inplace", False) and isinstance(target, ast.Name):
+            cur = self.env.get(target.id)
+            if isinstance(cur, ir.Var) and self.type_of(cur).is_array:
+                # NumPy: `w += x` writes into w's object, and every other name for it sees the change
+                target = ast.copy_location(ast.Subscript(ast.Name(target.id, ast.Load()), ast.Constant(Ellipsis),
+                                                         ast.Store()), target)
+                s = ast.copy_location(ast.Assign(targets=[target], value=s.value), s)
         if isinstance(target, ast.Name):
             name = self.names.claim(target.id) if not self._is_plain_copy(s.value) else None
             op = self.expr(s.value, target=name)
@@ -164,6 +203,9 @@ class Lowerer:
                 else:   # a constant: keep it a binding; give the name back for later use
                     self.names.used.discard(name)
             self.env[target.id] = op
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            self.unpack(target, self.expr(s.value), s)
             return
         if isinstance(target, ast.Subscript):
             arr = self.array_operand(target.value, target)
@@ -180,6 +222,24 @@ class Lowerer:
         raise self.error(UnsupportedSyntaxError, "assignment to this kind of target", s,
                          "assign to a variable or to an array element `y[i] = ...`")
 
+    def unpack(self, target, value, s):
+        """`a, b = t` for a tuple known while lowering (a helper's results, `A.shape`)."""
+        items = value.items if isinstance(value, TupleVal) else tuple(ir.Const(v) for v in value.value) \
+            if isinstance(value, ir.Const) and isinstance(value.value, tuple) else None
+        if items is None:
+            raise self.error(UnsupportedSyntaxError, "unpacking a value that is not a tuple", s,
+                             "unpack tuples (a helper's results, A.shape); index arrays element by element")
+        if any(isinstance(t, ast.Starred) for t in target.elts) or len(target.elts) != len(items):
+            raise self.error(UnsupportedSyntaxError,
+                             f"unpacking {len(items)} values into {len(target.elts)} names", s)
+        for t, item in zip(target.elts, items):
+            if isinstance(t, (ast.Tuple, ast.List)):
+                self.unpack(t, item, s)
+            elif isinstance(t, ast.Name):
+                self.env[t.id] = item
+            else:
+                raise self.error(UnsupportedSyntaxError, "unpacking into something other than names", s)
+
     @staticmethod
     def _is_plain_copy(value):
         return isinstance(value, (ast.Name, ast.Constant)) or (
@@ -188,6 +248,10 @@ class Lowerer:
 
     def if_(self, s: ast.If):
         cond = self.condition(s.test)
+        if isinstance(cond, ir.Const):      # known while lowering: only the branch taken exists
+            for t in (s.body if cond.value else s.orelse):
+                self.stmt(t)
+            return
         before = dict(self.env)
         body = ir.Block([], self.cur.depth)
         orelse = ir.Block([], self.cur.depth)
@@ -211,6 +275,10 @@ class Lowerer:
             if vb == ve:
                 merged[name] = vb
                 continue
+            if isinstance(vb, (TupleVal, LocalDef)) or isinstance(ve, (TupleVal, LocalDef)) or \
+                    (isinstance(vb, ir.Const) and vb.value is None) or (isinstance(ve, ir.Const) and ve.value is None):
+                merged[name] = self._merge_static(name, vb, ve, s, body, orelse, node)
+                continue
             ty = abstract.join(self.type_of(vb), self.type_of(ve))
             if ty is None:
                 raise self.error(UnsupportedArrayUseError,
@@ -226,6 +294,33 @@ class Lowerer:
             merged[name] = ir.Var(phi)
         self.env = merged
         self.emit(node)
+
+    def _merge_static(self, name, vb, ve, s, body, orelse, node):
+        """Merge tuples element by element after an `if` (several return values on two paths)."""
+        if isinstance(vb, TupleVal) or isinstance(ve, TupleVal):
+            a = vb.items if isinstance(vb, TupleVal) else tuple(ir.Const(v) for v in vb.value) \
+                if isinstance(vb, ir.Const) and isinstance(vb.value, tuple) else None
+            b = ve.items if isinstance(ve, TupleVal) else tuple(ir.Const(v) for v in ve.value) \
+                if isinstance(ve, ir.Const) and isinstance(ve.value, tuple) else None
+            if a is not None and b is not None and len(a) == len(b):
+                out = []
+                for k, (x, y) in enumerate(zip(a, b)):
+                    if x == y:
+                        out.append(x)
+                        continue
+                    ty = abstract.join(self.type_of(x), self.type_of(y))
+                    if ty is None:
+                        break
+                    phi = self.names.claim(f"{name}_{k}")
+                    body.stmts.append(ir.Assign(phi, x, self.loc(s), phi="if"))
+                    orelse.stmts.append(ir.Assign(phi, y, self.loc(s), phi="if"))
+                    self.set_type(phi, ty)
+                    node.phis.append(phi)
+                    out.append(ir.Var(phi))
+                else:
+                    return TupleVal(tuple(out))
+        raise self.error(UnsupportedSyntaxError, f"`{name}` holds different kinds of values on the two paths", s,
+                         "give it values of one kind (and tuples of one length) on every path")
 
     def _assigned_in(self, stmts) -> set:
         out = set()
@@ -402,12 +497,80 @@ class Lowerer:
             self.ty[pname] = ty
         return ir.Var(pname)
 
+    # ------------------------------------------------------------------ static values
+    def fold(self, e):
+        """The Python value of an expression known while lowering (constants, `None`, `x.ndim`,
+        comparisons and arithmetic on those), or _NOFOLD.  `if axis is None:` in a helper then
+        lowers only the branch taken, as a NumPy function body would run."""
+        if isinstance(e, ast.Constant):
+            return e.value if not isinstance(e.value, str) else _NOFOLD
+        if isinstance(e, ast.Name):
+            op = self.env.get(e.id)
+            if op is None:
+                obj = resolve.lookup(self.func, e.id)
+                return _py_number(obj) if resolve.is_number(obj) or obj is None else _NOFOLD
+            if isinstance(op, ir.Const):
+                return op.value
+            return _NOFOLD
+        if isinstance(e, ast.Attribute) and e.attr == "ndim":
+            op = self.env.get(e.value.id) if isinstance(e.value, ast.Name) else None
+            if isinstance(op, ir.Var) and self.type_of(op).is_array:
+                return self.type_of(op).ndim
+            return _NOFOLD
+        if isinstance(e, ast.Tuple):
+            vals = [self.fold(x) for x in e.elts]
+            return _NOFOLD if any(v is _NOFOLD for v in vals) else tuple(vals)
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in ("len", "isinstance") \
+                and e.func.id not in self.env and len(e.args) >= 1:
+            if e.func.id == "len":
+                op = self.env.get(e.args[0].id) if isinstance(e.args[0], ast.Name) else None
+                if isinstance(op, TupleVal):
+                    return len(op.items)
+                v = self.fold(e.args[0])
+                return len(v) if isinstance(v, tuple) else _NOFOLD
+            return _NOFOLD
+        if isinstance(e, ast.Compare):
+            vals = [self.fold(x) for x in [e.left] + e.comparators]
+            if any(v is _NOFOLD for v in vals):
+                return _NOFOLD
+            out = True
+            for op, a, b in zip(e.ops, vals, vals[1:]):
+                out = out and _COMPARE[type(op)](a, b)
+            return out
+        if isinstance(e, ast.BoolOp):
+            vals = [self.fold(x) for x in e.values]
+            if any(v is _NOFOLD for v in vals):
+                return _NOFOLD
+            return all(vals) if isinstance(e.op, ast.And) else any(vals)
+        if isinstance(e, ast.UnaryOp):
+            v = self.fold(e.operand)
+            if v is _NOFOLD:
+                return _NOFOLD
+            return {ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos}[type(e.op)](v) \
+                if not isinstance(e.op, ast.Invert) else _NOFOLD
+        if isinstance(e, ast.BinOp) and type(e.op) in _BINOPS:
+            a, b = self.fold(e.left), self.fold(e.right)
+            if a is _NOFOLD or b is _NOFOLD or a is None or b is None:
+                return _NOFOLD
+            if isinstance(a, tuple) or isinstance(b, tuple):     # (1,) * ndim, shape + (1,)
+                if isinstance(e.op, (ast.Add, ast.Mult)):
+                    try:
+                        return (operator.add if isinstance(e.op, ast.Add) else operator.mul)(a, b)
+                    except TypeError:
+                        return _NOFOLD
+                return _NOFOLD
+            try:
+                return _FOLD[_BINOPS[type(e.op)]](a, b)
+            except (ZeroDivisionError, OverflowError, ValueError, KeyError, TypeError):
+                return _NOFOLD
+        return _NOFOLD
+
     def expr(self, e, target=None):
         if isinstance(e, ast.Constant):
             if isinstance(e.value, str):
                 raise self.error(UnsupportedSyntaxError, "a string value", e, "use numbers only")
-            if e.value is None:
-                raise self.error(UnsupportedSyntaxError, "`None` as a value", e, "use numbers only")
+            if e.value is Ellipsis:
+                raise self.error(UnsupportedSyntaxError, "`...` outside an index", e)
             return ir.Const(e.value)
         if isinstance(e, ast.Name):
             return self.read_name(e.id, e)
@@ -417,11 +580,13 @@ class Lowerer:
             return self.prim(registry.lookup_operator(_BINOPS[type(e.op)]), (a, b), e, target)
         if isinstance(e, ast.UnaryOp):
             if isinstance(e.op, ast.Not):
-                return self.raw(e, target)
+                v = self.fold(e)
+                return ir.Const(v) if v is not _NOFOLD else self.raw(e, target)
             a = self.expr(e.operand)
             return self.prim(registry.lookup_operator("neg" if isinstance(e.op, ast.USub) else "pos"), (a,), e, target)
         if isinstance(e, (ast.Compare, ast.BoolOp)):
-            return self.raw(e, target)
+            v = self.fold(e)
+            return ir.Const(v) if v is not _NOFOLD else self.raw(e, target)
         if isinstance(e, ast.IfExp):
             return self.ifexp(e, target)
         if isinstance(e, ast.Call):
@@ -429,6 +594,10 @@ class Lowerer:
         if isinstance(e, ast.Subscript):
             if isinstance(e.value, ast.Attribute) and e.value.attr == "shape":
                 return self.raw(e, target)
+            if not (isinstance(e.value, ast.Name) and isinstance(self.env.get(e.value.id), ir.Var)):
+                base = self.read_name(e.value.id, e.value) if isinstance(e.value, ast.Name) else None
+                if isinstance(base, (TupleVal, ir.Const)) and base is not None:
+                    return self.tuple_item(base, e)
             arr = self.array_operand(e.value, e)
             index = self.index(e.slice, arr, e)
             ty = self.index_type(arr, index, e)
@@ -438,10 +607,26 @@ class Lowerer:
             return ir.Var(t)
         if isinstance(e, ast.Attribute):
             return self.attribute(e, target)
-        if isinstance(e, ast.Tuple):
-            raise self.error(UnsupportedSyntaxError, "a tuple value", e,
-                             "tuples are only supported as shapes, e.g. np.zeros((n, m))")
+        if isinstance(e, (ast.Tuple, ast.List)):
+            items = tuple(self.expr(x) for x in e.elts)
+            if all(isinstance(i, ir.Const) for i in items):
+                return ir.Const(tuple(i.value for i in items))
+            return TupleVal(items)
         raise self.error(UnsupportedSyntaxError, f"the expression `{type(e).__name__}`", e)
+
+    def tuple_item(self, base, e):
+        """`t[k]` of a tuple known while lowering, with a constant k."""
+        k = self.fold(e.slice)
+        items = base.items if isinstance(base, TupleVal) else tuple(ir.Const(v) for v in base.value) \
+            if isinstance(base.value, tuple) else None
+        if items is None:
+            raise self.error(UnsupportedArrayUseError, f"`{ast.unparse(e.value)}` is a number, not an array", e)
+        if isinstance(k, int) and -len(items) <= k < len(items):
+            return items[k]
+        if isinstance(k, slice):
+            return TupleVal(items[k])
+        raise self.error(UnsupportedSyntaxError, f"`{ast.unparse(e)}`: a tuple indexed by something other than "
+                         "a constant in range", e)
 
     def prim(self, rule, args, node, target=None):
         if rule.key == "pow" and isinstance(args[1], ir.Const) and type(args[1].value) is int and args[1].value < 0:
@@ -452,6 +637,12 @@ class Lowerer:
                 return ir.Const(_FOLD[rule.key](*(a.value for a in args)))
             except (ZeroDivisionError, OverflowError, ValueError):
                 pass
+        for i, a in enumerate(args):
+            static = isinstance(a, (TupleVal, LocalDef)) or (isinstance(a, ir.Const) and (a.value is None or isinstance(a.value, tuple)))
+            if static and (isinstance(a, LocalDef) or rule.kind == "partials" or
+                           (i < len(rule.exprs) and rule.exprs[i] is not None)):
+                raise self.error(UnsupportedSyntaxError, f"`{rule.name}` applied to {'None' if isinstance(a, ir.Const) and a.value is None else 'a tuple'}",
+                                 node, "pass numbers and arrays")
         tys = [self.type_of(a) for a in args]
         if rule.array_only and tys and not tys[0].is_array:
             raise self.error(UnsupportedArrayUseError,
@@ -468,6 +659,9 @@ class Lowerer:
         return ir.Var(t)
 
     def condition(self, test):
+        v = self.fold(test)
+        if v is not _NOFOLD:
+            return ir.Const(bool(v))
         op = None
         if isinstance(test, ast.Name):
             op = self.read_name(test.id, test)
@@ -504,12 +698,25 @@ class Lowerer:
         if e.attr == "T":
             arr = self.array_operand(base, e)
             return self.prim(registry.lookup_operator("transpose"), (arr,), e, target)
+        if e.attr == "ndim":
+            return ir.Const(self.type_of(self.array_operand(base, e)).ndim)
+        if e.attr == "shape":
+            arr = self.array_operand(base, e)
+            return TupleVal(tuple(self._shape_item(arr, k) for k in range(self.type_of(arr).ndim)))
         if e.attr in _ARRAY_ATTRS_INT:
             self.array_operand(base, e)
             return self.raw(e, target)
         raise self.error(UnsupportedSyntaxError, f"attribute access `.{e.attr}`", e,
                          "only array attributes .shape[k], .size, .ndim, .T and module constants are supported; "
                          "pass user objects' fields as separate arguments")
+
+    def _shape_item(self, arr, k):
+        t = self.temp("n")
+        self.emit(ir.Assign(t, ir.Raw(ast.Subscript(ast.Attribute(ast.Name(arr.name, ast.Load()), "shape", ast.Load()),
+                                                    ast.Constant(k), ast.Load()), frozenset({arr.name}), abstract.INT),
+                            self.loc(self.loc_node)))
+        self.set_type(t, abstract.INT)
+        return ir.Var(t)
 
     def array_operand(self, node, where) -> ir.Var:
         op = self.read_name(node.id, node) if isinstance(node, ast.Name) else self.expr(node)
@@ -560,124 +767,226 @@ class Lowerer:
 
     # ------------------------------------------------------------------ calls
     def callee(self, f):
-        """The object a call's function expression denotes (not a local variable)."""
+        """The object a call's function expression denotes: a Python object, a LocalDef, or
+        ("method", name) for a method of a value of the function."""
         if isinstance(f, ast.Name):
             if f.id in self.env:
+                if isinstance(self.env[f.id], LocalDef):
+                    return self.env[f.id]
                 raise self.error(UnsupportedSyntaxError, f"calling the variable `{f.id}`", f)
             return resolve.lookup(self.func, f.id)
         if isinstance(f, ast.Attribute):
             if isinstance(f.value, ast.Name) and f.value.id in self.env:
                 return ("method", f.attr)
-            base = self.callee(f.value)
-            if isinstance(base, tuple):
-                raise self.error(UnsupportedSyntaxError, "a method call on a method result", f)
-            return getattr(base, f.attr, resolve._MISSING)
-        raise self.error(UnsupportedSyntaxError, "calling the result of an expression", f)
+            if isinstance(f.value, (ast.Name, ast.Attribute)):
+                base = self.callee(f.value)
+                if isinstance(base, tuple):
+                    return ("method", f.attr)
+                if isinstance(base, pytypes.ModuleType) or base is resolve._MISSING or callable(base) \
+                        and not isinstance(base, np.ndarray):
+                    return getattr(base, f.attr, resolve._MISSING) if base is not resolve._MISSING else base
+            return ("method", f.attr)          # a method of an expression's value: (x ** 2).sum()
+        raise self.error(UnsupportedSyntaxError, "calling the result of an expression", f,
+                         "call a function by its name")
 
     def call(self, e: ast.Call, target):
         obj = self.callee(e.func)
-        name = ast.unparse(e.func)
-        if isinstance(obj, tuple):  # method on a local array
-            meth = obj[1]
-            arr = self.array_operand(e.func.value, e)
-            if meth == "copy" and not e.args:
-                return self.prim(registry.lookup_operator("copy"), (arr,), e, target)
-            if meth in ("sum", "mean") and not e.args and not e.keywords:
-                return self.prim(registry.lookup(getattr(np, meth), 1), (arr,), e, target)
+        if isinstance(obj, tuple):
+            return self.method(obj[1], e, target)
+        return self.call_object(obj, ast.unparse(e.func), list(e.args), list(e.keywords), e, target)
+
+    def method(self, meth, e, target):
+        """`x.sum(axis=0)`, `(x ** 2).mean()`, `x.T.dot(y)`: the NumPy function of that name, called
+        with the array first (the same rules and composites serve both spellings)."""
+        value = self.expr(e.func.value)
+        if not isinstance(value, ir.Var) or not self.type_of(value).is_array:
+            raise self.error(UnsupportedSyntaxError, f"the method `.{meth}()` of a number", e)
+        tmp = self.temp("a")
+        self.env[tmp] = value
+        base = ast.copy_location(ast.Name(tmp, ast.Load()), e.func.value)
+        args = list(e.args)
+        if meth == "copy" and not args and not e.keywords:
+            return self.prim(registry.lookup_operator("copy"), (value,), e, target)
+        if meth in ("reshape", "transpose") and len(args) > 1:   # x.reshape(2, 3): the shape as a tuple
+            args = [ast.copy_location(ast.Tuple(args, ast.Load()), args[0])]
+        fn = _METHODS.get(meth, getattr(np, meth, None) if meth in _NP_METHODS else None)
+        if fn is None:
             raise self.error(UnsupportedSyntaxError, f"the array method `.{meth}()`", e,
-                             "use the NumPy function form, e.g. np.sum(x)")
+                             f"use the NumPy function (np.{meth}(x, ...)) if srcgrad has it")
+        try:
+            return self.call_object(fn, f"np.{fn.__name__}", [base] + args, list(e.keywords), e, target)
+        finally:
+            self.env.pop(tmp, None)
+
+    def call_object(self, obj, name, args, keywords, e, target):
+        """A call of `obj` (as the user's `name`) with argument and keyword expressions."""
         if obj is resolve._MISSING:
             raise self.error(UnsupportedSyntaxError, f"the name `{name}` is not defined", e)
         if obj is builtins.range:
             raise self.error(UnsupportedSyntaxError, "range() outside a `for` statement", e)
-        if obj in (builtins.min, builtins.max) and len(e.args) >= 2 and not e.keywords:
-            ops = [self.expr(a) for a in e.args]
+        if isinstance(obj, LocalDef):
+            return self.inline_local(obj, args, keywords, e, target)
+        if resolve.is_helper(obj) and not registry.has_any_rule(obj) and obj not in registry.COMPOSITES:
+            return self.inline(resolve.helper_function(obj), args, keywords, e, target)
+        if obj is np.array and len(args) == 1 and not keywords:
+            return self.array_literal(args[0], e, target)
+        rule = registry.lookup(obj, len(args)) if not keywords else None
+        if rule is not None and getattr(rule, "variadic_fold", False) is False and obj in (builtins.min, builtins.max) \
+                and len(args) > 2:
+            rule = None
+        if obj in (builtins.min, builtins.max) and len(args) >= 2 and not keywords:
+            ops = [self.expr(a) for a in args]
             rule = registry.lookup(obj, 2)
             acc = ops[0]
             for i, o in enumerate(ops[1:]):
                 acc = self.prim(rule, (acc, o), e, target if i == len(ops) - 2 else None)
             return acc
-        if resolve.is_helper(obj) and not registry.has_any_rule(obj):
-            return self.inline(resolve.helper_function(obj), e, target)
-        if obj is math.log and len(e.args) == 2 and not e.keywords:   # composite: log(x) / log(base)
-            log = registry.lookup(math.log, 1)
-            num = self.prim(log, (self.expr(e.args[0]),), e)
-            den = self.prim(log, (self.expr(e.args[1]),), e)
-            return self.prim(registry.lookup_operator("truediv"), (num, den), e, target)
-        args = list(e.args)
-        if e.keywords:
-            kw = {k.arg: k.value for k in e.keywords}
-            if set(kw) == {"axis"} and obj in (np.sum, np.mean) and len(args) == 1:
-                args.append(kw["axis"])
-            else:
-                rule = registry.lookup(obj, len(e.args)) or next(
-                    (r for (k, _), r in registry.RULES.items() if k is obj), None)
-                if rule is not None and rule.kind == "nondiff":
-                    return self.raw(e, target)
-                raise self.error(UnsupportedSyntaxError, f"keyword arguments in the call to `{name}`", e,
-                                 "pass arguments by position")
-        if obj is np.mean and len(args) == 2:   # composite: np.sum(x, axis) / x.shape[axis]
-            arr = self.array_operand(args[0], e)
-            axis = self.expr(args[1])
-            total = self.prim(registry.lookup(np.sum, 2), (arr, axis), e)
-            size = ast.Subscript(ast.Attribute(ast.Name(arr.name, ast.Load()), "shape", ast.Load()),
-                                 self._operand_ast(axis), ast.Load())
-            t = self.temp()
-            self.emit(ir.Assign(t, ir.Raw(size, frozenset({arr.name} | ir.operand_names([axis])), abstract.INT),
-                                self.loc(self.loc_node)))
-            self.set_type(t, abstract.INT)
-            return self.prim(registry.lookup_operator("truediv"), (total, ir.Var(t)), e, target)
-        rule = registry.lookup(obj, len(args))
-        if rule is None:
-            if registry.has_any_rule(obj):
-                raise self.error(NoDerivativeRuleError, f"`{name}` with {len(args)} argument(s) has no derivative rule", e)
-            if getattr(obj, "__module__", None) == "math" or isinstance(obj, np.ufunc):
-                # a constant while no differentiated value reaches it (math.lgamma(0.5 * d)):
-                # the activity pass refuses it otherwise
-                t = self.raw(e, target)
-                self.cur.stmts[-1].value.norule = name
-                return t
-            raise self.error(
-                NoDerivativeRuleError, f"`{name}` has no derivative rule", e,
-                "write it as a plain Python helper function (srcgrad differentiates through helpers), "
-                "give it one with @srcgrad.partials, or compute it outside and pass the value in")
-        if rule.kind == "nondiff":
-            return self.raw(e, target)
-        ops = tuple(self.expr(a) for a in args)
-        return self.prim(rule, ops, e, target)
+        if rule is not None and rule.kind != "nondiff":
+            return self.prim(rule, tuple(self.expr(a) for a in args), e, target)
+        composite = registry.COMPOSITES.get(obj) if _hashable(obj) else None
+        if composite is not None:
+            return self.inline(composite, args, keywords, e, target)
+        any_rule = registry.lookup_any(obj)
+        if any_rule is not None and any_rule.kind == "nondiff":
+            call = ast.copy_location(ast.Call(ast.Name("__f__", ast.Load()), args, keywords), e)
+            call.func = e.func if isinstance(e, ast.Call) and e.args == args else _name_ast(any_rule.call or name, e)
+            return self.raw(call, target)
+        if any_rule is not None:
+            raise self.error(NoDerivativeRuleError,
+                             f"`{name}` with {len(args)} argument(s)" + (" and keywords" if keywords else "")
+                             + " has no derivative rule", e,
+                             "pass the arguments srcgrad's rule takes, by position")
+        if getattr(obj, "__module__", None) == "math" or isinstance(obj, np.ufunc):
+            # a constant while no differentiated value reaches it (math.lgamma(0.5 * d)):
+            # the activity pass refuses it otherwise
+            t = self.raw(ast.copy_location(ast.Call(e.func, args, keywords), e), target)
+            self.cur.stmts[-1].value.norule = name
+            return t
+        raise self.error(
+            NoDerivativeRuleError, f"`{name}` has no derivative rule", e,
+            "write it as a plain Python helper function (srcgrad differentiates through helpers), "
+            "give it one with @srcgrad.partials, or compute it outside and pass the value in")
 
-    def inline(self, fn, call: ast.Call, target):
+    def array_literal(self, arg, e, target):
+        """np.array([a, b, c]) / np.array([[a, b], [c, d]]) / np.array([x, y]): a new array filled
+        element by element (or row by row): each entry's adjoint is read back from its place."""
+        value = self.expr(arg)
+        if isinstance(value, ir.Var) and self.type_of(value).is_array:
+            return self.prim(registry.lookup_operator("copy"), (value,), e, target)
+        if isinstance(value, ir.Const) and not isinstance(value.value, tuple):
+            raise self.error(UnsupportedSyntaxError, "np.array of a number (a 0-d array)", e, "use the number itself")
+
+        def leaves(v, prefix):
+            items = v.items if isinstance(v, TupleVal) else tuple(ir.Const(x) for x in v.value) \
+                if isinstance(v, ir.Const) and isinstance(v.value, tuple) else None
+            if items is None:
+                return [(prefix, v)]
+            out = []
+            for k, item in enumerate(items):
+                out += leaves(item, prefix + (k,))
+            return out
+
+        entries = leaves(value, ())
+        depth = {len(p) for p, _ in entries}
+        inner = {self.type_of(v).ndim for _, v in entries}
+        if len(depth) != 1 or len(inner) != 1:
+            raise self.error(UnsupportedSyntaxError, "np.array of a ragged list", e)
+        d, inner_nd = depth.pop(), inner.pop()
+        shape = []
+        for level in range(d):
+            shape.append(max(p[level] for p, _ in entries) + 1)
+        if len(entries) != int(np.prod(shape)):
+            raise self.error(UnsupportedSyntaxError, "np.array of a ragged list", e)
+        kind = abstract.promote(*(self.type_of(v).dtype for _, v in entries))
+        kind = "f" if kind == "b" else kind
+        first = entries[0][1]
+        shape_ast = ast.Tuple([ast.Constant(n) for n in shape], ast.Load())
+        reads = set()
+        if inner_nd:      # rows that are arrays: the new array's trailing shape is theirs
+            shape_ast = ast.BinOp(shape_ast, ast.Add(), ast.Attribute(ast.Name(first.name, ast.Load()), "shape",
+                                                                        ast.Load()))
+            reads.add(first.name)
+        dtype = {"f": "np.float64", "i": "np.int64"}[kind]
+        t = target or self.temp("arr")
+        self.emit(ir.Assign(t, ir.Raw(ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "empty", ast.Load()),
+                                               [shape_ast], [ast.keyword("dtype", ast.parse(dtype, mode="eval").body)]),
+                                      frozenset(reads), abstract.Ty(d + inner_nd, kind)), self.loc(self.loc_node)))
+        self.set_type(t, abstract.Ty(d + inner_nd, kind))
+        for p, v in entries:
+            self.emit(ir.Store(ir.Var(t), tuple(ir.Const(k) for k in p), v, self.loc(self.loc_node)))
+        return ir.Var(t)
+
+    # ------------------------------------------------------------------ inlining
+    def _bind(self, fname, params, defaults, args, keywords, e):
+        """Operands for a helper's parameters from a call's arguments, keywords and the defaults
+        (`defaults`: name -> default operand)."""
+        if len(args) > len(params):
+            raise self.error(UnsupportedSyntaxError,
+                             f"`{fname}` takes {len(params)} arguments, {len(args)} given", e)
+        ops = {p: self.expr(a) for p, a in zip(params, args)}
+        for k in keywords:
+            if k.arg is None or k.arg not in params:
+                raise self.error(UnsupportedSyntaxError, f"`{fname}` has no parameter `{k.arg}`", e)
+            if k.arg in ops:
+                raise self.error(UnsupportedSyntaxError, f"`{fname}` got `{k.arg}` twice", e)
+            ops[k.arg] = self.expr(k.value)
+        for p in params:
+            if p not in ops:
+                if p not in defaults:
+                    raise self.error(UnsupportedSyntaxError, f"`{fname}` is missing the argument `{p}`", e)
+                ops[p] = defaults[p]
+        return ops
+
+    def inline(self, fn, args, keywords, e, target):
         if fn in self.inline_stack:
-            raise self.error(UnsupportedSyntaxError, f"recursion: `{fn.__name__}` calls itself", call,
+            raise self.error(UnsupportedSyntaxError, f"recursion: `{fn.__name__}` calls itself", e,
                              "rewrite the recursion as a loop")
-        if call.keywords:
-            raise self.error(UnsupportedSyntaxError, f"keyword arguments in the call to helper `{fn.__name__}`", call,
-                             "pass arguments by position")
         parsed = parse_function(fn)
         fence(parsed.tree, parsed.loc)
         params = [a.arg for a in parsed.tree.args.args]
-        defaults = fn.__defaults__ or ()
-        if not (len(params) - len(defaults) <= len(call.args) <= len(params)):
-            raise self.error(UnsupportedSyntaxError,
-                             f"`{fn.__name__}` takes {len(params)} arguments, {len(call.args)} given", call)
-        ops = [self.expr(a) for a in call.args]
-        for d in defaults[len(ops) - (len(params) - len(defaults)):]:
-            if not resolve.is_number(d):
-                raise self.error(UnsupportedSyntaxError, f"a non-numeric default in `{fn.__name__}`", call)
-            ops.append(ir.Const(_py_number(d)))
+        defaults = {}
+        for p, d in zip(params[len(params) - len(fn.__defaults__ or ()):], fn.__defaults__ or ()):
+            if not (resolve.is_number(d) or d is None or (isinstance(d, tuple) and all(resolve.is_number(x) for x in d))):
+                raise self.error(UnsupportedSyntaxError, f"the default of `{p}` in `{fn.__name__}` is not a number",
+                                 e)
+            defaults[p] = ir.Const(d if d is None or isinstance(d, tuple) else _py_number(d))
+        ops = self._bind(fn.__name__, params, defaults, args, keywords, e)
         self.names.reserved |= NameGen.identifiers(parsed.tree)
         child = Lowerer(parsed, self.names, self.inline_stack)
+        return self._run_child(child, parsed.tree, ops, target)
+
+    def inline_local(self, local: LocalDef, args, keywords, e, target):
+        """A nested `def`: its body lowered where it is called, reading the enclosing function's
+        variables as they are now (Python's late binding)."""
+        node = local.node
+        if any(isinstance(x, LocalDef) and x is local for x in self._local_stack):
+            raise self.error(UnsupportedSyntaxError, f"recursion: `{node.name}` calls itself", e)
+        params = [a.arg for a in node.args.args]
+        defaults = {}
+        for p, d in zip(params[len(params) - len(node.args.defaults):], node.args.defaults):
+            v = self.fold(d)
+            defaults[p] = ir.Const(v) if v is not _NOFOLD else self.expr(d)
+        ops = self._bind(node.name, params, defaults, args, keywords, e)
+        child = Lowerer(self.p, self.names, self.inline_stack)
+        child.env = dict(self.env)          # free variables: the enclosing scope, now
+        child._local_stack = self._local_stack + (local,)
+        return self._run_child(child, node, ops, target)
+
+    _local_stack: tuple = ()
+
+    def _run_child(self, child, tree, ops, target):
         child.cur = self.cur
         child.ty = self.ty
         child.hidden = self.hidden
-        for p, op in zip(params, ops):
+        child.loc_node = self.loc_node
+        for p, op in ops.items():
             child.env[p] = op
-        result = child.lower_body(parsed.tree)
-        if target is not None and result != ir.Var(target):
-            if isinstance(result, ir.Var):
-                self.emit(ir.Assign(target, result, self.loc(self.loc_node)))
-                self.set_type(target, self.type_of(result))
-                return ir.Var(target)
+        result = child.lower_body(tree)
+        self.cur = child.cur
+        if target is not None and isinstance(result, ir.Var) and result != ir.Var(target):
+            self.emit(ir.Assign(target, result, self.loc(self.loc_node)))
+            self.set_type(target, self.type_of(result))
+            return ir.Var(target)
         return result
 
     # ------------------------------------------------------------------ raw (inactive) expressions
@@ -688,11 +997,7 @@ class Lowerer:
         class Rename(ast.NodeTransformer):
             def visit_Name(self, node):
                 if node.id in lowerer.env:
-                    op = lowerer.env[node.id]
-                    if isinstance(op, ir.Const):
-                        return ast.copy_location(ast.Constant(op.value), node)
-                    reads.add(op.name)
-                    return ast.copy_location(ast.Name(op.name, ast.Load()), node)
+                    return ast.copy_location(self.operand(lowerer.env[node.id], node), node)
                 obj = resolve.lookup(lowerer.func, node.id)
                 if resolve.is_number(obj):
                     return ast.copy_location(ast.Constant(_py_number(obj)), node)
@@ -704,7 +1009,29 @@ class Lowerer:
                     return ast.copy_location(ast.Name(_module_alias(obj, node, lowerer), ast.Load()), node)
                 return ast.copy_location(ast.Name(_canonical(obj, node, lowerer), ast.Load()), node)
 
+            def operand(self, op, node):
+                if isinstance(op, ir.Const):
+                    return ast.Constant(op.value)
+                if isinstance(op, TupleVal):
+                    return ast.Tuple([self.operand(i, node) for i in op.items], ast.Load())
+                if isinstance(op, LocalDef):
+                    raise lowerer.error(UnsupportedSyntaxError, f"the function `{node.id}` inside a condition", node,
+                                        "assign its result to a variable first")
+                reads.add(op.name)
+                return ast.Name(op.name, ast.Load())
+
+            def visit_BinOp(self, node):
+                v = lowerer.fold(node)
+                if v is not _NOFOLD:
+                    return ast.copy_location(ast.Constant(v), node)
+                self.generic_visit(node)
+                return node
+
             def visit_Attribute(self, node):
+                if node.attr == "ndim" and isinstance(node.value, ast.Name) and node.value.id in lowerer.env:
+                    v = lowerer.fold(node)
+                    if v is not _NOFOLD:
+                        return ast.copy_location(ast.Constant(v), node)
                 if isinstance(node.value, ast.Name) and node.value.id not in lowerer.env:
                     obj = resolve.lookup(lowerer.func, node.value.id)
                     if isinstance(obj, pytypes.ModuleType):
@@ -863,6 +1190,25 @@ class RawTyper:
         if rule is not None and rule.typer is not None and all(isinstance(a, abstract.Ty) for a in args):
             return rule.result_type(args, [None] * len(args))
         return abstract.FLOAT
+
+
+# array methods spelled as the NumPy function of the same name (x.sum(axis=0) is np.sum(x, axis=0))
+_NP_METHODS = {"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "cumprod", "dot", "transpose",
+               "reshape", "ravel", "flatten", "squeeze", "clip", "round", "trace", "diagonal", "argmax",
+               "argmin", "all", "any", "nonzero", "sort", "argsort", "conj", "repeat", "swapaxes"}
+_METHODS = {"max": np.max, "min": np.min}
+
+
+def _hashable(obj) -> bool:
+    try:
+        hash(obj)
+        return True
+    except TypeError:
+        return False
+
+
+def _name_ast(dotted, like):
+    return ast.copy_location(ast.parse(dotted, mode="eval").body, like)
 
 
 def _deepcopy(node):

@@ -147,7 +147,7 @@ def minimum(x, y):
     return _rt.indicator(x <= y), _rt.indicator(x > y)
 
 
-@partials(np.where, domain=((-1.0, 1.0), (-2.0, 2.0), (-2.0, 2.0)))
+@partials(np.where, domain=((-1.0, 1.0), (-2.0, 2.0), (-2.0, 2.0)), call="_rt.where")
 def where(c, x, y):
     return None, _rt.indicator(c), _rt.indicator(np.logical_not(c))
 
@@ -181,6 +181,16 @@ def dot(g, x, y):
 @vjp(np.transpose, arity=1, typer=shapes.same, view=True)
 def transpose(g, x):
     return g.T
+
+
+@vjp(np.expand_dims, arity=2, typer=shapes.expand_dims)
+def expand_dims(g, x, axis):
+    return _rt.reshape_like(g, x), None
+
+
+@vjp(np.reshape, arity=2, typer=shapes.reshape)
+def reshape(g, x, shape):
+    return _rt.reshape_like(g, x), None
 
 
 # ---- constructors and shape queries: no derivative ----

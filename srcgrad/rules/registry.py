@@ -124,10 +124,14 @@ def _bind_externals(fn, exprs, params):
 
 
 def _return_expr(fn) -> tuple[list[str], ast.expr]:
-    src = textwrap.dedent(inspect.getsource(fn))
-    mod = ast.parse(src)
-    fdef = mod.body[0]
-    assert isinstance(fdef, ast.FunctionDef)
+    try:
+        src = textwrap.dedent(inspect.getsource(fn))
+        fdef = ast.parse(src).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        fdef = None
+    if not isinstance(fdef, ast.FunctionDef):
+        raise SrcgradError(f"rule {getattr(fn, '__name__', fn)!r}: srcgrad cannot read its source; "
+                           "define the rule with `def` in a file (not in an interactive session or a lambda)")
     body = [s for s in fdef.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
     if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
         raise SrcgradError(f"rule {fn.__name__}: the body must be a single `return <expr>` statement")
@@ -261,6 +265,30 @@ def has_any_rule(fn) -> bool:
         return any(k[0] is fn for k in RULES)
     except TypeError:
         return False
+
+
+def lookup_any(fn) -> Rule | None:
+    """A rule declared for `fn` with any number of arguments (the first found), or None."""
+    try:
+        return next((r for (k, _), r in RULES.items() if k is fn), None)
+    except TypeError:
+        return None
+
+
+# Composites: NumPy/math functions written as plain Python over primitives, inlined where they
+# are called (keywords, defaults and static branches like `if axis is None:` resolved then).
+COMPOSITES: dict = {}
+
+
+def composite(*keys):
+    """Declare `fn` (plain Python inside srcgrad's subset) as what a call of each key means
+    when no primitive rule matches the call exactly (by number of positional arguments)."""
+    def deco(fn):
+        for key in keys:
+            COMPOSITES[key] = fn
+        GENERATION[0] += 1
+        return fn
+    return deco
 
 
 def lookup_operator(op: str) -> Rule:

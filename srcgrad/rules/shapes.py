@@ -56,6 +56,12 @@ def scalar_int(tys, consts):
 def reduce_axis(tys, consts):
     """np.sum(x, axis) with an integer axis: one dimension fewer."""
     x = tys[0]
+    axis = consts[1] if len(consts) > 1 else None
+    if isinstance(axis, int) and not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+        raise Refusal(f"axis {axis} of a {x.ndim}-D array", "give an axis between -ndim and ndim - 1")
+    if x.ndim > 2:
+        raise Refusal(f"a reduction along an axis of a {x.ndim}-D array",
+                      "reduce a 1-D or 2-D array (loop over the leading axes)")
     return Ty(max(x.ndim - 1, 0), "f" if x.dtype == "f" else "i")
 
 
@@ -78,3 +84,18 @@ def shape_ndim(shape_ty, shape_const) -> int:
     if isinstance(shape_const, tuple):
         return len(shape_const)
     return 1
+
+
+def expand_dims(tys, consts):
+    x = tys[0]
+    return Ty(x.ndim + 1, x.dtype)
+
+
+def reshape(tys, consts):
+    """np.reshape(x, shape): as many dimensions as the shape has entries."""
+    x, shape = tys
+    if isinstance(shape, TupleTy):
+        return Ty(len(shape.items), x.dtype)
+    if isinstance(consts[1], tuple):
+        return Ty(len(consts[1]), x.dtype)
+    return Ty(1, x.dtype)

@@ -7,8 +7,20 @@ from srcgrad.testing import numerical_grad
 from tests import corpus_regressions as corpus
 
 
+# Cases srcgrad now refuses (with a located error) rather than differentiates: never wrong, but
+# a lost capability until the alias analysis is precise enough for them.
+REFUSED = {
+    "swap_local_arrays": "issue 22: `b, c = c, b` in a loop makes each name hold either array as far as "
+                         "the alias analysis can tell, so the write `b[1] = ...` is refused",
+}
+
+
 @pytest.mark.parametrize("fun,argnums,inputs", corpus.CASES, ids=[c[0].__name__ for c in corpus.CASES])
 def test_regression(fun, argnums, inputs):
+    if fun.__name__ in REFUSED:
+        with pytest.raises(srcgrad.UnsupportedArrayUseError):
+            srcgrad.value_and_grad(fun, argnums=argnums)(*inputs[0])
+        pytest.xfail(REFUSED[fun.__name__])
     vg = srcgrad.value_and_grad(fun, argnums=argnums)
     nums = (argnums,) if isinstance(argnums, int) else argnums
     for args in inputs:

@@ -1,0 +1,108 @@
+"""The NumPy language as people write it: methods, shapes as tuples, helpers returning tuples,
+nested helpers with defaults, keyword reductions, math.log with a base, arrays built from lists,
+branches on static values, assert, reshape.  Each checked against central differences."""
+import math
+
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad.testing import numerical_grad
+
+
+def methods(x, A):
+    return (x ** 2).sum() + x.mean() * A.sum(axis=0).sum() + A.T.dot(x).sum() + np.sum(A, axis=1, keepdims=True).sum()
+
+def shape_unpack(A, x):
+    n, m = A.shape
+    s = 0.0
+    for i in range(n):
+        for j in range(m):
+            s = s + A[i, j] * x[j]
+    return s
+
+def helper_tuple(x):
+    def stats(v):
+        return np.mean(v), np.sum(v * v)
+    mu, ss = stats(x)
+    return ss - mu * mu
+
+def mean_axis(A):
+    return np.sum(np.mean(A, axis=0) ** 2) + np.sum(np.mean(A, 1))
+
+def log_base(a):
+    return math.log(a, 2.0) + math.log(a)
+
+def array_literal(a, b):
+    v = np.array([a, b, a * b])
+    M = np.array([[a, b], [b, a]])
+    return np.sum(v * v) + np.sum(M @ v[:2])
+
+def static_if(x, flag=True):
+    if flag:
+        y = x * 2.0
+    else:
+        y = x
+    assert x.ndim == 1
+    return np.sum(y * y)
+
+def reshape_(x):
+    M = np.reshape(x, (2, 3))
+    return np.sum(M[0] * M[1]) + np.sum(np.expand_dims(x, 0) * 2.0)
+
+
+
+def nested_helper_with_default(x, k):
+    def scaled(v, c=2.0):
+        return v * c
+    y = scaled(x) + scaled(x, c=k)
+    return np.sum(y * y)
+
+
+def njit_style_loop_with_assert(x):
+    n = len(x)
+    assert n > 0
+    s = 0.0
+    for i in range(n):
+        s += x[i] * x[i]
+    return s / n
+
+
+X6 = np.array([0.5, 1.0, -2.0, 4.0, 0.3, 1.7])
+A32 = np.arange(6.0).reshape(3, 2) * 0.1 - 0.2
+CASES = [
+    (methods, (X6[:3].copy(), A32), (0, 1)),
+    (shape_unpack, (A32, X6[:2].copy()), (0, 1)),
+    (helper_tuple, (X6,), 0),
+    (mean_axis, (A32,), 0),
+    (log_base, (1.7,), 0),
+    (array_literal, (0.3, -1.2), (0, 1)),
+    (static_if, (X6,), 0),
+    (reshape_, (X6,), 0),
+    (nested_helper_with_default, (X6, 0.7), (0, 1)),
+    (njit_style_loop_with_assert, (X6,), 0),
+]
+
+
+@pytest.mark.parametrize("fn,args,argnums", CASES, ids=[c[0].__name__ for c in CASES])
+def test_language_construct_matches_central_differences(fn, args, argnums):
+    value, got = srcgrad.value_and_grad(fn, argnums=argnums)(*args)
+    assert value == pytest.approx(fn(*args), rel=1e-13)
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    got = (got,) if isinstance(argnums, int) else got
+    for g, n in zip(got, numerical_grad(fn, args, nums)):
+        np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-8)
+
+
+def test_a_failing_assert_fails_in_the_derivative_too():
+    for make in (srcgrad.grad, lambda f: (lambda x: srcgrad.jvp(f, (x,), (x,)))):
+        with pytest.raises(AssertionError):
+            make(njit_style_loop_with_assert)(np.zeros(0))
+
+
+def test_keyword_reduction_generates_only_what_the_call_needs():
+    def f(A):
+        return np.sum(np.mean(A, axis=0) ** 2)
+
+    src = srcgrad.grad(f).source_for(A32)
+    assert "keepdims" not in src and "axis is None" not in src
