@@ -6,6 +6,7 @@ import hashlib
 import inspect
 import re
 import threading
+import weakref
 
 import numpy as np
 
@@ -69,9 +70,13 @@ class GradFunction:
     dimensions, and the adjoint reduces every broadcast contribution exactly."""
 
     mode = "reverse"
+    outputs = "scalar"          # what the function returns: see pipeline.transform
 
-    def __init__(self, fun, argnums=0, kind="grad"):
+    def __init__(self, fun, argnums=0, kind="grad", has_aux=False):
         self._inner = None
+        self.has_aux = bool(has_aux)
+        if self.has_aux:
+            self.outputs = "aux"
         if isinstance(fun, GradFunction):
             # grad(grad(f)): differentiate the forward-mode partial of f (reverse over forward),
             # generated per signature like everything else
@@ -113,7 +118,7 @@ class GradFunction:
     def _key(self, sig=None):
         sig = self.default_signature() if sig is None else sig
         fp, watch = resolve.dependency_fingerprint(self.fun, parse_function)
-        h = hashlib.sha256(f"{_compiler_fingerprint()}|{self.mode}|{fp}|{self.argnums}|{self.single}|"
+        h = hashlib.sha256(f"{_compiler_fingerprint()}|{self.mode}|{self.outputs}|{fp}|{self.argnums}|{self.single}|"
                            f"{_sig_text(sig)}".encode())
         return f"{self.fun.__name__}_{self.mode[0]}{h.hexdigest()[:24]}", watch
 
@@ -123,7 +128,7 @@ class GradFunction:
         if self._inner is not None:
             from .higher import partial_function
             fun = partial_function(self._inner, sig)
-        return transform(fun, self.argnums, self.single, sig)
+        return transform(fun, self.argnums, self.single, sig, self.outputs)
 
     def _valid(self) -> bool:
         return self._generation == GENERATION[0] and resolve.still_valid(self._watch)
@@ -179,13 +184,16 @@ class GradFunction:
 
     @property
     def entry_name(self) -> str:
-        return f"{self.fun.__name__}_{self.kind}"
+        return f"{self.fun.__name__}_{'value_and_grad' if self.has_aux else self.kind}"
 
     @property
     def kernel(self):
         """A Numba-callable function with `fun`'s parameters returning what this object returns.
         Called from your own @njit code, it compiles the derivative for the argument types it
         is called with; called from Python, it behaves like the object itself."""
+        if self.has_aux:
+            raise SrcgradError("`.kernel` of a has_aux gradient is not available yet: differentiate a function "
+                               "returning the loss alone for Numba code")
         if self._stub is None:
             self._stub = _dispatching_stub(self)
         return self._stub
@@ -238,6 +246,8 @@ class GradFunction:
         for i, v in enumerate(vals):
             try:
                 t = abstract.of_value(v)
+                if t is abstract.NONE:
+                    raise TypeError("None is not a number or an array")
             except TypeError as exc:
                 raise TypeError(f"{self.fun.__name__}(): argument {i} ({self._params[i]}): {exc}; "
                                 "srcgrad takes numbers and NumPy arrays") from None
@@ -268,11 +278,15 @@ class GradFunction:
         if hidden:
             vals = tuple(vals) + hidden
         try:
-            return kernel(*vals)
+            out = kernel(*vals)
         except Exception as exc:
             if _is_numba_error(exc):
                 raise self._compilation_error(exc, self.signature(vals)) from None
             raise
+        if self.has_aux:            # (loss, aux), grads -> JAX's layout
+            (loss, aux), grads = out
+            return ((loss, aux), grads) if self.kind == "value_and_grad" else (grads, aux)
+        return out
 
     def _compilation_error(self, exc, sig=None):
         text = str(exc)
@@ -354,22 +368,123 @@ def _is_numba_error(exc) -> bool:
     return isinstance(exc, nerr.NumbaError)
 
 
-def _decorator(kind):
-    def make(fun=None, argnums=0):
-        if fun is None:
-            return lambda f: GradFunction(f, argnums, kind)
-        if isinstance(fun, (int, tuple)):   # @grad((0, 1)) misuse: argnums passed positionally
-            nums = fun
-            return lambda f: GradFunction(f, nums, kind)
-        return GradFunction(fun, argnums, kind)
-    return make
+def _make(fun, argnums, kind, has_aux):
+    if fun is None:
+        return lambda f: GradFunction(f, argnums, kind, has_aux)
+    if isinstance(fun, (int, tuple)):   # @grad((0, 1)) misuse: argnums passed positionally
+        return lambda f: GradFunction(f, fun, kind, has_aux)
+    return GradFunction(fun, argnums, kind, has_aux)
 
 
-grad = _decorator("grad")
-grad.__doc__ = """grad(fun, argnums=0): the derivative of a scalar function, by source transformation.
+def grad(fun=None, argnums: int | tuple = 0, *, has_aux: bool = False) -> GradFunction:
+    """The derivative of a function returning a number, by source transformation.
 
-Usable as `@grad`, `@grad(argnums=(0, 2))` or `grad(fun, argnums=...)`. An int argnums gives
-one derivative; a tuple gives a tuple in that order. Array arguments get arrays of their shape."""
+    Usable as `@grad`, `@grad(argnums=(0, 2))` or `grad(fun, argnums=...)`.  An int `argnums`
+    gives one derivative; a tuple gives a tuple in that order.  Array arguments get arrays of
+    their shape.  With `has_aux=True` the function returns `(loss, aux)` and the call returns
+    `(gradient, aux)`, as in JAX.
 
-value_and_grad = _decorator("value_and_grad")
-value_and_grad.__doc__ = """value_and_grad(fun, argnums=0): like grad, returning (value, gradient) from one fused call."""
+        >>> def f(x, y):
+        ...     return x * x * y
+        >>> srcgrad.grad(f, argnums=(0, 1))(3.0, 2.0)
+        (12.0, 9.0)
+    """
+    return _make(fun, argnums, "grad", has_aux)
+
+
+def value_and_grad(fun=None, argnums: int | tuple = 0, *, has_aux: bool = False) -> GradFunction:
+    """Like `grad`, returning `(value, gradient)` from one fused call; with `has_aux=True`,
+    `((loss, aux), gradient)`, as in JAX.
+
+        >>> def f(x, y):
+        ...     return x * x * y
+        >>> srcgrad.value_and_grad(f)(3.0, 2.0)
+        (18.0, 12.0)
+    """
+    return _make(fun, argnums, "value_and_grad", has_aux)
+
+
+class VjpFunction(GradFunction):
+    """The pullback of a function with any result (a number, an array, a tuple of those): the
+    fused forward + adjoint sweep seeded by a cotangent of the result's structure."""
+    outputs = "all"
+
+    def __init__(self, fun, argnums):
+        super().__init__(fun, argnums, "vjp")
+
+    @property
+    def kernel(self):
+        raise SrcgradError("`.kernel` of a vjp is not available: call srcgrad.vjp from Python")
+
+
+_VJPS = weakref.WeakKeyDictionary()      # fun -> {differentiated argnums: VjpFunction}
+
+
+def vjp(fun, *primals):
+    """Like `jax.vjp`: `(out, vjp_fn)` with `out = fun(*primals)` and `vjp_fn(ct)` the
+    cotangents `ct . d out / d primal_i`, one per primal (None for an integer argument).
+    `fun` may return a number, an array or a tuple of those; `ct` has the same structure.
+
+        >>> out, pull = srcgrad.vjp(np_sin_of_array, x)         # doctest: +SKIP
+        >>> pull(np.ones_like(out))                             # (cos(x),)
+
+    `out` comes from one run of the fused sweep; each `vjp_fn(ct)` runs it again (the
+    derivative is compiled once per argument types, not per cotangent)."""
+    nums = tuple(i for i, p in enumerate(primals)
+                 if isinstance(p, (float, np.floating)) or (isinstance(p, np.ndarray) and p.dtype.kind == "f"))
+    try:
+        per_fun = _VJPS.setdefault(fun, {})
+    except TypeError:               # not weak-referenceable: VjpFunction refuses it below
+        per_fun = {}
+    vf = per_fun.get(nums)
+    if vf is None:
+        vf = per_fun[nums] = VjpFunction(fun, nums if nums else (0,))
+    vals = vf.bind(primals, {})
+    sig = vf.signature(vals)
+    mod = vf.module(sig)
+    pull = getattr(mod, f"{vf.fun.__name__}_pullback")
+    args = tuple(vals) + vf.hidden_values(sig)
+    ndims = mod.RESULT_NDIMS
+
+    def run(seed):
+        try:
+            return pull(*args, seed)
+        except Exception as exc:
+            if _is_numba_error(exc):
+                raise vf._compilation_error(exc, sig) from None
+            raise
+
+    out, _ = run(_empty_seed(ndims))
+
+    def vjp_fn(ct):
+        seed = _check_cotangent(ct, out, ndims, "ct")
+        _, grads = run(seed)
+        res = [None] * len(primals)
+        for i, g in zip(vf.argnums, grads):
+            res[i] = g
+        if not nums:
+            res = [None] * len(primals)
+        return tuple(res)
+
+    return out, vjp_fn
+
+
+def _empty_seed(ndims):
+    if isinstance(ndims, tuple):
+        return tuple(_empty_seed(n) for n in ndims)
+    return 0.0 if ndims == 0 else np.zeros((0,) * ndims)
+
+
+def _check_cotangent(ct, out, ndims, where):
+    """The cotangent as the compiled pullback takes it (floats, float arrays), with its
+    structure and shapes checked against the output's."""
+    if isinstance(ndims, tuple):
+        if not isinstance(ct, (tuple, list)) or len(ct) != len(ndims):
+            raise ArgnumsError(f"vjp_fn: the cotangent {where} must be a tuple of {len(ndims)} values, "
+                               f"like the function's output; got {type(ct).__name__}")
+        return tuple(_check_cotangent(c, o, n, f"{where}[{k}]") for k, (c, o, n) in enumerate(zip(ct, out, ndims)))
+    if np.shape(ct) != np.shape(out):
+        raise ArgnumsError(f"vjp_fn: the cotangent {where} has shape {np.shape(ct)}, the output {np.shape(out)}")
+    if ndims == 0:
+        return float(ct)
+    return np.asarray(ct, dtype=np.float64)

@@ -15,7 +15,7 @@ declare a rule, inside and outside the package.
     def _(x):                          # (and optionally `out`, the primal output)
         return digamma(x)
 
-    @srcgrad.vjp(solve, arity=2)       # array functions: contributions given the adjoint `g`
+    @srcgrad.defvjp(solve, arity=2)    # array functions: contributions given the adjoint `g`
     def _(g, A, b, out):
         return -np.outer(np.linalg.solve(A.T, g), out), np.linalg.solve(A.T, g)
 
@@ -27,9 +27,10 @@ generated code imports them.  Functions must be callable from Numba: plain Pytho
 are compiled with numba.njit, Numba dispatchers are used as they are.  Declaring a rule
 invalidates gradients built before it.
 """
-from .rules.registry import nondiff, partials, vjp
+from .rules.registry import nondiff, partials
+from .rules.registry import vjp as defvjp
 
-__all__ = ["partials", "vjp", "nondiff", "checkpoint"]
+__all__ = ["partials", "defvjp", "nondiff", "checkpoint"]
 
 
 def checkpoint(loop_range, every=None):

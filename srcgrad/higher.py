@@ -227,33 +227,72 @@ def hvp(fun, argnums=0):
 _HVPS: dict = {}
 
 
+def _reverse_jacobian(out, pull, args, nums, single):
+    """The Jacobian row by row: one adjoint sweep per output element (fewer outputs than inputs)."""
+    tupled = isinstance(out, tuple)
+    outs = out if tupled else (out,)
+    per_out = []
+    for o_idx, o in enumerate(outs):
+        Js = [np.empty(np.shape(o) + np.shape(args[i])) for i in nums]
+        for k in np.ndindex(np.shape(o)):
+            cts = [np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in outs]
+            if np.ndim(o):
+                cts[o_idx][k] = 1.0
+            else:
+                cts[o_idx] = 1.0
+            grads = pull(tuple(cts) if tupled else cts[0])
+            for J, i in zip(Js, nums):
+                J[k] = grads[i]
+        per_out.append(Js[0] if single else tuple(Js))
+    return tuple(per_out) if tupled else per_out[0]
+
+
 def jacobian(fun, argnums=0):
-    """Like jax.jacobian: out.shape + in.shape. Scalar outputs use reverse mode (one sweep);
-    array outputs use forward mode, one sweep per input element."""
+    """Like jax.jacobian: out.shape + in.shape for each output and argument.  With fewer output
+    elements than input elements it uses reverse mode (one adjoint sweep per output element);
+    otherwise forward mode, one sweep per input element.  A function returning a tuple gives a tuple over its outputs, each holding
+    the Jacobian(s) for the differentiated arguments (JAX's nesting: outputs outside)."""
     nums, single, _ = _normalize_argnums(fun, argnums)
 
     def jac(*args):
-        outs = []
+        floats = all(isinstance(args[i], (float, np.floating)) or
+                     (isinstance(args[i], np.ndarray) and args[i].dtype.kind == "f") for i in nums)
+        if floats and sum(np.size(args[i]) for i in nums) > 1:
+            from .api import vjp
+            out, pull = vjp(fun, *args)
+            outs = out if isinstance(out, tuple) else (out,)
+            if sum(np.size(o) for o in outs) < sum(np.size(args[i]) for i in nums):
+                return _reverse_jacobian(out, pull, args, nums, single)
+        per_arg = []            # per differentiated argument: one Jacobian per output
+        tupled = False
         for i in nums:
             x = args[i]
             jf = _jvp_function(fun, (i,))
             if not isinstance(x, np.ndarray):
                 val, t = jf(*args, 1.0)
-                outs.append(t)
+                tupled = isinstance(val, tuple)
+                per_arg.append([np.asarray(tk, dtype=np.float64) if np.ndim(tk) else float(tk)
+                                for tk in (t if tupled else (t,))])
                 continue
             xa = np.asarray(x, dtype=np.float64)
             e = np.zeros_like(xa)
             val, _ = jf(*args, e)
-            if np.ndim(val) == 0 and xa.size > 1:
-                outs.append(grad(fun, argnums=i)(*args))       # reverse: one sweep
+            tupled = isinstance(val, tuple)
+            vals = val if tupled else (val,)
+            if not tupled and np.ndim(val) == 0 and xa.size > 1:
+                per_arg.append([grad(fun, argnums=i)(*args)])       # reverse: one sweep
                 continue
-            cols = np.empty(np.shape(val) + xa.shape)
+            cols = [np.empty(np.shape(v) + xa.shape) for v in vals]
             for k in np.ndindex(xa.shape):
                 e[k] = 1.0
-                cols[(Ellipsis,) + k] = jf(*args, e)[1]
+                t = jf(*args, e)[1]
+                for c, tk in zip(cols, t if tupled else (t,)):
+                    c[(Ellipsis,) + k] = tk
                 e[k] = 0.0
-            outs.append(cols)
-        return outs[0] if single else tuple(outs)
+            per_arg.append(cols)
+        per_out = [[J[o] for J in per_arg] for o in range(len(per_arg[0]))]
+        shaped = [js[0] if single else tuple(js) for js in per_out]
+        return tuple(shaped) if tupled else shaped[0]
 
     jac.__name__ = f"jacobian_{getattr(fun, '__name__', 'f')}"
     return jac

@@ -24,7 +24,7 @@ from .passes import activity, lower, reverse
 from .passes.naming import NameGen
 
 
-def _run(func, argnums: tuple, stage_name: str, build, sig=None) -> str:
+def _run(func, argnums: tuple, stage_name: str, build, sig=None, seeded=None) -> str:
     """The shared front of every mode: parse, lower, analyse, then `build(parsed, fn, an, names)`
     returning the module text.  Unexpected exceptions become InternalError naming the pass."""
     stage = "parse"
@@ -33,7 +33,7 @@ def _run(func, argnums: tuple, stage_name: str, build, sig=None) -> str:
         stage = "lower"
         fn = lower.lower(parsed, argnums, sig)
         stage = "activity"
-        an = activity.analyse(fn)
+        an = activity.analyse(fn, seeded(parsed, fn) if seeded is not None else None)
         stage = stage_name
         text = build(parsed, fn, an, _names_after(fn))
     except SrcgradError:
@@ -60,6 +60,7 @@ def transform_forward(func, argnums: tuple, gradient: bool = False, sig=None) ->
 
     def build(parsed, fn, an, names):
         if gradient:
+            _check_scalar_result(parsed, fn, an)
             funcs = [forward.Forward(fn, an, names, ndir=len(argnums)).build_grad(f"{parsed.name}_fwdgrad")]
         else:
             fwd = forward.Forward(fn, an, names)
@@ -69,21 +70,59 @@ def transform_forward(func, argnums: tuple, gradient: bool = False, sig=None) ->
     return _run(func, argnums, "forward", build, sig)
 
 
-def transform(func, argnums: tuple, single: bool, sig=None) -> str:
-    """Source of the reverse-mode module: `<f>_vjp` and the `<f>_grad`/`<f>_value_and_grad` wrappers."""
+def _check_scalar_result(parsed, fn, an) -> None:
+    """A gradient needs one number out: refuse arrays and tuples at the user's `return`."""
+    rets = [n for n in ast.walk(parsed.tree) if isinstance(n, ast.Return)]
+    where = parsed.loc(rets[-1] if rets else None)
+    if isinstance(fn.result, ir.Tup):
+        raise NonScalarOutputError(f"the function returns a tuple of {len(fn.result.items)} values, not a scalar", where,
+                                   "differentiate one output (a function returning it), or use srcgrad.jacobian")
+    if isinstance(fn.result, ir.Var) and an.types[fn.result.name].is_array:
+        raise NonScalarOutputError(f"the function returns {an.types[fn.result.name]}, not a scalar", where,
+                                   "return a scalar (e.g. np.sum(...) of the array), or use srcgrad.jacobian")
+
+
+def transform(func, argnums: tuple, single: bool, sig=None, outputs: str = "scalar") -> str:
+    """Source of the reverse-mode module: `<f>_vjp` and the `<f>_grad`/`<f>_value_and_grad`
+    wrappers (`outputs="scalar"`: a number out); `<f>_vjp` and `<f>_pullback` for any result
+    (`outputs="all"`, srcgrad.vjp); or the gradient of the loss of a `(loss, aux...)` tuple
+    (`outputs="aux"`, has_aux=True)."""
+
+    def loss_only(parsed, fn):
+        if not isinstance(fn.result, ir.Tup) or len(fn.result.items) < 2:
+            rets = [n for n in ast.walk(parsed.tree) if isinstance(n, ast.Return)]
+            raise NonScalarOutputError("with has_aux=True the function must return a pair `(loss, aux)`",
+                                       parsed.loc(rets[-1] if rets else None),
+                                       "return `loss, aux` (aux: any value to carry out), or drop has_aux")
+        return fn.result.items[0]
 
     def build(parsed, fn, an, names):
-        if isinstance(fn.result, ir.Var) and an.types[fn.result.name].is_array:
-            rets = [n for n in ast.walk(parsed.tree) if isinstance(n, ast.Return)]
-            raise NonScalarOutputError(f"the function returns {an.types[fn.result.name]}, not a scalar",
-                                       parsed.loc(rets[-1] if rets else None),
-                                       "return a scalar (e.g. np.sum(...) of the array), or differentiate each element separately")
+        if outputs == "scalar":
+            _check_scalar_result(parsed, fn, an)
+        elif outputs == "aux":
+            loss = fn.result.items[0]
+            if isinstance(loss, ir.Tup) or (isinstance(loss, ir.Var) and an.types[loss.name].is_array):
+                raise NonScalarOutputError("with has_aux=True the loss (the first returned value) must be a "
+                                           "scalar", parsed.loc(parsed.tree), "return `np.sum(...)` of an array loss")
         rev = reverse.Reverse(fn, an, names)
-        vjp = rev.build(f"{parsed.name}_vjp")
-        wraps = emit.wrappers(parsed.name, [p.name for p in fn.params], argnums, single, rev.uses_stacks, names)
-        return emit.module_source(_header(func, parsed, argnums, rev.uses_stacks, fn), [vjp] + wraps)
+        vjp = rev.build(f"{parsed.name}_vjp", outputs)
+        params = [p.name for p in fn.params]
+        extra = ""
+        if outputs == "all":
+            wraps = [emit.pullback(parsed.name, params, rev.uses_stacks, names)]
+            extra = ("# the result's structure: the number of dimensions of each returned value\n"
+                     f"RESULT_NDIMS = {_ndims(fn.result, an)!r}\n")
+        else:
+            wraps = emit.wrappers(parsed.name, params, argnums, single, rev.uses_stacks, names)
+        return emit.module_source(_header(func, parsed, argnums, rev.uses_stacks, fn), [vjp] + wraps, extra=extra)
 
-    return _run(func, argnums, "reverse", build, sig)
+    return _run(func, argnums, "reverse", build, sig, seeded=loss_only if outputs == "aux" else None)
+
+
+def _ndims(res, an):
+    if isinstance(res, ir.Tup):
+        return tuple(_ndims(item, an) for item in res.items)
+    return an.types[res.name].ndim if isinstance(res, ir.Var) else 0
 
 
 def _names_after(fn) -> NameGen:

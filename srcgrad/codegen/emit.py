@@ -57,13 +57,32 @@ def wrappers(name: str, params: list[str], argnums, single: bool, uses_stacks: b
     return out
 
 
-def module_source(header_fields: dict, functions: list, kind: str = "reverse-mode") -> str:
+def pullback(name: str, params: list[str], uses_stacks: bool, names) -> ast.FunctionDef:
+    """`<f>_pullback(params..., _seed) -> (value, grads)`: the vjp with its stacks made here."""
+    seed, value, grads = names.fresh("_seed"), names.fresh("_value"), names.fresh("_grads")
+    fs, is_ = names.fresh("_fs"), names.fresh("_is")
+    call_args = [N(p) for p in params] + [N(seed)]
+    targets = [S(value), S(grads)]
+    body = []
+    if uses_stacks:
+        body.append(assign(fs, ast.Call(ast.parse("_rt.new_float_stack", mode="eval").body, [ast.Constant(64)], [])))
+        body.append(assign(is_, ast.Call(ast.parse("_rt.new_int_stack", mode="eval").body, [ast.Constant(64)], [])))
+        call_args += [N(fs), N(is_)]
+        targets += [S(fs), S(is_)]
+    body.append(ast.Assign([ast.Tuple(targets, ast.Store())], ast.Call(N(f"{name}_vjp"), call_args, [])))
+    body.append(ast.Return(ast.Tuple([N(value), N(grads)], ast.Load())))
+    return ast.FunctionDef(name=f"{name}_pullback",
+                           args=ast.arguments([], [ast.arg(p) for p in params + [seed]], None, [], [], None, []),
+                           body=body, decorator_list=[N("_jit")], returns=None, type_params=[])
+
+
+def module_source(header_fields: dict, functions: list, kind: str = "reverse-mode", extra: str = "") -> str:
     mod = ast.Module(body=functions, type_ignores=[])
     ast.fix_missing_locations(mod)
     body = ast.unparse(mod)
     body = _comments(body)
     body = re.sub(r"\n(@_jit)", r"\n\n\n\1", body)
-    return HEADER.format(kind=kind, **header_fields) + _external_imports(mod) + "\n\n" + body + "\n"
+    return HEADER.format(kind=kind, **header_fields) + extra + _external_imports(mod) + "\n\n" + body + "\n"
 
 
 def _external_imports(mod) -> str:

@@ -45,7 +45,9 @@ def _stmts_with_blocks(block):
             yield from _stmts_with_blocks(b)
 
 
-def analyse(fn: ir.Function) -> Analysis:
+def analyse(fn: ir.Function, seeded=None) -> Analysis:
+    """`seeded`: the part of the result that receives an adjoint seed (all of it by default;
+    the loss alone for `has_aux`)."""
     an = Analysis()
     stmts = list(_stmts_with_blocks(fn.body))
     # ---- homes and block parents
@@ -139,8 +141,7 @@ def analyse(fn: ir.Function) -> Analysis:
                 s.loc, "remove that argument from argnums, or convert explicitly with int(...)")
 
     # ---- usefulness (backward, to a fixpoint)
-    if isinstance(fn.result, ir.Var):
-        an.useful.add(fn.result.name)
+    an.useful |= ir.operand_names([fn.result if seeded is None else seeded])
     changed = True
     while changed:
         changed = False
@@ -213,5 +214,13 @@ def _retype(v, types):
         return load_type(types[v.array.name], v.index)
     if isinstance(v, ir.Raw):
         return v.ty
-    tys = [types[a.name] if isinstance(a, ir.Var) else abstract.of_value(a.value) for a in v.args]
+    tys = [_operand_type(a, types) for a in v.args]
     return v.rule.result_type(tys, [a.value if isinstance(a, ir.Const) else None for a in v.args])
+
+
+def _operand_type(a, types):
+    if isinstance(a, ir.Var):
+        return types[a.name]
+    if isinstance(a, ir.Tup):
+        return abstract.TupleTy(tuple(_operand_type(i, types) for i in a.items))
+    return abstract.NONE if a.value is None else abstract.of_value(a.value)

@@ -107,6 +107,13 @@ class Forward:
             return N(self.dot(op.name, self._key(op.name))) if c is _GENERAL else ast.Constant(c)
         return ast.Constant(0.0)
 
+    def result_tangent(self, res):
+        """The returned value's tangent: a tuple's item by item, an array's with its shape."""
+        if isinstance(res, ir.Tup):
+            return ast.Tuple([self.result_tangent(item) for item in res.items], ast.Load())
+        t = self.tangent_of(res)
+        return self.array_tangent(res.name, t) if isinstance(res, ir.Var) else t
+
     def constant(self, v: str):
         """The constant value of v's tangent in the current direction, or _GENERAL."""
         if self.known is None or not self.an.is_scalar(v):
@@ -173,6 +180,8 @@ class Forward:
         return out
 
     def stmt(self, s) -> list:
+        if isinstance(s, ir.Assert):
+            return [ast.Assert(op_ast(s.cond), None)]
         if isinstance(s, ir.Assign):
             out = [assign(s.target, primal_expr(s.value))]
             if s.target in self.an.active:
@@ -447,7 +456,7 @@ class Forward:
         body = self.block(fn.body)
         res = fn.result
         value = op_ast(res)
-        tangent = self.tangent_of(res)
+        tangent = self.result_tangent(res)
         ret = tangent if plain else ast.Tuple([value, tangent], ast.Load())
         body.append(ast.Return(ret))
         # hidden parameters (arrays read from globals) last, after the tangents

@@ -176,6 +176,8 @@ class Reverse:
             return self.forward_for(s)
         if isinstance(s, ir.While):
             return self.forward_while(s)
+        if isinstance(s, ir.Assert):
+            return [ast.Assert(op_ast(s.cond), None)]
         raise TypeError(s)
 
     def plan_region(self, s: ir.Store) -> bool:
@@ -380,6 +382,8 @@ class Reverse:
 
     def reverse_stmt(self, s, inited: set) -> list:
         an = self.an
+        if isinstance(s, ir.Assert):        # checked in the forward sweep; no derivative
+            return []
         if isinstance(s, ir.Assign):
             if not an.needs_adjoint(s.target):
                 return []
@@ -492,7 +496,34 @@ class Reverse:
         return out
 
     # ------------------------------------------------------------------ the whole function
-    def build(self, name: str) -> ast.FunctionDef:
+    def _keep_result(self, res, saved, body):
+        """The returned value as an expression; a variable the adjoint sweep restores to an
+        earlier value is kept first (a copy, for an array restored in place)."""
+        if isinstance(res, ir.Tup):
+            return ast.Tuple([self._keep_result(item, saved, body) for item in res.items], ast.Load())
+        if isinstance(res, ir.Var) and res.name in saved:
+            final = self.names.fresh(f"{res.name}_final")
+            body.append(assign(final, N(res.name) if self.an.is_scalar(res.name) else call("np.copy", N(res.name))))
+            return N(final)
+        return op_ast(res)
+
+    @staticmethod
+    def _seeds(res, seed, outputs):
+        """(operand, its seed expression) for each returned value that receives a seed:
+        "scalar" and "all" seed the whole result (a tuple's items from the tuple seed), "aux"
+        only the first item of a `(loss, aux...)` tuple."""
+        if outputs == "aux":
+            return [(res.items[0], seed)]
+        if isinstance(res, ir.Tup) and outputs == "all":
+            out = []
+            for k, item in enumerate(res.items):
+                out += Reverse._seeds(item, ast.Subscript(seed, ast.Constant(k), ast.Load()), outputs)
+            return out
+        return [(res, seed)]
+
+    def build(self, name: str, outputs: str = "scalar") -> ast.FunctionDef:
+        """`outputs`: "scalar" (a gradient's one number), "all" (vjp: any result, seeded by a
+        cotangent of its structure) or "aux" (`(loss, aux...)`: only the loss seeded)."""
         fn = self.fn
         body = []
         if self.uses_stacks:
@@ -502,20 +533,20 @@ class Reverse:
         saved = self.plan.saved()
         saved |= {p for x in ir.walk_stmts(fn.body) if isinstance(x, ir.For) and x.checkpoint is not None
                   for p in x.phis}
-        if isinstance(res, ir.Var) and res.name in saved:
-            # the adjoint sweep restores saved variables to earlier values: keep the result
-            final = self.names.fresh(f"{res.name}_final")
-            body.append(assign(final, N(res.name)))
-            result_ast = N(final)
-        else:
-            result_ast = op_ast(res)
+        result_ast = self._keep_result(res, saved, body)
         body.append(comment(""))
         body.append(comment("adjoint sweep"))
         inited: set = set()
         seed = self.names.fresh("_seed")
-        if isinstance(res, ir.Var) and self.an.needs_adjoint(res.name):
-            body.append(assign(self.bar(res.name), N(seed)))
-            inited.add(res.name)
+        for op, seed_ast in self._seeds(res, N(seed), outputs):
+            if isinstance(op, ir.Var) and self.an.needs_adjoint(op.name):
+                if not self.an.is_scalar(op.name):      # a copy: the adjoint is accumulated in place
+                    seed_ast = call("_rt.seed_array", seed_ast, N(op.name))
+                    if op.name not in inited:
+                        inited.add(op.name)
+                        body.append(assign(self.bar(op.name), seed_ast))
+                        continue
+                body.append(self.accumulate(op.name, seed_ast, inited))
         body += self.reverse(fn.body, inited)
         grads = []
         for i in fn.argnums:     # in the order the user asked for
