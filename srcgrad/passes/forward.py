@@ -264,7 +264,7 @@ class Forward:
                 out = _add(out, t)
             return out
         # vjp rules: the array primitives are linear or bilinear in their arguments
-        if _is_linear(r.key):
+        if r.linear or _is_linear(r.key):
             t = self.tangent_of(v.args[0])
             if _const_value(t) == 0.0:          # a linear map of a zero tangent
                 return ast.Constant(0.0)

@@ -108,8 +108,10 @@ class Lowerer:
         self.loc_node = None
 
     # ------------------------------------------------------------------ helpers
+    call_loc = None     # inside srcgrad's own composites: the user's call, for comments and errors
+
     def loc(self, node):
-        return self.p.loc(node)
+        return self.call_loc or self.p.loc(node)
 
     def emit(self, stmt):
         self.cur.stmts.append(stmt)
@@ -845,7 +847,7 @@ class Lowerer:
             return self.prim(rule, tuple(self.expr(a) for a in args), e, target)
         composite = registry.COMPOSITES.get(obj) if _hashable(obj) else None
         if composite is not None:
-            return self.inline(composite, args, keywords, e, target)
+            return self.inline(composite, args, keywords, e, target, at_call=True)
         any_rule = registry.lookup_any(obj)
         if any_rule is not None and any_rule.kind == "nondiff":
             call = ast.copy_location(ast.Call(ast.Name("__f__", ast.Load()), args, keywords), e)
@@ -937,7 +939,7 @@ class Lowerer:
                 ops[p] = defaults[p]
         return ops
 
-    def inline(self, fn, args, keywords, e, target):
+    def inline(self, fn, args, keywords, e, target, at_call=False):
         if fn in self.inline_stack:
             raise self.error(UnsupportedSyntaxError, f"recursion: `{fn.__name__}` calls itself", e,
                              "rewrite the recursion as a loop")
@@ -953,6 +955,7 @@ class Lowerer:
         ops = self._bind(fn.__name__, params, defaults, args, keywords, e)
         self.names.reserved |= NameGen.identifiers(parsed.tree)
         child = Lowerer(parsed, self.names, self.inline_stack)
+        child.call_loc = self.call_loc or (self.loc(e) if at_call else None)
         return self._run_child(child, parsed.tree, ops, target)
 
     def inline_local(self, local: LocalDef, args, keywords, e, target):
@@ -970,6 +973,7 @@ class Lowerer:
         child = Lowerer(self.p, self.names, self.inline_stack)
         child.env = dict(self.env)          # free variables: the enclosing scope, now
         child._local_stack = self._local_stack + (local,)
+        child.call_loc = self.call_loc
         return self._run_child(child, node, ops, target)
 
     _local_stack: tuple = ()

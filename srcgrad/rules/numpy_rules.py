@@ -183,12 +183,12 @@ def transpose(g, x):
     return g.T
 
 
-@vjp(np.expand_dims, arity=2, typer=shapes.expand_dims)
+@vjp(np.expand_dims, arity=2, typer=shapes.expand_dims, linear=True)
 def expand_dims(g, x, axis):
     return _rt.reshape_like(g, x), None
 
 
-@vjp(np.reshape, arity=2, typer=shapes.reshape)
+@vjp(np.reshape, arity=2, typer=shapes.reshape, linear=True)
 def reshape(g, x, shape):
     return _rt.reshape_like(g, x), None
 

@@ -59,6 +59,8 @@ class Rule:
     source: str = ""                  # the rule function's source, part of the cache key
     typer: object = None              # (argument types, constants) -> result type (rules/shapes.py)
     view: bool = False                # the result shares memory with the first argument (x.T)
+    linear: bool = False              # linear in its first argument (the others constants): forward
+                                      # mode's tangent is the primitive applied to the tangent
 
     def result_type(self, tys, consts):
         return self.typer(list(tys), list(consts))
@@ -193,7 +195,7 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | None = No
 
 
 def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain=None,
-        array_only: bool = True, notes: str = "", typer=None, view: bool = False):
+        array_only: bool = True, notes: str = "", typer=None, view: bool = False, linear: bool = False):
     """Declare a vector-Jacobian product: the function takes (g, *args, out) and returns one
     contribution per argument (None where the argument is not differentiable)."""
 
@@ -209,7 +211,7 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
                            call=call or _call_name(key), params=params[:arity], exprs=exprs[:arity],
                            uses_out="out" in names, domain=dom, fn=fn,
                            result=result, array_only=array_only, notes=notes, source=_source(fn),
-                           typer=typer or _default_typer(result), view=view))
+                           typer=typer or _default_typer(result), view=view, linear=linear))
         return fn
 
     return deco
