@@ -8,6 +8,7 @@ extend.py, and pass.  The command line's messages are in tests/test_cache_env.py
 import doctest
 import inspect
 import math
+import sys
 
 import numba
 import numpy as np
@@ -128,6 +129,16 @@ def test_check_grad_docstring_example_and_its_mismatch_table():
 def test_rule_decorators_name_what_they_need():
     with pytest.raises(TypeError, match="arity"):
         srcgrad.vjp(numba.njit(lambda x: x))       # an array rule must say how many arguments
+
+
+# ---------------------------------------------------------------- examples
+@pytest.mark.parametrize("name", ["activations", "mlp", "lennard_jones", "rosenbrock_scipy"])
+def test_examples_without_matplotlib_skip_their_plot(name, monkeypatch, capsys):
+    from .test_examples import load_example
+    save_plot = load_example(name).save_plot
+    monkeypatch.setitem(sys.modules, "matplotlib", None)       # `import matplotlib` fails
+    assert save_plot(*[None] * len(inspect.signature(save_plot).parameters)) is False
+    assert capsys.readouterr().out == "no plot: matplotlib is not installed (pip install matplotlib)\n"
 
 
 # ---------------------------------------------------------------- core messages (xfail)
