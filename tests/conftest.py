@@ -32,6 +32,12 @@ SLOW_TESTS = {
     "tests/benchmarks/test_harness.py::test_report_and_plot": 34,      # a timed quick run
     "tests/benchmarks/test_harness.py::test_parallel_drivers_match_serial": 19,
     "tests/benchmarks/test_harness.py::test_lockstep_matches_per_element": 13,
+    # Dask with NumPy broadcasting and float32 (27 s): Dask keeps three tests, float32 and
+    # broadcasting theirs in test_vectorize.py
+    "tests/test_vectorize_dask.py::test_dask_mixed_with_numpy_broadcasting_and_float32": 27,
+    # grad(grad(f)) through nested loops (14 s); loops, while, branches and early returns
+    # stay in the other cases
+    "tests/test_higher.py::test_grad_of_grad_through_branches_and_loops[nested_loops-args6-0]": 14,
 }
 
 # Parametrized tests: the ids that stay in the default run (each engine path or construct
