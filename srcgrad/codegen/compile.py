@@ -213,14 +213,14 @@ def _mark_used(path: Path) -> None:
         pass
 
 
-_LINALG_ATTRS = {"dot", "vdot", "matmul", "matmul_grad_a", "matmul_grad_b", "linalg"}
+_LINALG_ATTRS = {"dot", "vdot", "matmul", "linalg"}      # the forward sweep holds the user's call
 
 
 def _check_linear_algebra(source: str) -> None:
     """Numba compiles `@`, np.dot and np.linalg to calls into SciPy's BLAS/LAPACK: without SciPy
     it fails with a long traceback.  Say so before Numba starts, naming the user's line."""
-    if not any(k in source for k in ("@", "dot", "matmul", "linalg")):
-        return
+    if not any(k in source for k in (" @ ", " @= ", "dot", "matmul", "linalg")):
+        return          # (decorators are `@name` at the start of a line)
     try:
         tree = ast.parse(source)
     except SyntaxError:
