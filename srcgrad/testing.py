@@ -53,10 +53,9 @@ def check_grad(f: Callable, *args, argnums: int | tuple[int, ...] = 0, rtol: flo
     fun = getattr(fun, "py_func", fun)      # a numba.njit function: its Python source
     single = isinstance(argnums, (int, np.integer))
     nums = (int(argnums),) if single else tuple(argnums)
-    # lists and tuples of numbers are compared as the float arrays they stand for
-    diff = {i % len(args) for i in nums if isinstance(i, (int, np.integer)) and -len(args) <= i < len(args)}
-    args = tuple(np.asarray(a, dtype=np.float64) if i in diff and isinstance(a, (list, tuple)) else a
-                 for i, a in enumerate(args))
+    n = len(args)       # lists and tuples of numbers: the float arrays they stand for
+    args = tuple(np.asarray(a, dtype=np.float64) if isinstance(a, (list, tuple)) and (i in nums or i - n in nums)
+                 else a for i, a in enumerate(args))
     g = grad(fun, argnums=nums)
     analytic = g(*args)
     numeric = numerical_grad(fun, args, nums, eps)

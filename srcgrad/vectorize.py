@@ -850,7 +850,7 @@ def _unalias(inputs, outs):
 def _check_function(fn) -> None:
     """Refuse, with what to pass instead, what vectorize cannot take."""
     from .api import GradFunction
-    if isinstance(fn, (GradFunction, Vectorized)):
+    if isinstance(fn, GradFunction):
         return
     if isinstance(fn, np.ufunc):
         raise SrcgradError(f"np.{fn.__name__} is already a NumPy ufunc: call it directly, or pass "
