@@ -1,7 +1,7 @@
 """Test-suite set-up.
 
 * Every test session compiles into its own fresh cache directory, so a stale cache from a
-  previous run can never make a test pass.
+  previous run can never make a test pass; it is deleted when the session ends.
 * Tests marked `slow` (compile-heavy variants of features that keep a fast test) run only in
   the long mode: `SRCGRAD_LONG=1`, or any `-m` expression (`-m slow` runs only them).  Besides
   `@pytest.mark.slow` on a test, `SLOW` below marks parametrized cases by id, so that a
@@ -10,12 +10,17 @@
 """
 import gc
 import os
+import shutil
 import tempfile
 
 import pytest
 
-_CACHE = tempfile.mkdtemp(prefix="srcgrad-test-cache-")
-os.environ.setdefault("SRCGRAD_CACHE_DIR", _CACHE)
+# Created by the first process that loads this file (pytest-xdist's workers inherit it) and
+# removed by that process at the end; a SRCGRAD_CACHE_DIR set by the caller is left alone.
+_OWN_CACHE = None
+if not os.environ.get("SRCGRAD_CACHE_DIR"):
+    _OWN_CACHE = tempfile.mkdtemp(prefix="srcgrad-test-cache-")
+    os.environ["SRCGRAD_CACHE_DIR"] = _OWN_CACHE
 
 LONG = os.environ.get("SRCGRAD_LONG", "") not in ("", "0")
 
@@ -98,3 +103,8 @@ def pytest_sessionfinish(session):
     at a load of 8; a worker compiles hundreds)."""
     gc.collect()
     gc.freeze()
+
+
+def pytest_unconfigure(config):
+    if _OWN_CACHE is not None:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
