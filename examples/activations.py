@@ -92,7 +92,11 @@ def srcgrad_derivatives(xs):
 
 
 def save_plot(xs, values, prelu_da, path):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print("no plot: matplotlib is not installed (pip install matplotlib)")
+        return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -157,8 +161,8 @@ def main():
     assert worst < 1e-12
 
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", "activations.png")
-    save_plot(xs, mine, da, path)
-    print(f"saved {os.path.relpath(path)}")
+    if save_plot(xs, mine, da, path) is not False:
+        print(f"saved {os.path.relpath(path)}")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,11 @@ def run(x0, v0, dt, t_end, record_every=10):
 
 
 def save_plot(times, kinetic, potential, path):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print("no plot: matplotlib is not installed (pip install matplotlib)")
+        return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -142,8 +146,8 @@ def main(argv=None):
 
     times = np.arange(first[0].size) * dt * 10
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", "lennard_jones.png")
-    save_plot(times, *first, path)
-    print(f"saved {os.path.relpath(path)}")
+    if save_plot(times, *first, path) is not False:
+        print(f"saved {os.path.relpath(path)}")
 
 
 if __name__ == "__main__":

@@ -142,7 +142,11 @@ def train(optimizer, params, X, labels, epochs, rng, decay, name, log=print):
 
 
 def save_plot(histories, params, X, labels, path):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print("no plot: matplotlib is not installed (pip install matplotlib)")
+        return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -201,8 +205,8 @@ def main(argv=None):
         acc = np.mean(predict(params, X) == labels)
         print(f"final {name:4s}: loss {histories[name][0]:.4f} -> {histories[name][-1]:.4f}, accuracy {acc:.3f}")
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", "mlp.png")
-    save_plot(histories, finals["Adam"], X, labels, path)
-    print(f"saved {os.path.relpath(path)}")
+    if save_plot(histories, finals["Adam"], X, labels, path) is not False:
+        print(f"saved {os.path.relpath(path)}")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,11 @@ def solve(jac):
 
 
 def save_plot(traces, path):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print("no plot: matplotlib is not installed (pip install matplotlib)")
+        return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -89,8 +93,8 @@ def main():
     print(f"same minimum: |x*(srcgrad) - x*(finite differences)| = {np.max(np.abs(exact.x - fd.x)):.1e}")
 
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", "rosenbrock_scipy.png")
-    save_plot({label: r[3] for label, r in rows.items()}, path)
-    print(f"saved {os.path.relpath(path)}")
+    if save_plot({label: r[3] for label, r in rows.items()}, path) is not False:
+        print(f"saved {os.path.relpath(path)}")
 
 
 if __name__ == "__main__":

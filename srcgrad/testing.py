@@ -1,6 +1,8 @@
 """Public gradient checking: srcgrad against central differences in float64."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .errors import SrcgradError
@@ -33,13 +35,27 @@ def numerical_grad(f, args, argnums, eps=None):
     return out
 
 
-def check_grad(f, *args, argnums=0, rtol=1e-5, atol=1e-7, eps=None):
+def check_grad(f: Callable, *args, argnums: int | tuple[int, ...] = 0, rtol: float = 1e-5,
+               atol: float = 1e-7, eps: float | None = None):
     """Compare srcgrad's gradient of `f` at `args` with central differences; raise
-    GradientCheckError with a readable table on mismatch.  Returns srcgrad's gradient."""
+    GradientCheckError with a readable table on mismatch.  Returns srcgrad's gradient.
+
+    `f` may be a plain function, a `srcgrad.grad` of one or a `numba.njit` function (its Python
+    source is differentiated); differentiated arguments given as lists are taken as float arrays.
+
+        >>> def f(x, y):
+        ...     return x * x * y
+        >>> check_grad(f, 3.0, 2.0, argnums=(0, 1))
+        (12.0, 9.0)
+    """
     from .api import GradFunction, grad
     fun = f.fun if isinstance(f, GradFunction) else f
+    fun = getattr(fun, "py_func", fun)      # a numba.njit function: its Python source
     single = isinstance(argnums, (int, np.integer))
     nums = (int(argnums),) if single else tuple(argnums)
+    n = len(args)       # lists and tuples of numbers: the float arrays they stand for
+    args = tuple(np.asarray(a, dtype=np.float64) if isinstance(a, (list, tuple)) and (i in nums or i - n in nums)
+                 else a for i, a in enumerate(args))
     g = grad(fun, argnums=nums)
     analytic = g(*args)
     numeric = numerical_grad(fun, args, nums, eps)

@@ -29,6 +29,7 @@ import os
 import re
 import textwrap
 import threading
+from typing import Callable
 
 import numba
 import numpy as np
@@ -325,10 +326,12 @@ class Vectorized:
         from .api import GradFunction
         if isinstance(fn, Vectorized):
             fn = fn.fn
-        if not callable(fn):
-            raise SrcgradError(f"srcgrad.vectorize needs a function, got {type(fn).__name__}")
-        if block < 1:
+        _check_function(fn)
+        if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
             raise ValueError(f"block must be a positive number of elements, got {block!r}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
+                                    or threads < 1):
+            raise ValueError(f"threads must be None (all of Numba's threads) or a positive int, got {threads!r}")
         self.fn = fn
         self.parallel = bool(parallel)
         self.threads = threads
@@ -418,7 +421,7 @@ class Vectorized:
             fp = hashlib.sha256(py.__code__.co_code + repr(py.__code__.co_consts).encode()).hexdigest()
         from .api import _compiler_fingerprint   # a changed srcgrad never reuses an old driver
         h = hashlib.sha256(f"{_compiler_fingerprint()}|{numba.__version__}|{fp}".encode()).hexdigest()
-        stem = f"{py.__name__}_primal_{h[:24]}"
+        stem = f"{_identifier(py.__name__)}_primal_{h[:24]}"
         kernel = self.fn if hasattr(self.fn, "py_func") else _jit_primal(py, {})
         _KERNELS.setdefault(stem, kernel)
         self._primal_stem = stem
@@ -451,7 +454,7 @@ class Vectorized:
             if f32:
                 stem, kernel, source = self._float32_kernel(stem)
             _KERNELS[stem] = kernel
-            name = self.__name__
+            name = _identifier(self.__name__)
             ngrads = self.nout - (self.kind == "value_and_grad") if self.kind != "primal" else 0
             what = (f"`{self.__qualname__}` ({self.kind}), {self.nin} input(s) -> "
                     f"{self.nout} output(s), kernel {stem}")
@@ -520,6 +523,22 @@ class Vectorized:
         bound.apply_defaults()
         return list(bound.args)
 
+    def _operand(self, i, v):
+        """A list, tuple or other array-like as an array, as NumPy's ufuncs take them; a clear
+        TypeError for what is not numbers."""
+        what = f"argument {i} ({list(self._sig.parameters)[i]}) of {self.__name__}"
+        if v is None or isinstance(v, (str, bytes)):
+            raise TypeError(f"{what} is {type(v).__name__} {v!r:.40}; pass a number or an array of numbers")
+        try:
+            a = np.asarray(v)
+        except (ValueError, TypeError) as exc:      # ragged nesting
+            raise TypeError(f"{what} is a {type(v).__name__} that is not a rectangular array of "
+                            f"numbers ({exc})") from None
+        if a.dtype.kind not in "biufc":
+            raise TypeError(f"{what} is a {type(v).__name__} holding {a.dtype} values, not numbers; "
+                            "pass a number or an array of numbers")
+        return a
+
     def _float_dtype(self, vals) -> np.dtype:
         """The output dtype: NumPy's promotion of the differentiated and float inputs (Python
         scalars are weak), integers and float16 promoted to a float Numba computes with."""
@@ -557,6 +576,8 @@ class Vectorized:
             if out is not None:
                 raise TypeError("out= is not supported with Dask arrays (results are lazy)")
             return self._dask(vals)
+        vals = [v if isinstance(v, (np.ndarray, complex)) or _is_scalar(v) else self._operand(i, v)
+                for i, v in enumerate(vals)]
         if self.threads is not None and self.parallel:
             before = numba.get_num_threads()
             numba.set_num_threads(max(1, min(int(self.threads), numba.config.NUMBA_NUM_THREADS)))
@@ -679,7 +700,8 @@ class Vectorized:
                                                                             *[o.shape for o in outs])
         except ValueError:
             raise ValueError(f"{self.__name__}: operands could not be broadcast together with shapes "
-                             + " ".join(str(a.shape) for a in arrays)) from None
+                             + " ".join(str(a.shape) for a in arrays)
+                             + "".join(f" and out= {o.shape}" for o in outs)) from None
         for o in outs:
             if o.shape != shape:
                 raise ValueError(f"out= array has shape {o.shape}, the result has shape {shape}")
@@ -830,6 +852,33 @@ def _unalias(inputs, outs):
     return res
 
 
+def _check_function(fn) -> None:
+    """Refuse, with what to pass instead, what vectorize cannot take."""
+    from .api import GradFunction
+    if isinstance(fn, GradFunction):
+        return
+    if isinstance(fn, np.ufunc):
+        raise SrcgradError(f"np.{fn.__name__} is already a NumPy ufunc: call it directly, or pass "
+                           f"srcgrad.vectorize a Python function that calls it")
+    if not callable(fn):
+        raise SrcgradError(f"srcgrad.vectorize needs a function, got {type(fn).__name__} {fn!r:.60}")
+    if (getattr(fn, "__module__", None) or "").startswith("srcgrad."):
+        raise SrcgradError(
+            f"srcgrad.vectorize takes a scalar function, a srcgrad.grad or a srcgrad.value_and_grad; "
+            f"`{getattr(fn, '__name__', fn)}` comes from srcgrad (jacobian, hessian, hvp...): for "
+            "per-element second derivatives pass srcgrad.grad(srcgrad.grad(f))")
+    py = getattr(fn, "py_func", fn)
+    if not hasattr(py, "__code__"):
+        raise SrcgradError(f"srcgrad.vectorize needs a Python function (def) or a numba.njit one, got "
+                           f"{type(fn).__name__} {getattr(fn, '__name__', fn)!r}: wrap it in a def")
+
+
+def _identifier(name: str) -> str:
+    """`name` usable in generated code and file names (`<lambda>` -> `_lambda_`)."""
+    out = re.sub(r"\W", "_", name)
+    return out if out.isidentifier() else f"_{out}"
+
+
 def _has_dask(vals) -> bool:
     import sys
     if "dask.array" not in sys.modules:
@@ -846,9 +895,17 @@ def _rebuild(spec, options):
     return Vectorized(GradFunction(fun, argnums, kind), **options)
 
 
-def vectorize(fn=None, *, parallel=True, threads=None, block=1024, simd_math=True):
+def vectorize(fn: Callable | None = None, *, parallel: bool = True, threads: int | None = None,
+              block: int = 1024, simd_math: bool = True) -> Vectorized | Callable[[Callable], Vectorized]:
     """vectorize(fn, parallel=True, threads=None, block=1024, simd_math=True): `fn` elementwise
     over arrays.
+
+        >>> import math, numpy as np, srcgrad
+        >>> def f(x, y):
+        ...     return math.sin(x) * y
+        >>> dfdx = srcgrad.vectorize(srcgrad.grad(f))
+        >>> dfdx(np.array([0.0, math.pi]), 2.0)            # cos(x) * y, element by element
+        array([ 2., -2.])
 
     `fn` is a scalar Python function (compiled as is with Numba) or a `srcgrad.grad` /
     `srcgrad.value_and_grad` of one.  Usable as `@vectorize`, `@vectorize(parallel=False)` or
