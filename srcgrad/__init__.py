@@ -7,7 +7,7 @@ compiled to native code with Numba.
 """
 __version__ = "0.1.0"
 
-from .errors import (ArgnumsError, CompilationError, InternalError, LocatedError,  # noqa: E402
+from .errors import (ArgnumsError, ArgumentTypeError, CompilationError, InternalError, LocatedError,  # noqa: E402
                      NoDerivativeRuleError, NonScalarOutputError, NotDifferentiableError,
                      SrcgradError, SrcgradWarning, UnsupportedArrayUseError, UnsupportedSyntaxError)
 from . import rules as _rules  # noqa: E402,F401  (registers the built-in rules)
@@ -22,6 +22,6 @@ __all__ = [
     "checkpoint",
     "jvp", "jacobian", "hessian", "hvp",
     "SrcgradError", "LocatedError", "UnsupportedSyntaxError", "NoDerivativeRuleError",
-    "NotDifferentiableError", "UnsupportedArrayUseError", "NonScalarOutputError", "ArgnumsError",
+    "NotDifferentiableError", "UnsupportedArrayUseError", "NonScalarOutputError", "ArgnumsError", "ArgumentTypeError",
     "CompilationError", "InternalError", "SrcgradWarning", "GradientCheckError",
 ]

@@ -13,7 +13,7 @@ import numpy as np
 from . import __version__, abstract
 from .codegen import compile as cache
 from .codegen import emit
-from .errors import (ArgnumsError, CompilationError, SrcgradError, UnsupportedArrayUseError,
+from .errors import (ArgnumsError, ArgumentTypeError, CompilationError, SrcgradError, UnsupportedArrayUseError,
                      UnsupportedSyntaxError)
 from .frontend import resolve
 from .frontend.source import parse_function
@@ -221,6 +221,12 @@ class GradFunction:
         bound.apply_defaults()
         vals = list(bound.args)
         for i, v in enumerate(vals):
+            what = "None" if v is None else f"a {type(v).__name__}" \
+                if isinstance(v, (str, bytes, list, tuple, dict, set)) else None
+            if what is not None:
+                raise ArgumentTypeError(
+                    f"{self.fun.__name__}(): argument {i} ({self._params[i]}) is {what}; srcgrad takes numbers "
+                    "and NumPy arrays" + (" (pass np.asarray(...))" if isinstance(v, (list, tuple)) else ""))
             if isinstance(v, np.ndarray) and v.ndim == 0:
                 vals[i] = v = v[()]          # a 0-d array is a number
             if isinstance(v, (complex, np.complexfloating)) or (isinstance(v, np.ndarray) and v.dtype.kind == "c"):
@@ -236,8 +242,6 @@ class GradFunction:
                 raise ArgnumsError(
                     f"argument {i} ({self._params[i]}) is an array of {v.dtype}; only float arrays can be "
                     "differentiated (pass x.astype(float), or leave it out of argnums)")
-            elif isinstance(v, (list, tuple)):
-                raise ArgnumsError(f"argument {i} ({self._params[i]}) is a {type(v).__name__}; pass a NumPy array")
         return tuple(vals)
 
     def signature(self, vals) -> tuple:

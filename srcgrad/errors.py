@@ -84,6 +84,10 @@ class ArgnumsError(SrcgradError, ValueError):
     """argnums names an argument that does not exist or cannot be differentiated."""
 
 
+class ArgumentTypeError(SrcgradError, TypeError):
+    """An argument srcgrad cannot take (a list, a string, None): numbers and NumPy arrays only."""
+
+
 class CompilationError(SrcgradError):
     """Numba could not compile the generated derivative; the message maps back to the user's line."""
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 
+from typing import Callable, Sequence
+
 import numpy as np
 
 from . import abstract
@@ -92,10 +94,16 @@ def _jvp_function(fun, argnums) -> JvpFunction:
     return jf
 
 
-def jvp(fun, primals, tangents):
+def jvp(fun: Callable, primals: Sequence, tangents: Sequence) -> tuple:
     """Like jax.jvp: `(fun(*primals), J(primals) @ tangents)`, by forward-mode source
     transformation. Arguments that are Python ints or integer arrays are not differentiated
-    (their tangents must be zero)."""
+    (their tangents must be zero).  `fun` may return a number, an array or a tuple of those.
+
+        >>> def f(x, y):
+        ...     return x * x * y
+        >>> srcgrad.jvp(f, (3.0, 2.0), (1.0, 0.0))
+        (18.0, 12.0)
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise TypeError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
@@ -147,10 +155,16 @@ def partial_function(g: GradFunction, sig=None):
     return getattr(mod, name)
 
 
-def hessian(fun, argnums=0):
+def hessian(fun: Callable, argnums: int | tuple = 0) -> Callable:
     """Like jax.hessian: the matrix of second derivatives. For an int argnums naming a scalar,
     a float; naming an array of shape s, an array of shape s + s; for a tuple of scalar
-    arguments, a tuple of tuples."""
+    arguments, a tuple of tuples.
+
+        >>> def f(x, y):
+        ...     return x * x * y
+        >>> srcgrad.hessian(f, argnums=(0, 1))(3.0, 2.0)
+        ((4.0, 6.0), (6.0, 0.0))
+    """
     nums, single, _ = _normalize_argnums(fun, argnums)
 
     def h(*args):
@@ -211,9 +225,15 @@ class HvpFunction(GradFunction):
         return self._jf.hidden_values(self._primal_sig(sig))
 
 
-def hvp(fun, argnums=0):
+def hvp(fun: Callable, argnums: int = 0) -> Callable:
     """Hessian-vector product `(args..., v) -> H(args) @ v` for one argument, at about the cost of
-    one gradient (reverse over forward)."""
+    one gradient (reverse over forward).
+
+        >>> def f(x):
+        ...     return np.sum(x ** 3)
+        >>> srcgrad.hvp(f)(np.array([1.0, 2.0]), np.array([1.0, 1.0]))    # 6 x * v
+        array([ 6., 12.])
+    """
     nums, single, _ = _normalize_argnums(fun, argnums)
     if not single:
         raise ArgnumsError("hvp takes one int argnums")
@@ -247,11 +267,18 @@ def _reverse_jacobian(out, pull, args, nums, single):
     return tuple(per_out) if tupled else per_out[0]
 
 
-def jacobian(fun, argnums=0):
+def jacobian(fun: Callable, argnums: int | tuple = 0) -> Callable:
     """Like jax.jacobian: out.shape + in.shape for each output and argument.  With fewer output
     elements than input elements it uses reverse mode (one adjoint sweep per output element);
-    otherwise forward mode, one sweep per input element.  A function returning a tuple gives a tuple over its outputs, each holding
-    the Jacobian(s) for the differentiated arguments (JAX's nesting: outputs outside)."""
+    otherwise forward mode, one sweep per input element.  A function returning a tuple gives a
+    tuple over its outputs, each holding the Jacobian(s) for the differentiated arguments
+    (JAX's nesting: outputs outside).
+
+        >>> def f(x):
+        ...     return np.sin(x) * x[0]
+        >>> srcgrad.jacobian(f)(np.array([0.0, 1.0])).shape
+        (2, 2)
+    """
     nums, single, _ = _normalize_argnums(fun, argnums)
 
     def jac(*args):

@@ -1251,6 +1251,10 @@ def _canonical(obj, node, lowerer):
         return f"np.{obj.__name__}"
     if isinstance(obj, np.dtype):
         return f"np.{obj.name}"
+    if getattr(obj, "__module__", None) == "math" and getattr(math, getattr(obj, "__name__", ""), None) is obj:
+        return f"math.{obj.__name__}"
+    if isinstance(obj, np.ufunc) and getattr(np, obj.__name__, None) is obj:
+        return f"np.{obj.__name__}"
     raise lowerer.error(NoDerivativeRuleError, f"`{ast.unparse(node)}` cannot be used here", node,
                         "inside conditions and shape expressions use math/numpy functions, len(), int() and numbers")
 
