@@ -7,11 +7,25 @@
     python -m tests.fuzz --show 57               # print the program of one seed
     python -m tests.fuzz --seeds 0:200 --depth 3 --stmts 8   # bigger programs
 
-Every failure found becomes a plain function in tests/corpus_regressions.py (with a CASES entry).
+Whole-array programs (gen_arrays.py, oracle_arrays.py) with --arrays:
+
+    python -m tests.fuzz --arrays --seeds 0:2000             # the default feature set
+    python -m tests.fuzz --arrays --seeds 0:500 --features slices,carried_arrays --allow-refusals
+    python -m tests.fuzz --arrays --show 57 --features all
+    python -m tests.fuzz --arrays --long --examples 500      # Hypothesis, with shrinking
+
+--features takes the FUZZ_FEATURES syntax of gen_arrays.parse_features (`all`, `none`,
+`name`, `-name`); --allow-refusals counts located refusals (families srcgrad does not support
+yet) instead of failing on them; crashes and wrong results always fail.  --seeds ends with a
+summary of failures by kind (crash, refusal, value, gradient, shape).
+
+Every failure found becomes a plain function in tests/corpus_regressions.py (scalar programs,
+with a CASES entry) or tests/fuzz/array_regressions.py (array programs).
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import sys
 import tempfile
@@ -25,28 +39,47 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tests.fuzz")
     ap.add_argument("--long", action="store_true", help="run the Hypothesis test with a large budget")
     ap.add_argument("--examples", type=int, default=1000, help="programs for --long (default 1000)")
-    ap.add_argument("--inputs", type=int, default=4, help="random inputs per program (default 4)")
+    ap.add_argument("--inputs", type=int, default=None, help="random inputs per program (default 4; 3 with --arrays)")
     ap.add_argument("--seeds", help="A:B, run the deterministic programs of seeds A..B-1")
     ap.add_argument("--show", type=int, help="print the program of one seed")
     ap.add_argument("--depth", type=int, default=2, help="nesting depth of if/for/while (default 2)")
-    ap.add_argument("--stmts", type=int, default=6, help="statements per block, at most (default 6)")
+    ap.add_argument("--stmts", type=int, default=None, help="statements per block, at most (default 6; 5 with --arrays)")
+    ap.add_argument("--arrays", action="store_true", help="whole-array programs (gen_arrays.py)")
+    ap.add_argument("--features", default=None, help="array feature set, FUZZ_FEATURES syntax (default: the default set)")
+    ap.add_argument("--allow-refusals", action="store_true", help="count located refusals instead of failing (--arrays --seeds)")
     args = ap.parse_args(argv)
-    os.environ["FUZZ_DEPTH"], os.environ["FUZZ_STMTS"] = str(args.depth), str(args.stmts)
+    inputs = args.inputs if args.inputs is not None else (3 if args.arrays else 4)
+    stmts = args.stmts if args.stmts is not None else (5 if args.arrays else 6)
+    os.environ["FUZZ_DEPTH"], os.environ["FUZZ_STMTS"] = str(args.depth), str(stmts)
+    if args.features is not None:
+        os.environ["FUZZ_FEATURES"] = args.features
     os.environ.setdefault("SRCGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="srcgrad-fuzz-cache-"))
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     if args.show is not None:
-        from tests.fuzz import gen
-        print(gen.from_seed(args.show, **gen.size_from_env()).source)
+        if args.arrays:
+            from tests.fuzz import gen_arrays as g
+            print(g.from_seed(args.show, g.features_from_env(), **g.size_from_env()).source)
+        else:
+            from tests.fuzz import gen
+            print(gen.from_seed(args.show, **gen.size_from_env()).source)
         return 0
     if args.seeds:
-        return run_seeds(*(int(v) for v in args.seeds.split(":")), n_inputs=args.inputs)
+        lo, hi = (int(v) for v in args.seeds.split(":"))
+        if args.arrays:
+            return run_array_seeds(lo, hi, n_inputs=inputs, allow_refusals=args.allow_refusals)
+        return run_seeds(lo, hi, n_inputs=inputs)
     if not args.long:
         ap.print_help()
         return 2
-    os.environ["FUZZ_EXAMPLES"] = str(args.examples)
-    os.environ["FUZZ_INPUTS"] = str(args.inputs)
     import pytest
+    if args.arrays:
+        os.environ["FUZZ_ARRAY_EXAMPLES"] = str(args.examples)
+        os.environ["FUZZ_ARRAY_INPUTS"] = str(inputs)
+        return pytest.main([os.path.join(HERE, "test_fuzz_arrays.py"), "-q", "-x", "-p", "no:cacheprovider",
+                            "--hypothesis-show-statistics", "-k", "agrees_with_oracle"])
+    os.environ["FUZZ_EXAMPLES"] = str(args.examples)
+    os.environ["FUZZ_INPUTS"] = str(inputs)
     return pytest.main([os.path.join(HERE, "test_fuzz.py"), "-q", "-x", "-p", "no:cacheprovider",
                         "--hypothesis-show-statistics", "-k", "agrees_with_oracle"])
 
@@ -71,6 +104,35 @@ def run_seeds(lo, hi, n_inputs=4):
     print(f"{hi - lo} programs, {total['ok']} inputs checked, {total['skip']} skipped "
           f"(branch switch or ill-conditioned), failures: {failed or 'none'}, {time.time() - t0:.0f} s")
     return 1 if failed else 0
+
+
+def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False):
+    from tests.fuzz import gen_arrays
+    from tests.fuzz.driver_arrays import FuzzFailure, check_program
+    features = gen_arrays.features_from_env()
+    size = gen_arrays.size_from_env()
+    total = collections.Counter()
+    failed = collections.defaultdict(list)
+    t0 = time.time()
+    print(f"features: {','.join(sorted(features))}", flush=True)
+    for seed in range(lo, hi):
+        program = gen_arrays.from_seed(seed, features, **size)
+        t1 = time.time()
+        try:
+            counts = check_program(program, seed, n_inputs, allow_refusals=allow_refusals)
+        except FuzzFailure as exc:
+            failed[exc.kind].append(seed)
+            print(f"=== seed {seed}: FAIL ({exc.kind})\n{exc}\n", flush=True)
+            continue
+        total.update(counts)
+        print(f"seed {seed}: {counts} {time.time() - t1:.1f} s", flush=True)
+    n_failed = sum(len(v) for v in failed.values())
+    print(f"{hi - lo} programs in {time.time() - t0:.0f} s: {hi - lo - n_failed - total['refused']} passed, "
+          f"{total['refused']} refused (located), {n_failed} failed; {total['ok']} inputs checked "
+          f"({total['checked']} gradient coordinates), {total['skip']} skipped")
+    for kind, seeds in sorted(failed.items()):
+        print(f"  {kind}: {len(seeds)} programs, seeds {seeds[:30]}{' ...' if len(seeds) > 30 else ''}")
+    return 1 if n_failed else 0
 
 
 if __name__ == "__main__":
