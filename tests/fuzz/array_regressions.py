@@ -1,0 +1,171 @@
+"""Every bug the array fuzzer (gen_arrays.py) found, reduced by hand to a few lines.
+
+Each case is a plain function with its inputs; tests/fuzz/test_array_regressions.py checks that
+srcgrad's value equals Python's and its gradient matches central differences (a 6th-order
+stencil in float64, the oracle of oracle_arrays.py) at those inputs.  A case whose bug is still
+open carries `bug=`, the name of the generator switch (gen_arrays.BUG_FEATURES) that keeps the
+pattern out of the CI fuzz test; its test is `xfail(strict=True)`, so it turns into a failure
+(XPASS) the day the bug is fixed: then delete `bug=` here and add the switch to
+gen_arrays.DEFAULT.
+
+Docstrings give what srcgrad returned when the case was found, and the exact answer.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    fun: object
+    argnums: tuple
+    inputs: list            # a list of argument tuples
+    bug: str | None         # the open bug's switch in gen_arrays.BUG_FEATURES, or None if fixed
+    reason: str = ""
+
+
+CASES: list[Case] = []
+
+
+def case(argnums, *inputs, bug=None, reason=""):
+    def deco(fun):
+        CASES.append(Case(fun, tuple(argnums), list(inputs), bug, reason or (fun.__doc__ or "").split("\n")[0]))
+        return fun
+    return deco
+
+
+X4 = np.array([0.5, 1.0, 2.0, 4.0])
+A34 = np.array([[-0.5, -0.4, -0.3, -0.2], [-0.1, 0.05, 0.1, 0.2], [0.3, 0.4, 0.5, 0.6]])
+
+
+# ---- scalar_local_meets_array (issue 15) ----------------------------------------------------
+# A scalar computed from arrays (reduction, element read, np.maximum of such) meets an array in
+# an elementwise operation: its adjoint is never reduced to a scalar.
+
+@case((0, 1), (0.7, X4), bug="scalar_local_meets_array")
+def centre_by_mean(s, x):
+    """d = x - np.mean(x): srcgrad [-2.0625 -1.3125 0.1875 3.1875], exact 2*d = [-2.75 -1.75 0.25 4.25]."""
+    d = x - np.mean(x)
+    return np.sum(d * d) * s
+
+
+@case((0,), (X4,), bug="scalar_local_meets_array")
+def subtract_sum_local(x):
+    """t = np.sum(x); d = x - t: srcgrad's gradient is exactly 0, exact [31 32 34 38]."""
+    t = np.sum(x)
+    d = x - t
+    return np.sum(d * d)
+
+
+@case((0,), (X4,), bug="scalar_local_meets_array")
+def augmented_subtract_sum(x):
+    """m -= np.sum(x) on a local array (found as `m2 -= (np.sum(y) - s1)`): srcgrad
+    [-13 -11 -7 1], exact [4 8 16 32]."""
+    m = x * 2.0
+    m -= np.sum(x)
+    return np.sum(m * m)
+
+
+@case((0, 1), (0.7, X4), bug="scalar_local_meets_array")
+def maximum_of_element_read_meets_array(s, x):
+    """np.maximum(s, x[0] * s) - x: CompilationError iadd(float64, array(float64, 1d))."""
+    d = np.maximum(s, x[0] * s) - x
+    return np.sum(d * d)
+
+
+@case((0, 1), (A34, X4), bug="scalar_local_meets_array")
+def element_of_product_scales_matrix(A, x):
+    """A * (A @ x)[0] via a local: CompilationError iadd(float64, array(float64, 2d))."""
+    y = A @ x
+    B = A * y[0]
+    return np.sum(B * B)
+
+
+# ---- write_after_whole_read ------------------------------------------------------------------
+# An element write into a local array after a whole-array operation read it: the adjoint of
+# that operation reads the array as the writes left it, not as it was read.
+
+@case((0,), (X4,), bug="write_after_whole_read")
+def write_after_product_read(x):
+    """z = y * y, then y[1] = 2.0: srcgrad d/dx[1] = 2.1612 (uses y[1] = 2), exact
+    2 sin(1) cos(1) = 0.9093."""
+    y = np.sin(x)
+    z = y * y
+    y[1] = 2.0
+    return np.sum(z) + np.sum(y)
+
+
+@case((0,), (X4,), bug="write_after_whole_read")
+def write_into_tanh_output(x):
+    """tanh's derivative reads its output, which y[0] += 0.5 changed: srcgrad d/dx[0] = 0.0743,
+    exact 1 - tanh(0.5)**2 = 0.7864."""
+    y = np.tanh(x)
+    y[0] += 0.5
+    return np.sum(y)
+
+
+@case((0,), (X4,), bug="write_after_whole_read")
+def write_in_later_iteration(x):
+    """np.sum(b * x) reads b, which a later iteration writes: srcgrad [3.5 6 10 16], exact
+    [3 4 4 0]."""
+    b = np.zeros(4)
+    s = 0.0
+    for i in range(4):
+        s = s + np.sum(b * x)
+        b[i] = x[i]
+    return s
+
+
+# ---- scalar_where ----------------------------------------------------------------------------
+# np.where of scalars is a 0-d array in Numba, a NumPy scalar in CPython.
+
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="scalar_where")
+def return_scalar_where(s, x):
+    """CompilationError: Cannot unify array(float64, 0d, C) and float64 for '_retval'."""
+    if s > 0.0:
+        return np.where(x[0] < s, x[1], s)
+    return s * 2.0
+
+
+@case((0, 1), (0.7, X4), bug="scalar_where")
+def math_of_scalar_where(s, x):
+    """CompilationError: no implementation of math.tanh for the 0-d array."""
+    t = np.where(x[0] < s, x[1], s)
+    return math.tanh(t) * s
+
+
+# ---- return_vector_dot -----------------------------------------------------------------------
+
+@case((0, 1), (0.7, X4), bug="return_vector_dot")
+def return_vector_dot(s, x):
+    """NonScalarOutputError 'the function returns an array' (issue 15)."""
+    t = s * x
+    return t @ x
+
+
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="return_vector_dot")
+def return_vector_dot_after_early_return(s, x):
+    """NonScalarOutputError, and its location names the first return (line 2 of the body),
+    not the `x @ (x * x)` one."""
+    if s <= 0.0:
+        return s - np.minimum(x[1], 1.0)
+    return x @ (x * x)
+
+
+# ---- mean_axis_of_expression, transpose_of_expression ----------------------------------------
+# Refused, as located errors, with a message about indexing that the code does not do.
+
+@case((0,), (A34,), bug="mean_axis_of_expression")
+def mean_axis_of_product(A):
+    """UnsupportedArrayUseError 'indexing the result of an expression' (np.sum(x, axis) / x.shape[axis]
+    of the lowering)."""
+    return np.sum(np.mean(A * A, axis=0) ** 2)
+
+
+@case((0,), (A34,), bug="transpose_of_expression")
+def transpose_of_product(A):
+    """UnsupportedArrayUseError 'indexing the result of an expression' for `.T` (README: `.T` supported)."""
+    return np.sum(np.tanh((A * 2.0).T @ A))
