@@ -47,6 +47,11 @@ def main(argv=None):
     ap.add_argument("--arrays", action="store_true", help="whole-array programs (gen_arrays.py)")
     ap.add_argument("--features", default=None, help="array feature set, FUZZ_FEATURES syntax (default: the default set)")
     ap.add_argument("--allow-refusals", action="store_true", help="count located refusals instead of failing (--arrays --seeds)")
+    ap.add_argument("--list-features", action="store_true", help="print the array feature switches and exit")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes for --arrays --seeds (default 1)")
+    ap.add_argument("--numba-opt", default="0",
+                    help="NUMBA_OPT for --arrays --seeds (default 0: LLVM optimisation does not change what "
+                         "srcgrad generates, and compiles take a third of the time)")
     args = ap.parse_args(argv)
     inputs = args.inputs if args.inputs is not None else (3 if args.arrays else 4)
     stmts = args.stmts if args.stmts is not None else (5 if args.arrays else 6)
@@ -56,6 +61,13 @@ def main(argv=None):
     os.environ.setdefault("SRCGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="srcgrad-fuzz-cache-"))
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
+    if args.list_features:
+        from tests.fuzz import gen_arrays as g
+        for title, table in (("families", g.FEATURES), ("bug switches", g.BUG_FEATURES), ("limitations", g.LIMITS)):
+            print(f"{title}:")
+            for name, doc in table.items():
+                print(f"  {name:26} {'on ' if name in g.DEFAULT else 'off'}  {doc}")
+        return 0
     if args.show is not None:
         if args.arrays:
             from tests.fuzz import gen_arrays as g
@@ -67,7 +79,8 @@ def main(argv=None):
     if args.seeds:
         lo, hi = (int(v) for v in args.seeds.split(":"))
         if args.arrays:
-            return run_array_seeds(lo, hi, n_inputs=inputs, allow_refusals=args.allow_refusals)
+            os.environ.setdefault("NUMBA_OPT", args.numba_opt)
+            return run_array_seeds(lo, hi, n_inputs=inputs, allow_refusals=args.allow_refusals, jobs=args.jobs)
         return run_seeds(lo, hi, n_inputs=inputs)
     if not args.long:
         ap.print_help()
@@ -106,26 +119,51 @@ def run_seeds(lo, hi, n_inputs=4):
     return 1 if failed else 0
 
 
-def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False):
+def _array_seed(job):
+    """Check the program of one seed (in a worker process with --jobs)."""
+    import warnings
+    seed, n_inputs, allow_refusals = job
+    warnings.simplefilter("ignore")          # Numba's cache warnings would drown the report
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
     from tests.fuzz import gen_arrays
     from tests.fuzz.driver_arrays import FuzzFailure, check_program
-    features = gen_arrays.features_from_env()
-    size = gen_arrays.size_from_env()
+    program = gen_arrays.from_seed(seed, gen_arrays.features_from_env(), **gen_arrays.size_from_env())
+    t1 = time.time()
+    try:
+        counts = check_program(program, seed, n_inputs, allow_refusals=allow_refusals)
+    except FuzzFailure as exc:
+        again = (f"reproduce: python -m tests.fuzz --arrays --seeds {seed}:{seed + 1} "
+                 f"--features none,{','.join(sorted(program.features))}")
+        return seed, None, exc.kind, f"{exc}\n{again}", time.time() - t1
+    return seed, counts, None, None, time.time() - t1
+
+
+def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False, jobs=1):
+    from tests.fuzz import gen_arrays
     total = collections.Counter()
     failed = collections.defaultdict(list)
     t0 = time.time()
-    print(f"features: {','.join(sorted(features))}", flush=True)
-    for seed in range(lo, hi):
-        program = gen_arrays.from_seed(seed, features, **size)
-        t1 = time.time()
-        try:
-            counts = check_program(program, seed, n_inputs, allow_refusals=allow_refusals)
-        except FuzzFailure as exc:
-            failed[exc.kind].append(seed)
-            print(f"=== seed {seed}: FAIL ({exc.kind})\n{exc}\n", flush=True)
-            continue
-        total.update(counts)
-        print(f"seed {seed}: {counts} {time.time() - t1:.1f} s", flush=True)
+    print(f"features: {','.join(sorted(gen_arrays.features_from_env()))}; NUMBA_OPT={os.environ.get('NUMBA_OPT')}; "
+          f"{jobs} job(s)", flush=True)
+    work = [(seed, n_inputs, allow_refusals) for seed in range(lo, hi)]
+    if jobs > 1:
+        import multiprocessing
+        pool = multiprocessing.get_context("spawn").Pool(jobs)
+        results = pool.imap(_array_seed, work)
+    else:
+        pool, results = None, map(_array_seed, work)
+    try:
+        for seed, counts, kind, message, dt in results:
+            if counts is None:
+                failed[kind].append(seed)
+                print(f"=== seed {seed}: FAIL ({kind})\n{message}\n", flush=True)
+                continue
+            total.update(counts)
+            print(f"seed {seed}: {counts} {dt:.1f} s", flush=True)
+    finally:
+        if pool is not None:
+            pool.terminate()
     n_failed = sum(len(v) for v in failed.values())
     print(f"{hi - lo} programs in {time.time() - t0:.0f} s: {hi - lo - n_failed - total['refused']} passed, "
           f"{total['refused']} refused (located), {n_failed} failed; {total['ok']} inputs checked "

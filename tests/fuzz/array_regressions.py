@@ -137,22 +137,69 @@ def math_of_scalar_where(s, x):
     return math.tanh(t) * s
 
 
-# ---- return_vector_dot -----------------------------------------------------------------------
+# ---- vector_dot_is_array ---------------------------------------------------------------------
 
-@case((0, 1), (0.7, X4), bug="return_vector_dot")
+@case((0, 1), (0.7, X4), bug="vector_dot_is_array")
 def return_vector_dot(s, x):
     """NonScalarOutputError 'the function returns an array' (issue 15)."""
     t = s * x
     return t @ x
 
 
-@case((0, 1), (0.7, X4), (-0.7, X4), bug="return_vector_dot")
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="vector_dot_is_array")
 def return_vector_dot_after_early_return(s, x):
     """NonScalarOutputError, and its location names the first return (line 2 of the body),
     not the `x @ (x * x)` one."""
     if s <= 0.0:
         return s - np.minimum(x[1], 1.0)
     return x @ (x * x)
+
+
+@case((0, 1), (0.7, X4), bug="vector_dot_is_array")
+def vector_dot_in_loop(s, y):
+    """UnsupportedArrayUseError 'the array `_t` is re-assigned inside a loop and its value is
+    needed by the derivative' for the scalar y @ y (found as `s1 = np.dot(y, y) ** 2` in a while)."""
+    t = 0.0
+    for i in range(3):
+        t = t + np.dot(y, y) ** 2 * s
+    return t
+
+
+# ---- axis_minus_two --------------------------------------------------------------------------
+
+@case((0,), (A34,), bug="axis_minus_two")
+def sum_axis_minus_two(A):
+    """np.sum(A, axis=-2): srcgrad's gradient is constant along rows (axis -2 taken as 1), exact
+    1 - tanh(colsum)**2 constant along columns: [0.915 1 0.915 0.712] in every row."""
+    return np.sum(np.tanh(np.sum(A, axis=-2)))
+
+
+@case((0, 1), (np.array([[0.3, 2.0, -1.0, 5.0]]), X4), bug="axis_minus_two")
+def sum_axis_minus_two_of_broadcast(r, x):
+    """Found as `np.sum(np.minimum(r, x * x), axis=-2)` with r of shape (1, 4): srcgrad d/dx =
+    [0.29 1.96 -0.98 4.89], exact [0.29 0.14 -0.07 0]."""
+    return np.sum(np.tanh(np.sum(r * x, axis=-2)))
+
+
+# ---- rebind_array_in_branch ------------------------------------------------------------------
+
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="rebind_array_in_branch")
+def rebind_array_in_one_branch(s, x):
+    """CompilationError: Cannot unify array(float64, 1d, C) and float64 for 'v_bar'."""
+    v = x * 2.0
+    if s > 0.0:
+        v = x * s
+    return np.sum(v * v)
+
+
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="rebind_array_in_branch")
+def rebind_array_to_argument_in_branch(s, x):
+    """Found as `v3 = x` in a branch, then `v3 = v3 - v3`: the same CompilationError."""
+    v = x + x
+    if s > 0.0:
+        v = x
+    v = v - v * s
+    return np.sum(v * v)
 
 
 # ---- mean_axis_of_expression, transpose_of_expression ----------------------------------------

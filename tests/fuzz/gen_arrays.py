@@ -86,9 +86,15 @@ BUG_FEATURES: dict[str, str] = {
                                 "Off: scalars meeting arrays are computed from f's parameters and literals only.",
     "scalar_where": "np.where with scalar operands: Numba returns a 0-d array (Cannot unify array(float64, 0d) "
                     "and float64; math.tanh of it has no implementation). Off: np.where of arrays only.",
-    "return_vector_dot": "returning a vector-vector product (return x @ x, t = np.dot(x, y); return t) is refused "
-                         "as an array, and the error names another return statement. Off: such returns "
-                         "are written 1.0 * (x @ x).",
+    "vector_dot_is_array": "a vector-vector product (x @ y, np.dot(x, y)) is typed as an array: returning it "
+                           "is refused as 'returns an array' (the error names another return statement), "
+                           "and inside a loop it is refused as an array re-assigned in the loop. Off: such "
+                           "returns are written 1.0 * (x @ x); no vector products in loop bodies.",
+    "axis_minus_two": "np.sum/np.mean(e, axis=-2) of a 2-D array: the gradient is laid out along the wrong "
+                      "axis. Off: axis=0 is written instead.",
+    "rebind_array_in_branch": "an array re-bound inside an if/else branch to a value not computed from its old "
+                              "one (v = x * s; v = x): Cannot unify array and float64 for v_bar. Off: "
+                              "branches re-bind arrays only as v = v + 0.1 * e or 0.5 * v + 0.5 * np.tanh(e).",
     "mean_axis_of_expression": "np.mean(e, axis=k) of an expression (not a name): refused with "
                                "'indexing the result of an expression'. Off: np.mean with axis of names only.",
     "transpose_of_expression": "(e).T of an expression: refused with 'indexing the result of an "
@@ -376,9 +382,9 @@ class _Gen:
         return isinstance(node, ast.Name) and node.id in self.dot_names
 
     def returned(self, code):
-        """The expression of a return statement: with `return_vector_dot` off, never a bare
+        """The expression of a return statement: with `vector_dot_is_array` off, never a bare
         vector-vector product."""
-        if not self.on("return_vector_dot") and self.is_dot(code):
+        if not self.on("vector_dot_is_array") and self.is_dot(code):
             return f"1.0 * {self.paren(code)}"
         return code
 
@@ -389,6 +395,8 @@ class _Gen:
         return [s for s in self.U if s != ()] + [(N,), (M, N)]
 
     def vector_sizes(self, sc):
+        if self.loop_mode and not self.on("vector_dot_is_array"):
+            return []
         if self.loop_mode:
             return [n for n in (N, M) if self.readable(sc, (n,))]
         return [N, M]
@@ -449,6 +457,8 @@ class _Gen:
         if fn == "mean" and not x.isidentifier() and not self.on("mean_axis_of_expression"):
             fn = "sum"
         axis = self.pick([str(ax), str(ax), str(ax - 2)])
+        if axis == "-2" and not self.on("axis_minus_two"):
+            axis = "0"
         if self.on("methods") and fn == "sum" and self.chance(30):
             return f"{self.paren(x)}.sum(axis={axis})"
         return f"np.{fn}({x}, axis={axis})"
@@ -780,11 +790,14 @@ class _Gen:
         elif k == "reassign_a":
             v = self.pick(outer_arrays)
             shape = sc.shape_of(v)
-            if loop is not None:      # the shapes of time steps and recurrences
-                rhs = self.pick([f"{v} + 0.1 * {self.paren(self.expr(sc, self.pick(self.sub[shape])))}",
-                                 f"0.5 * {v} + 0.5 * np.tanh({self.expr(sc, shape)})",
-                                 self.expr(sc, shape)])
-                rhs = self.fresh_rhs(rhs)
+            # the shapes of time steps and recurrences, which read the old value
+            step = lambda: self.paren(self.operand(sc, self.pick(self.sub[shape]), shape, 1))  # noqa: E731
+            recur = lambda: self.pick([f"{v} + 0.1 * {step()}",  # noqa: E731
+                                       f"0.5 * {v} + 0.5 * np.tanh({self.expr(sc, shape)})"])
+            if loop is not None:
+                rhs = self.fresh_rhs(recur() if self.chance(70) else self.expr(sc, shape))
+            elif sc.nested and not self.on("rebind_array_in_branch"):
+                rhs = recur()
             else:
                 rhs = self.expr(sc, shape)
             lines.append(f"{pad}{v} = {rhs}")
