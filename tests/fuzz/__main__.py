@@ -119,28 +119,9 @@ def run_seeds(lo, hi, n_inputs=4):
     return 1 if failed else 0
 
 
-def _array_seed(job):
-    """Check the program of one seed (in a worker process with --jobs)."""
-    import warnings
-    seed, n_inputs, allow_refusals = job
-    warnings.simplefilter("ignore")          # Numba's cache warnings would drown the report
-    if ROOT not in sys.path:
-        sys.path.insert(0, ROOT)
-    from tests.fuzz import gen_arrays
-    from tests.fuzz.driver_arrays import FuzzFailure, check_program
-    program = gen_arrays.from_seed(seed, gen_arrays.features_from_env(), **gen_arrays.size_from_env())
-    t1 = time.time()
-    try:
-        counts = check_program(program, seed, n_inputs, allow_refusals=allow_refusals)
-    except FuzzFailure as exc:
-        again = (f"reproduce: python -m tests.fuzz --arrays --seeds {seed}:{seed + 1} "
-                 f"--features none,{','.join(sorted(program.features))}")
-        return seed, None, exc.kind, f"{exc}\n{again}", time.time() - t1
-    return seed, counts, None, None, time.time() - t1
-
-
 def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False, jobs=1):
     from tests.fuzz import gen_arrays
+    from tests.fuzz.driver_arrays import run_seed
     total = collections.Counter()
     failed = collections.defaultdict(list)
     t0 = time.time()
@@ -150,9 +131,9 @@ def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False, jobs=1):
     if jobs > 1:
         import multiprocessing
         pool = multiprocessing.get_context("spawn").Pool(jobs)
-        results = pool.imap(_array_seed, work)
+        results = pool.imap(run_seed, work)
     else:
-        pool, results = None, map(_array_seed, work)
+        pool, results = None, map(run_seed, work)
     try:
         for seed, counts, kind, message, dt in results:
             if counts is None:

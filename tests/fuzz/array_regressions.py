@@ -137,6 +137,58 @@ def math_of_scalar_where(s, x):
     return math.tanh(t) * s
 
 
+# ---- adjoint_alias ---------------------------------------------------------------------------
+# An array sum gives its adjoint to a local array by reference (v_bar = w_bar) and to its other
+# operand (_t_bar = w_bar); the in-place update v_bar += ... then changes _t_bar before it is read.
+
+@case((0,), (X4,), bug="adjoint_alias")
+def sum_with_product_of_itself(x):
+    """v + v * (v / (1.5 + np.cos(v))) (found as `v5 += v5 * (v5 / (1.5 + np.cos(...)))`):
+    srcgrad [0.2711 0.2820 0.2637 0.1160], exact [0.2705 0.2795 0.2551 0.1004]."""
+    v = 0.25 * x
+    w = v + v * (v / (1.5 + np.cos(v)))
+    return np.sum(np.tanh(w))
+
+
+@case((0,), (X4,), bug="adjoint_alias")
+def augmented_add_of_product_of_itself(x):
+    """u += u * np.sin(u): srcgrad [3.149 10.446 2.445 -0.764], exact [2.838 8.772 8.225 -4.614]."""
+    u = x * 1.0
+    u += u * np.sin(u)
+    return np.sum(u * u)
+
+
+@case((0,), (X4,), bug="adjoint_alias")
+def sum_of_two_locals(x):
+    """t = u * np.sin(x); w = u + t: the same wrong gradient, across two statements."""
+    u = x * 1.0
+    t = u * np.sin(x)
+    w = u + t
+    return np.sum(w * w)
+
+
+# ---- early_return_with_array_local -----------------------------------------------------------
+
+@case((0, 1), (0.7, X4), (-0.5, X4), bug="early_return_with_array_local")
+def early_return_past_array_local(s, x):
+    """CompilationError: Cannot unify float64 and array(float64, 1d, C) for 'v_bar'."""
+    v = np.sin(x)
+    if s > 0.0:
+        return s * 2.0
+    return np.sum(v * v)
+
+
+@case((0, 1), (0.7, X4), (1.5, X4), (-0.5, X4), bug="early_return_with_array_local")
+def nested_early_return_after_update(s, x):
+    """Found as a return nested in two ifs after `m1 += ...`: the same CompilationError."""
+    v = np.sin(x)
+    if s > 0.0:
+        if s > 1.0:
+            return s * 2.0
+        v += x * s
+    return np.sum(v * v)
+
+
 # ---- vector_dot_is_array ---------------------------------------------------------------------
 
 @case((0, 1), (0.7, X4), bug="vector_dot_is_array")

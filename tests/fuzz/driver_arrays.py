@@ -77,3 +77,23 @@ def check_program(program: Program, seed: int, n_inputs: int = 3, argnums=None,
 def fmt(args):
     return "[" + ", ".join(repr(a) if not isinstance(a, np.ndarray) else f"np.array({a.tolist()!r})"
                            for a in args) + "]"
+
+
+def run_seed(job):
+    """Check the program of one seed: `(seed, n_inputs, allow_refusals)` ->
+    `(seed, counts or None, failure kind, failure message, seconds)`; the unit of work of
+    `python -m tests.fuzz --arrays --seeds` (also in worker processes with --jobs)."""
+    import time
+    import warnings
+    from . import gen_arrays
+    seed, n_inputs, allow_refusals = job
+    warnings.simplefilter("ignore")          # Numba's cache warnings would drown the report
+    program = gen_arrays.from_seed(seed, gen_arrays.features_from_env(), **gen_arrays.size_from_env())
+    t1 = time.time()
+    try:
+        counts = check_program(program, seed, n_inputs, allow_refusals=allow_refusals)
+    except FuzzFailure as exc:
+        again = (f"reproduce: python -m tests.fuzz --arrays --seeds {seed}:{seed + 1} "
+                 f"--features none,{','.join(sorted(program.features))}")
+        return seed, None, exc.kind, f"{exc}\n{again}", time.time() - t1
+    return seed, counts, None, None, time.time() - t1

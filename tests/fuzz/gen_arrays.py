@@ -86,6 +86,15 @@ BUG_FEATURES: dict[str, str] = {
                                 "Off: scalars meeting arrays are computed from f's parameters and literals only.",
     "scalar_where": "np.where with scalar operands: Numba returns a 0-d array (Cannot unify array(float64, 0d) "
                     "and float64; math.tanh of it has no implementation). Off: np.where of arrays only.",
+    "adjoint_alias": "an array sum hands its adjoint to a local array operand by reference (v_bar = w_bar) "
+                     "and to another operand (_t_bar = w_bar); updating v_bar in place then changes the "
+                     "other: v + v * np.sin(v), t = u * np.sin(x); u + t, v += v * e give wrong "
+                     "gradients. Off: such sums (a local array summand next to another local array, or "
+                     "next to an operation with it as a direct operand) are written as differences.",
+    "early_return_with_array_local": "an early return (outside loops) while a local array exists that the "
+                                     "return's path does not read: Cannot unify float64 and array for "
+                                     "v_bar (if s > 0: return 2 * s after v = np.sin(x)). Off: early "
+                                     "returns only before the first local array.",
     "vector_dot_is_array": "a vector-vector product (x @ y, np.dot(x, y)) is typed as an array: returning it "
                            "is refused as 'returns an array' (the error names another return statement), "
                            "and inside a loop it is refused as an array re-assigned in the loop. Off: such "
@@ -241,6 +250,7 @@ class _Gen:
         self.write_target: set = set()        # the array the statement being generated writes
         self.pure: set = set()                # scalar names computed from parameters and literals only
         self.dot_names: set = set()           # scalar names bound to a vector-vector product
+        self.local_arrays: set = set()        # array names that are not f's parameters
         self.pure_mode = False                # generating a scalar that may meet an array
         self.loop_mode = False                # inside a loop body that may not compute arrays
         shapes = [(), (N,), (M,), (M, N)]
@@ -308,7 +318,8 @@ class _Gen:
             return self.unary(e(), shape)
         if k == "binary":
             a, b = self.pick_pair(shape)
-            return f"({op(a)} {self.pick(['+', '-', '*', '*'])} {op(b)})"
+            code = f"({op(a)} {self.pick(['+', '-', '*', '*'])} {op(b)})"
+            return self.unaliased(code) if shape != () else code
         if k == "div":
             a, b = self.pick_pair(shape)
             return f"({op(a)} / (1.5 + np.cos({op(b)})))"
@@ -359,6 +370,51 @@ class _Gen:
             return self.expr(sc, (), depth)
         finally:
             self.pure_mode = saved
+
+    def unaliased(self, code):
+        """With `adjoint_alias` off, an array sum whose adjoint srcgrad would share between a
+        local array and another operand that updates it (see `alias_risk`) becomes a difference."""
+        if self.on("adjoint_alias") or not self.alias_risk(code):
+            return code
+        node = ast.parse(code, mode="eval").body
+        node.op = ast.Sub()
+        return f"({ast.unparse(node)})"
+
+    def alias_risk(self, code):
+        """Is `code` (a BinOp) an array sum in which a local array is a summand (its adjoint the
+        sum's adjoint, by reference) and another summand is a local array too, or an operation
+        with that array as a direct operand (whose adjoint update then changes the shared
+        adjoint before the operation's other operands read it)?  Summands are collected through
+        `+` and the left side of `-`."""
+        node = ast.parse(code, mode="eval").body
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+            return False
+        terms = []
+
+        def collect(n):
+            if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub)):
+                collect(n.left)
+                if isinstance(n.op, ast.Add):
+                    collect(n.right)
+            else:
+                terms.append(n)
+        collect(node)
+
+        def local(n):
+            if isinstance(n, ast.Attribute) and n.attr == "T":
+                n = n.value
+            return n.id if isinstance(n, ast.Name) and n.id in self.local_arrays else None
+        byref = [local(t) for t in terms if local(t)]
+        if len(byref) >= 2:
+            return True
+        if not byref:
+            return False
+        for t in terms:
+            if isinstance(t, ast.BinOp) and byref[0] in (local(t.left), local(t.right)):
+                return True
+            if isinstance(t, ast.Call) and len(t.args) >= 2 and byref[0] in [local(a) for a in t.args]:
+                return True
+        return False
 
     def is_pure(self, code):
         """Is the scalar expression computed from parameters, literals and pure locals only (no
@@ -757,7 +813,8 @@ class _Gen:
                 opts += ["if"] * 2
         if loop is not None and loop.may_exit:
             opts += ["exit"]
-        if sc.can_return and loop is None and self.on("branches"):
+        if sc.can_return and loop is None and self.on("branches") and (
+                self.on("early_return_with_array_local") or not self.local_arrays):
             opts += ["ret"]
         if self.on("aliasing") and outer_arrays and (loop is None or carry):
             opts += ["alias"]
@@ -770,8 +827,7 @@ class _Gen:
             v = self.fresh(shape)
             rhs = self.expr(sc, shape)
             lines.append(f"{pad}{v} = {rhs}")
-            sc.vars.append(Var(v, shape))
-            sc.mutable.append(v)
+            self.declare(sc, v, shape)
             if shape != ():
                 self.rebind(sc, v, rhs)
             else:
@@ -792,8 +848,8 @@ class _Gen:
             shape = sc.shape_of(v)
             # the shapes of time steps and recurrences, which read the old value
             step = lambda: self.paren(self.operand(sc, self.pick(self.sub[shape]), shape, 1))  # noqa: E731
-            recur = lambda: self.pick([f"{v} + 0.1 * {step()}",  # noqa: E731
-                                       f"0.5 * {v} + 0.5 * np.tanh({self.expr(sc, shape)})"])
+            recur = lambda: (self.euler(v, step()) if self.chance(50)  # noqa: E731
+                             else f"0.5 * {v} + 0.5 * np.tanh({self.expr(sc, shape)})")
             if loop is not None:
                 rhs = self.fresh_rhs(recur() if self.chance(70) else self.expr(sc, shape))
             elif sc.nested and not self.on("rebind_array_in_branch"):
@@ -804,7 +860,7 @@ class _Gen:
             self.rebind(sc, v, rhs)
         elif k == "aug_a":
             v = self.pick([n for n in outer_arrays if self.array_mutable(sc, n)])
-            lines.append(f"{pad}{v} {self.aug_rhs(sc, sc.shape_of(v), pure=False)}")
+            lines.append(f"{pad}{v} {self.aug_rhs(sc, sc.shape_of(v), target=v)}")
         elif k == "store":
             v = self.pick(targets)
             target = self.element(sc, Var(v, sc.shape_of(v)))
@@ -848,8 +904,7 @@ class _Gen:
             u = self.pick(outer_arrays)
             w = self.fresh(sc.shape_of(u))
             lines.append(f"{pad}{w} = {self.whole(u)}")
-            sc.vars.append(Var(w, sc.shape_of(u)))
-            sc.mutable.append(w)
+            self.declare(sc, w, sc.shape_of(u))
             sc.roots[w] = sc.roots.get(u, frozenset())
         elif k == "tuple_call":
             h = self.pick([h for h in self.helpers if isinstance(h.ret, list)])
@@ -857,11 +912,20 @@ class _Gen:
             args = ", ".join(self.expr(sc, s, 1) for s in h.params)
             lines.append(f"{pad}{', '.join(names)} = {h.name}({args})")
             for name, s in zip(names, h.ret):
-                sc.vars.append(Var(name, s))
-                sc.mutable.append(name)
+                self.declare(sc, name, s)
                 if s != ():
                     sc.roots[name] = self.new_root()
         return False
+
+    def declare(self, sc, name, shape):
+        sc.vars.append(Var(name, shape))
+        sc.mutable.append(name)
+        if shape != ():
+            self.local_arrays.add(name)
+
+    def euler(self, v, step):
+        code = self.unaliased(f"({v} + 0.1 * {step})")
+        return code[1:-1]
 
     def keep_pure(self, name):
         return name in self.pure and not self.on("scalar_local_meets_array")
@@ -873,7 +937,7 @@ class _Gen:
         if self.is_dot(rhs):
             self.dot_names.add(name)
 
-    def aug_rhs(self, sc, shape, pure=False):
+    def aug_rhs(self, sc, shape, pure=False, target=None):
         op = self.pick(["+=", "-=", "*=", "+="])
         s = self.pick(self.sub[shape])
         if pure or s == () != shape and not self.on("scalar_local_meets_array"):
@@ -882,6 +946,8 @@ class _Gen:
             rhs = self.expr(sc, s)
         if op == "*=":
             rhs = f"(0.5 + 0.5 * np.tanh({rhs}))"
+        if op == "+=" and target and shape != () and self.unaliased(f"{target} + ({rhs})").startswith("(" + target + " -"):
+            op = "-="
         return f"{op} {rhs}"
 
     def buffer(self, sc, depth, lines, indent):
@@ -900,8 +966,7 @@ class _Gen:
         else:
             rhs = f"np.{form}({dims})"
         lines.append(f"{pad}{b} = {rhs}")
-        sc.vars.append(Var(b, shape))
-        sc.mutable.append(b)
+        self.declare(sc, b, shape)
         sc.roots[b] = self.new_root()
         self.writable.add(b)
         if self.on("element_loops") and depth < self.max_depth and self.chance(70):
@@ -1003,6 +1068,7 @@ class _Gen:
         # a helper's scalar parameters may be bound to anything: only f's are pure
         self.pure = {p for p, s in params if s == ()} if is_main else set()
         self.dot_names = set()
+        self.local_arrays = set() if is_main else {p for p, s in params if s != ()}
         saved = self.max_depth
         if not is_main:
             self.max_depth = 1
