@@ -59,9 +59,9 @@ FEATURES: dict[str, str] = {
     "array_aug": "augmented assignments v += e, v *= e on local arrays outside loops",
     # off by default: refused by srcgrad today
     "slices": "slice reads x[1:] - x[:-1], A[:, j], A[i, :], A[1:, :2], x[::-1]; slice writes buf[1:3] = e",
-    "loop_array_temps": "whole-array values computed inside loop bodies (s += np.sum(np.tanh(x * s)), A.T @ y "
-                        "in a loop): refused today as 'the array _t is re-assigned inside a loop'. Off: "
-                        "loop bodies read arrays by name only (np.sum(x), x @ y, x[i]).",
+    "loop_array_temps": "whole-array values computed inside loop bodies (s += np.sum(np.tanh(x * s)), A.T @ y, "
+                        "w = x * s local to the body): refused today as 'the array _t is re-assigned inside "
+                        "a loop'. Off: loop bodies read arrays by name only (np.sum(x), x @ y, x[i]).",
     "carried_arrays": "for loops that re-bind whole arrays (u = u + 0.1 * g(u)), with array temporaries in their bodies",
     "inplace_arrays": "in-place updates of whole arrays inside loops: u += 0.1 * e, u *= ...",
     "carried_while": "arrays carried through while loops and through loops left by break/continue",
@@ -103,7 +103,7 @@ BUG_FEATURES: dict[str, str] = {
                       "axis. Off: axis=0 is written instead.",
     "rebind_array_in_branch": "an array re-bound inside an if/else branch to a value not computed from its old "
                               "one (v = x * s; v = x): Cannot unify array and float64 for v_bar. Off: "
-                              "branches re-bind arrays only as v = v + 0.1 * e or 0.5 * v + 0.5 * np.tanh(e).",
+                              "branches re-bind arrays only as v = v ± 0.1 * e or 0.5 * v + 0.5 * np.tanh(e).",
     "mean_axis_of_expression": "np.mean(e, axis=k) of an expression (not a name): refused with "
                                "'indexing the result of an expression'. Off: np.mean with axis of names only.",
     "transpose_of_expression": "(e).T of an expression: refused with 'indexing the result of an "
@@ -823,7 +823,7 @@ class _Gen:
         k = self.pick(opts)
 
         if k == "new":
-            shape = self.pick_shape() if loop is None or carry else ()
+            shape = self.pick_shape() if loop is None or carry or self.on("loop_array_temps") else ()
             v = self.fresh(shape)
             rhs = self.expr(sc, shape)
             lines.append(f"{pad}{v} = {rhs}")
