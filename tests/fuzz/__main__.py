@@ -50,7 +50,7 @@ def main(argv=None):
     ap.add_argument("--list-features", action="store_true", help="print the array feature switches and exit")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes for --arrays --seeds (default 1)")
     ap.add_argument("--numba-opt", default="0",
-                    help="NUMBA_OPT for --arrays --seeds (default 0: LLVM optimisation does not change what "
+                    help="NUMBA_OPT for --arrays (default 0: LLVM optimisation does not change what "
                          "srcgrad generates, and compiles take a third of the time)")
     args = ap.parse_args(argv)
     inputs = args.inputs if args.inputs is not None else (3 if args.arrays else 4)
@@ -87,6 +87,7 @@ def main(argv=None):
         return 2
     import pytest
     if args.arrays:
+        os.environ.setdefault("NUMBA_OPT", args.numba_opt)
         os.environ["FUZZ_ARRAY_EXAMPLES"] = str(args.examples)
         os.environ["FUZZ_ARRAY_INPUTS"] = str(inputs)
         return pytest.main([os.path.join(HERE, "test_fuzz_arrays.py"), "-q", "-x", "-p", "no:cacheprovider",
@@ -123,6 +124,7 @@ def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False, jobs=1):
     from tests.fuzz import gen_arrays
     from tests.fuzz.driver_arrays import run_seed
     total = collections.Counter()
+    refusals = collections.Counter()
     failed = collections.defaultdict(list)
     t0 = time.time()
     print(f"features: {','.join(sorted(gen_arrays.features_from_env()))}; NUMBA_OPT={os.environ.get('NUMBA_OPT')}; "
@@ -140,8 +142,10 @@ def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False, jobs=1):
                 failed[kind].append(seed)
                 print(f"=== seed {seed}: FAIL ({kind})\n{message}\n", flush=True)
                 continue
+            why = counts.pop("why", None)
             total.update(counts)
-            print(f"seed {seed}: {counts} {dt:.1f} s", flush=True)
+            refusals.update([why] if why else [])
+            print(f"seed {seed}: {counts} {dt:.1f} s{'  refused: ' + why if why else ''}", flush=True)
     finally:
         if pool is not None:
             pool.terminate()
@@ -149,6 +153,8 @@ def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False, jobs=1):
     print(f"{hi - lo} programs in {time.time() - t0:.0f} s: {hi - lo - n_failed - total['refused']} passed, "
           f"{total['refused']} refused (located), {n_failed} failed; {total['ok']} inputs checked "
           f"({total['checked']} gradient coordinates), {total['skip']} skipped")
+    for why, n in refusals.most_common():
+        print(f"  refused {n}x: {why}")
     for kind, seeds in sorted(failed.items()):
         print(f"  {kind}: {len(seeds)} programs, seeds {seeds[:30]}{' ...' if len(seeds) > 30 else ''}")
     return 1 if n_failed else 0

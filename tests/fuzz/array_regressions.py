@@ -268,3 +268,16 @@ def mean_axis_of_product(A):
 def transpose_of_product(A):
     """UnsupportedArrayUseError 'indexing the result of an expression' for `.T` (README: `.T` supported)."""
     return np.sum(np.tanh((A * 2.0).T @ A))
+
+
+# ---- families srcgrad does not support yet, where it is silently wrong instead of refusing ----
+
+@case((0,), (X4,), bug="aliasing")
+def inplace_update_through_alias(x):
+    """`old = w; w += x` changes `old` too (one object); srcgrad computes `w = w + x`: value 85.0
+    instead of 191.25, gradient [4 8 16 32] instead of [9 18 36 72] (issue 22: NumPy's aliasing
+    semantics; refusing would also do)."""
+    w = x * 2.0
+    old = w
+    w += x
+    return np.sum(old * old)

@@ -52,7 +52,8 @@ def check_program(program: Program, seed: int, n_inputs: int = 3, argnums=None,
     except Exception as exc:          # noqa: BLE001 -- every exception is classified
         kind = _classify(exc)
         if allow_refusals and kind.startswith("refused") and isinstance(exc, srcgrad.LocatedError):
-            return {"ok": 0, "skip": 0, "checked": 0, "refused": 1}
+            first = str(exc).splitlines()[0].split(": ", 1)[-1]
+            return {"ok": 0, "skip": 0, "checked": 0, "refused": 1, "why": f"{type(exc).__name__}: {first}"}
         raise FuzzFailure(kind, f"srcgrad failed to build the derivative: {type(exc).__name__}: {exc}\n"
                                 f"{head}\n--- program ---\n{source}") from exc
     rng = np.random.default_rng(seed)

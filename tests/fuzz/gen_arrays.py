@@ -253,6 +253,7 @@ class _Gen:
         self.local_arrays: set = set()        # array names that are not f's parameters
         self.pure_mode = False                # generating a scalar that may meet an array
         self.loop_mode = False                # inside a loop body that may not compute arrays
+        self.in_loop = False                  # inside a loop body (or a loop's condition)
         shapes = [(), (N,), (M,), (M, N)]
         if "matmul" in self.f:
             shapes.append((N, M))
@@ -451,7 +452,7 @@ class _Gen:
         return [s for s in self.U if s != ()] + [(N,), (M, N)]
 
     def vector_sizes(self, sc):
-        if self.loop_mode and not self.on("vector_dot_is_array"):
+        if self.in_loop and not self.on("vector_dot_is_array"):
             return []
         if self.loop_mode:
             return [n for n in (N, M) if self.readable(sc, (n,))]
@@ -774,12 +775,13 @@ class _Gen:
         return f"1.0 * {_Gen.paren(rhs)}" if is_view(rhs) else rhs
 
     def stmt(self, sc, depth, lines, indent):
-        saved = self.loop_mode
+        saved = self.loop_mode, self.in_loop
         self.loop_mode = sc.loop is not None and self.restricted(sc.loop)
+        self.in_loop = sc.loop is not None
         try:
             return self._stmt(sc, depth, lines, indent)
         finally:
-            self.loop_mode = saved
+            self.loop_mode, self.in_loop = saved
 
     def restricted(self, loop):
         """May this loop's body compute only scalars (see `loop_array`)?"""
@@ -817,7 +819,7 @@ class _Gen:
                 self.on("early_return_with_array_local") or not self.local_arrays):
             opts += ["ret"]
         if self.on("aliasing") and outer_arrays and (loop is None or carry):
-            opts += ["alias"]
+            opts += ["alias"] * 3
         if self.on("tuple_helpers") and any(isinstance(h.ret, list) for h in self.helpers):
             opts += ["tuple_call"]
         k = self.pick(opts)
@@ -901,11 +903,23 @@ class _Gen:
                 lines.append(f"{pad}return {self.returned(self.result(sc))}")
                 return True
         elif k == "alias":
+            # `old = w` and then, usually, an in-place update through one of the two names,
+            # with the other one read by the result: NumPy's semantics or not
             u = self.pick(outer_arrays)
-            w = self.fresh(sc.shape_of(u))
+            shape = sc.shape_of(u)
+            w = self.fresh(shape)
             lines.append(f"{pad}{w} = {self.whole(u)}")
-            self.declare(sc, w, sc.shape_of(u))
+            self.declare(sc, w, shape)
             sc.roots[w] = sc.roots.get(u, frozenset())
+            if self.array_mutable(sc, u) and self.chance(70):
+                a, b = self.pick([(u, w), (w, u)])
+                if self.chance(70):
+                    lines.append(f"{pad}{a} {self.aug_rhs(sc, shape, target=a)}")
+                else:
+                    target = self.element(sc, Var(a, shape))
+                    lines.append(f"{pad}{target} = {self.written(sc, a, lambda: self.expr(sc, ()))}")
+                if not sc.nested:
+                    self.must_read.append(b)
         elif k == "tuple_call":
             h = self.pick([h for h in self.helpers if isinstance(h.ret, list)])
             names = [self.fresh(s) for s in h.ret]
@@ -978,9 +992,10 @@ class _Gen:
             inner = sc.child(loop=_Loop("for", False, False, sc.loop))
             inner.indices = sc.indices + idx
             op = self.pick(["=", "=", "+="])
-            saved, self.loop_mode = self.loop_mode, self.restricted(inner.loop)
+            saved = self.loop_mode, self.in_loop
+            self.loop_mode, self.in_loop = self.restricted(inner.loop), True
             rhs = self.written(inner, b, lambda: self.expr(inner, ()))
-            self.loop_mode = saved
+            self.loop_mode, self.in_loop = saved
             lines.append(f"{pad}{'    ' * len(shape)}{b}[{', '.join(i for i, _ in idx)}] {op} {rhs}")
 
     def fresh_index(self, prefix="i"):
@@ -1025,18 +1040,20 @@ class _Gen:
             child.indices = sc.indices + [(i, n)]
             self.block(child, depth + 1, lines, indent + 1, self.draw(1, 4))
             if ctx.may_exit and self.chance(30):
-                saved, self.loop_mode = self.loop_mode, self.restricted(ctx)
+                saved = self.loop_mode, self.in_loop
+                self.loop_mode, self.in_loop = self.restricted(ctx), True
                 lines.append(f"{pad}    if {self.cond(child)}:")
-                self.loop_mode = saved
+                self.loop_mode, self.in_loop = saved
                 lines.append(f"{pad}        break")
         else:
             kv = self.fresh_index("k")
             lines.append(f"{pad}{kv} = 0")
             test = f"{kv} < {n}"
             if self.chance(40):       # evaluated in every iteration: generated as in the body
-                saved, self.loop_mode = self.loop_mode, self.restricted(ctx)
+                saved = self.loop_mode, self.in_loop
+                self.loop_mode, self.in_loop = self.restricted(ctx), True
                 test += f" and ({self.cond(sc)})"
-                self.loop_mode = saved
+                self.loop_mode, self.in_loop = saved
             lines.append(f"{pad}while {test}:")
             lines.append(f"{pad}    {kv} += 1")
             child.indices = sc.indices + [(f"{kv} - 1", n)]
@@ -1046,7 +1063,7 @@ class _Gen:
         """The scalar returned: reductions of a few locals (so most statements matter) and an
         expression."""
         locals_ = [v for v in sc.vars if v.name in sc.mutable]
-        terms = []
+        terms = [f"np.sum(np.sin({name}))" for name in self.must_read[-2:] if name in sc.mutable]
         for _ in range(min(len(locals_), self.draw(1, 3))):
             v = self.pick(locals_)
             if v.shape == ():
@@ -1068,6 +1085,7 @@ class _Gen:
         # a helper's scalar parameters may be bound to anything: only f's are pure
         self.pure = {p for p, s in params if s == ()} if is_main else set()
         self.dot_names = set()
+        self.must_read = []                   # arrays the result should read (aliases)
         self.local_arrays = set() if is_main else {p for p, s in params if s != ()}
         saved = self.max_depth
         if not is_main:

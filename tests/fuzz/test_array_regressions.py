@@ -52,10 +52,11 @@ def test_array_regression(case):
 
 
 def test_every_open_bug_has_a_switch():
-    """Each open case names a documented generator switch that is off by default."""
+    """Each open case names a documented generator switch that is off by default (a bug switch,
+    or the family of a construct srcgrad gets wrong instead of refusing)."""
     for c in CASES:
         if c.bug:
-            assert c.bug in gen_arrays.BUG_FEATURES, c.fun.__name__
+            assert c.bug in gen_arrays.BUG_FEATURES or c.bug in gen_arrays.FEATURES, c.fun.__name__
             assert c.bug not in gen_arrays.DEFAULT, c.fun.__name__
-    assert {c.bug for c in CASES if c.bug} == set(gen_arrays.BUG_FEATURES), \
+    assert {c.bug for c in CASES if c.bug} >= set(gen_arrays.BUG_FEATURES), \
         "a bug switch without a regression case (or the reverse)"
