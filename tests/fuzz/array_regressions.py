@@ -281,3 +281,27 @@ def inplace_update_through_alias(x):
     old = w
     w += x
     return np.sum(old * old)
+
+
+Y3 = np.array([0.3, -0.2, 0.9])
+
+
+@case((0, 1), (0.7, Y3), bug="carried_arrays")
+def linear_recurrence_on_array(s, y):
+    """A loop re-binding an array linearly (nothing to save): CompilationError iadd(float64,
+    array(float64, 1d, C)) instead of a gradient or a located refusal (issue 22: no crash)."""
+    v = y * 1.0
+    for i in range(3):
+        v = v + 0.1 * s
+    return np.sum(np.tanh(v))
+
+
+@case((0, 1), (0.7, Y3), bug="carried_arrays")
+def recurrence_saving_an_array_temporary(s, y):
+    """0.5 * v + 0.5 * np.tanh(np.cos(y)) in a loop: CompilationError setitem(array(float64, 1d),
+    int64, array(float64, 1d)) (an array pushed on the float stack), the crash issue 22 reports
+    for an RNN."""
+    v = np.zeros_like(y)
+    for i in range(4):
+        v = 0.5 * v + 0.5 * np.tanh(np.cos(y)) * s
+    return np.sum(v * v)
