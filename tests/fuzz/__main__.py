@@ -47,6 +47,8 @@ def main(argv=None):
     ap.add_argument("--arrays", action="store_true", help="whole-array programs (gen_arrays.py)")
     ap.add_argument("--features", default=None, help="array feature set, FUZZ_FEATURES syntax (default: the default set)")
     ap.add_argument("--allow-refusals", action="store_true", help="count located refusals instead of failing (--arrays --seeds)")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="with --arrays --seeds: stop after this many minutes and report the programs run")
     ap.add_argument("--list-features", action="store_true", help="print the array feature switches and exit")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes for --arrays --seeds (default 1)")
     ap.add_argument("--numba-opt", default="0",
@@ -80,7 +82,8 @@ def main(argv=None):
         lo, hi = (int(v) for v in args.seeds.split(":"))
         if args.arrays:
             os.environ.setdefault("NUMBA_OPT", args.numba_opt)
-            return run_array_seeds(lo, hi, n_inputs=inputs, allow_refusals=args.allow_refusals, jobs=args.jobs)
+            return run_array_seeds(lo, hi, n_inputs=inputs, allow_refusals=args.allow_refusals, jobs=args.jobs,
+                                   minutes=args.minutes)
         return run_seeds(lo, hi, n_inputs=inputs)
     if not args.long:
         ap.print_help()
@@ -120,7 +123,7 @@ def run_seeds(lo, hi, n_inputs=4):
     return 1 if failed else 0
 
 
-def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False, jobs=1):
+def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False, jobs=1, minutes=None):
     from tests.fuzz import gen_arrays
     from tests.fuzz.driver_arrays import run_seed
     total = collections.Counter()
@@ -136,8 +139,13 @@ def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False, jobs=1):
         results = pool.imap(run_seed, work)
     else:
         pool, results = None, map(run_seed, work)
+    done = 0
     try:
         for seed, counts, kind, message, dt in results:
+            if minutes is not None and time.time() - t0 > 60 * minutes:
+                print(f"time budget of {minutes} min reached", flush=True)
+                break
+            done += 1
             if counts is None:
                 failed[kind].append(seed)
                 print(f"=== seed {seed}: FAIL ({kind})\n{message}\n", flush=True)
@@ -150,11 +158,12 @@ def run_array_seeds(lo, hi, n_inputs=3, allow_refusals=False, jobs=1):
         if pool is not None:
             pool.terminate()
     n_failed = sum(len(v) for v in failed.values())
-    print(f"{hi - lo} programs in {time.time() - t0:.0f} s: {hi - lo - n_failed - total['refused']} passed, "
+    n = done
+    print(f"{n} programs in {time.time() - t0:.0f} s: {n - n_failed - total['refused']} passed, "
           f"{total['refused']} refused (located), {n_failed} failed; {total['ok']} inputs checked "
           f"({total['checked']} gradient coordinates), {total['skip']} skipped")
-    for why, n in refusals.most_common():
-        print(f"  refused {n}x: {why}")
+    for why, times in refusals.most_common():
+        print(f"  refused {times}x: {why}")
     for kind, seeds in sorted(failed.items()):
         print(f"  {kind}: {len(seeds)} programs, seeds {seeds[:30]}{' ...' if len(seeds) > 30 else ''}")
     return 1 if n_failed else 0

@@ -35,6 +35,7 @@ of `np.where` and `if`) are left in: the oracle tracks which side every element 
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import os
 import random
@@ -111,8 +112,8 @@ BUG_FEATURES: dict[str, str] = {
 }
 # documented limitations, never generated unless asked for
 LIMITS: dict[str, str] = {
-    "helper_in_condition": "a helper call inside an if/while condition (refused by design: "
-                           "'assign the helper's result to a variable first')",
+    "helper_in_condition": "a helper call inside a comparison (an if/while condition or np.where's): "
+                           "refused by design, 'assign the helper's result to a variable first'",
 }
 
 DEFAULT = frozenset(["reductions", "rowcol", "matmul", "kinks", "element_writes", "element_loops",
@@ -335,7 +336,9 @@ class _Gen:
         if k == "where":
             a, b = self.pick_pair(shape)
             c1, c2 = self.pick(self.sub[shape]), self.pick(self.sub[shape])
-            return f"np.where(({e(c1)}) < ({e(c2)}), {op(a)}, {op(b)})"
+            with self.no_helpers():     # a comparison is a condition for srcgrad too
+                cond = f"({e(c1)}) < ({e(c2)})"
+            return f"np.where({cond}, {op(a)}, {op(b)})"
         if k == "reduce":
             return self.reduce(e(self.pick(self.array_sources(sc))))
         if k == "vecdot":
@@ -698,13 +701,21 @@ class _Gen:
         """A scalar condition; float comparisons are written `(l) < (r)` for the oracle.  Helper
         calls inside a condition are a documented limitation ("assign the helper's result to a
         variable first"), so conditions are generated without them."""
-        helpers, self.helpers = self.helpers, [h for h in self.helpers if self.on("helper_in_condition")]
-        try:
+        with self.no_helpers():
             op = self.pick(["<", ">", "<=", ">="])
             c = f"({self.expr(sc, (), 1)}) {op} ({self.expr(sc, (), 1)})"
             if self.chance(10):
                 c = f"not ({c})"
             return c
+
+    @contextlib.contextmanager
+    def no_helpers(self):
+        """Generate without helper calls unless `helper_in_condition`."""
+        helpers = self.helpers
+        if not self.on("helper_in_condition"):
+            self.helpers = []
+        try:
+            yield
         finally:
             self.helpers = helpers
 
