@@ -43,10 +43,13 @@ def main(argv=None):
     ap.add_argument("--seeds", help="A:B, run the deterministic programs of seeds A..B-1")
     ap.add_argument("--show", type=int, help="print the program of one seed")
     ap.add_argument("--depth", type=int, default=2, help="nesting depth of if/for/while (default 2)")
-    ap.add_argument("--stmts", type=int, default=None, help="statements per block, at most (default 6; 5 with --arrays)")
+    ap.add_argument("--stmts", type=int, default=None,
+                    help="statements per block, at most (default 6; 5 with --arrays)")
     ap.add_argument("--arrays", action="store_true", help="whole-array programs (gen_arrays.py)")
-    ap.add_argument("--features", default=None, help="array feature set, FUZZ_FEATURES syntax (default: the default set)")
-    ap.add_argument("--allow-refusals", action="store_true", help="count located refusals instead of failing (--arrays --seeds)")
+    ap.add_argument("--features", default=None,
+                    help="array feature set, FUZZ_FEATURES syntax (default: the default set)")
+    ap.add_argument("--allow-refusals", action="store_true",
+                    help="count located refusals instead of failing (--arrays --seeds)")
     ap.add_argument("--minutes", type=float, default=None,
                     help="with --arrays --seeds: stop after this many minutes and report the programs run")
     ap.add_argument("--list-features", action="store_true", help="print the array feature switches and exit")

@@ -63,7 +63,8 @@ FEATURES: dict[str, str] = {
     "loop_array_temps": "whole-array values computed inside loop bodies (s += np.sum(np.tanh(x * s)), A.T @ y, "
                         "w = x * s local to the body): refused today as 'the array _t is re-assigned inside "
                         "a loop'. Off: loop bodies read arrays by name only (np.sum(x), x @ y, x[i]).",
-    "carried_arrays": "for loops that re-bind whole arrays (u = u + 0.1 * g(u)), with array temporaries in their bodies",
+    "carried_arrays": "for loops that re-bind whole arrays (u = u + 0.1 * g(u)), with array temporaries in "
+                      "their bodies",
     "inplace_arrays": "in-place updates of whole arrays inside loops: u += 0.1 * e, u *= ...",
     "carried_while": "arrays carried through while loops and through loops left by break/continue",
     "aliasing": "aliases of local arrays (old = w) followed by in-place updates of either name",
@@ -971,7 +972,8 @@ class _Gen:
             rhs = self.expr(sc, s)
         if op == "*=":
             rhs = f"(0.5 + 0.5 * np.tanh({rhs}))"
-        if op == "+=" and target and shape != () and self.unaliased(f"{target} + ({rhs})").startswith("(" + target + " -"):
+        if op == "+=" and target and shape != () and self.alias_risk(f"{target} + ({rhs})") \
+                and not self.on("adjoint_alias"):
             op = "-="
         return f"{op} {rhs}"
 

@@ -2,10 +2,11 @@
 (oracle_arrays.py): CPython/NumPy values, central differences for every scalar and element.
 
 The CI budget is FUZZ_ARRAY_EXAMPLES programs (default 6, about 35 s of CPU like the scalar
-fuzzer's: a Numba compile of an array derivative takes 1-20 s), each checked at FUZZ_ARRAY_INPUTS random inputs (default 3),
-with the feature set of FUZZ_FEATURES (default: what srcgrad supports today, see
-gen_arrays.FEATURES / BUG_FEATURES).  The long mode is `python -m tests.fuzz --arrays --long`
-(Hypothesis, shrinking on) or `--arrays --seeds A:B` (deterministic, a summary by kind).
+fuzzer's: a Numba compile of an array derivative takes 1-20 s), each checked at
+FUZZ_ARRAY_INPUTS random inputs (default 3), with the feature set of FUZZ_FEATURES (default:
+what srcgrad supports today, see gen_arrays.FEATURES / BUG_FEATURES).  The long mode is
+`python -m tests.fuzz --arrays --long` (Hypothesis, shrinking on) or `--arrays --seeds A:B`
+(deterministic, a summary by kind).
 
 The tests below the fuzz test check the generator and the oracle themselves, without srcgrad.
 """
