@@ -84,6 +84,18 @@ def element_of_product_scales_matrix(A, x):
     return np.sum(B * B)
 
 
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="scalar_local_meets_array")
+def parameter_local_meets_array_in_branch(s, x):
+    """t = math.sin(s), then v *= t inside an if (found as a parameter re-bound at the top and used
+    in a branch): CompilationError Cannot unify float64 and array(float64, 1d, C) for 't_bar'.
+    At the top level the same statement is right."""
+    t = math.sin(s)
+    v = x * 1.0
+    if s > 0.0:
+        v *= t
+    return np.sum(np.sin(v))
+
+
 # ---- write_after_whole_read ------------------------------------------------------------------
 # An element write into a local array after a whole-array operation read it: the adjoint of
 # that operation reads the array as the writes left it, not as it was read.

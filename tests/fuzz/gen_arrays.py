@@ -81,11 +81,14 @@ BUG_FEATURES: dict[str, str] = {
                               "also in a later iteration of a loop: the adjoint reads the array as the "
                               "writes left it. Off: only arrays from np.zeros/ones/zeros_like/.copy() take "
                               "element writes, and only until they are read whole.",
-    "scalar_local_meets_array": "a scalar computed from arrays (a reduction, an element read, a dot "
-                                "product, arithmetic on those, a helper's scalar parameter) meeting an "
-                                "array in an elementwise operation (d = x - np.mean(x), x * A[0, 1], "
-                                "m -= np.sum(y)): wrong gradients or iadd(float64, array) in Numba (issue 15). "
-                                "Off: scalars meeting arrays are computed from f's parameters and literals only.",
+    "scalar_local_meets_array": "a scalar local meeting an array in an elementwise operation: computed from "
+                                "arrays (a reduction, an element read, a dot product, arithmetic on those, "
+                                "a helper's scalar parameter: d = x - np.mean(x), x * A[0, 1], m -= np.sum(y)) "
+                                "it gives wrong gradients or iadd(float64, array) in Numba (issue 15); "
+                                "inside an if or a loop even t = math.sin(s); v *= t crashes (Cannot unify "
+                                "float64 and array for t_bar). Off: scalars meeting arrays are f's "
+                                "parameters, literals and loop counters, and at the top level also locals "
+                                "computed from those.",
     "scalar_where": "np.where with scalar operands: Numba returns a 0-d array (Cannot unify array(float64, 0d) "
                     "and float64; math.tanh of it has no implementation). Off: np.where of arrays only.",
     "adjoint_alias": "an array sum hands its adjoint to a local array operand by reference (v_bar = w_bar) "
@@ -246,7 +249,7 @@ class _Gen:
         self.max_stmts = max_stmts
         self.max_depth = max_depth
         self.n_helpers = n_helpers
-        self.counter = 0
+        self.counter = 1                      # fresh names start at s2: s0, s1 are f's parameters
         self.helpers: list[_Helper] = []
         self.writable: set = set()            # arrays element writes may go to (see `whole`)
         self.write_target: set = set()        # the array the statement being generated writes
@@ -256,6 +259,8 @@ class _Gen:
         self.pure_mode = False                # generating a scalar that may meet an array
         self.loop_mode = False                # inside a loop body that may not compute arrays
         self.in_loop = False                  # inside a loop body (or a loop's condition)
+        self.nested_now = False               # inside an if or a loop
+        self.always_pure: set = set()
         shapes = [(), (N,), (M,), (M, N)]
         if "matmul" in self.f:
             shapes.append((N, M))
@@ -600,7 +605,9 @@ class _Gen:
     def leaf(self, sc, shape, depth=3):
         names = self.readable(sc, shape)
         if self.pure_mode:
-            names = [n for n in names if n in self.pure]
+            # inside an if or a loop, even a local computed from parameters crashes srcgrad
+            # when it meets an array: only parameters and loop counters there
+            names = [n for n in names if n in (self.always_pure if self.nested_now else self.pure)]
         arrays = [v for v in sc.vars if v.shape != ()]
         whole_arrays = [v.name for v in arrays if v.name not in self.forbidden(sc)]
         opts = ["var"] * 6 if names else []
@@ -787,13 +794,14 @@ class _Gen:
         return f"1.0 * {_Gen.paren(rhs)}" if is_view(rhs) else rhs
 
     def stmt(self, sc, depth, lines, indent):
-        saved = self.loop_mode, self.in_loop
+        saved = self.loop_mode, self.in_loop, self.nested_now
         self.loop_mode = sc.loop is not None and self.restricted(sc.loop)
         self.in_loop = sc.loop is not None
+        self.nested_now = sc.nested
         try:
             return self._stmt(sc, depth, lines, indent)
         finally:
-            self.loop_mode, self.in_loop = saved
+            self.loop_mode, self.in_loop, self.nested_now = saved
 
     def restricted(self, loop):
         """May this loop's body compute only scalars (see `loop_array`)?"""
@@ -1014,6 +1022,7 @@ class _Gen:
     def fresh_index(self, prefix="i"):
         self.counter += 1
         self.pure.add(f"{prefix}{self.counter}")      # an integer: never an array-derived scalar
+        self.always_pure.add(f"{prefix}{self.counter}")
         return f"{prefix}{self.counter}"
 
     def bound_expr(self, sc, n):
@@ -1097,6 +1106,7 @@ class _Gen:
         self.writable = set()
         # a helper's scalar parameters may be bound to anything: only f's are pure
         self.pure = {p for p, s in params if s == ()} if is_main else set()
+        self.always_pure = set(self.pure)     # never re-assigned: parameters and loop counters
         self.dot_names = set()
         self.must_read = []                   # arrays the result should read (aliases)
         self.local_arrays = set() if is_main else {p for p, s in params if s != ()}
