@@ -1,0 +1,319 @@
+"""Every bug the array fuzzer (gen_arrays.py) found, reduced by hand to a few lines.
+
+Each case is a plain function with its inputs; tests/fuzz/test_array_regressions.py checks that
+srcgrad's value equals Python's and its gradient matches central differences (a 6th-order
+stencil in float64, the oracle of oracle_arrays.py) at those inputs.  A case whose bug is still
+open carries `bug=`, the name of the generator switch (gen_arrays.BUG_FEATURES) that keeps the
+pattern out of the CI fuzz test; its test is `xfail(strict=True)`, so it turns into a failure
+(XPASS) the day the bug is fixed: then delete `bug=` here and add the switch to
+gen_arrays.DEFAULT.
+
+Docstrings give what srcgrad returned when the case was found, and the exact answer.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    fun: object
+    argnums: tuple
+    inputs: list            # a list of argument tuples
+    bug: str | None         # the open bug's switch in gen_arrays.BUG_FEATURES, or None if fixed
+    reason: str = ""
+
+
+CASES: list[Case] = []
+
+
+def case(argnums, *inputs, bug=None, reason=""):
+    def deco(fun):
+        CASES.append(Case(fun, tuple(argnums), list(inputs), bug, reason or (fun.__doc__ or "").split("\n")[0]))
+        return fun
+    return deco
+
+
+X4 = np.array([0.5, 1.0, 2.0, 4.0])
+A34 = np.array([[-0.5, -0.4, -0.3, -0.2], [-0.1, 0.05, 0.1, 0.2], [0.3, 0.4, 0.5, 0.6]])
+
+
+# ---- scalar_local_meets_array (issue 15) ----------------------------------------------------
+# A scalar computed from arrays (reduction, element read, np.maximum of such) meets an array in
+# an elementwise operation: its adjoint is never reduced to a scalar.
+
+@case((0, 1), (0.7, X4), bug="scalar_local_meets_array")
+def centre_by_mean(s, x):
+    """d = x - np.mean(x): srcgrad [-2.0625 -1.3125 0.1875 3.1875], exact 2*d = [-2.75 -1.75 0.25 4.25]."""
+    d = x - np.mean(x)
+    return np.sum(d * d) * s
+
+
+@case((0,), (X4,), bug="scalar_local_meets_array")
+def subtract_sum_local(x):
+    """t = np.sum(x); d = x - t: srcgrad's gradient is exactly 0, exact [31 32 34 38]."""
+    t = np.sum(x)
+    d = x - t
+    return np.sum(d * d)
+
+
+@case((0,), (X4,), bug="scalar_local_meets_array")
+def augmented_subtract_sum(x):
+    """m -= np.sum(x) on a local array (found as `m2 -= (np.sum(y) - s1)`): srcgrad
+    [-13 -11 -7 1], exact [4 8 16 32]."""
+    m = x * 2.0
+    m -= np.sum(x)
+    return np.sum(m * m)
+
+
+@case((0, 1), (0.7, X4), bug="scalar_local_meets_array")
+def maximum_of_element_read_meets_array(s, x):
+    """np.maximum(s, x[0] * s) - x: CompilationError iadd(float64, array(float64, 1d))."""
+    d = np.maximum(s, x[0] * s) - x
+    return np.sum(d * d)
+
+
+@case((0, 1), (A34, X4), bug="scalar_local_meets_array")
+def element_of_product_scales_matrix(A, x):
+    """A * (A @ x)[0] via a local: CompilationError iadd(float64, array(float64, 2d))."""
+    y = A @ x
+    B = A * y[0]
+    return np.sum(B * B)
+
+
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="scalar_local_meets_array")
+def parameter_local_meets_array_in_branch(s, x):
+    """t = math.sin(s), then v *= t inside an if (found as a parameter re-bound at the top and used
+    in a branch): CompilationError Cannot unify float64 and array(float64, 1d, C) for 't_bar'.
+    At the top level the same statement is right."""
+    t = math.sin(s)
+    v = x * 1.0
+    if s > 0.0:
+        v *= t
+    return np.sum(np.sin(v))
+
+
+# ---- write_after_whole_read ------------------------------------------------------------------
+# An element write into a local array after a whole-array operation read it: the adjoint of
+# that operation reads the array as the writes left it, not as it was read.
+
+@case((0,), (X4,), bug="write_after_whole_read")
+def write_after_product_read(x):
+    """z = y * y, then y[1] = 2.0: srcgrad d/dx[1] = 2.1612 (uses y[1] = 2), exact
+    2 sin(1) cos(1) = 0.9093."""
+    y = np.sin(x)
+    z = y * y
+    y[1] = 2.0
+    return np.sum(z) + np.sum(y)
+
+
+@case((0,), (X4,), bug="write_after_whole_read")
+def write_into_tanh_output(x):
+    """tanh's derivative reads its output, which y[0] += 0.5 changed: srcgrad d/dx[0] = 0.0743,
+    exact 1 - tanh(0.5)**2 = 0.7864."""
+    y = np.tanh(x)
+    y[0] += 0.5
+    return np.sum(y)
+
+
+@case((0,), (X4,), bug="write_after_whole_read")
+def write_in_later_iteration(x):
+    """np.sum(b * x) reads b, which a later iteration writes: srcgrad [3.5 6 10 16], exact
+    [3 4 4 0]."""
+    b = np.zeros(4)
+    s = 0.0
+    for i in range(4):
+        s = s + np.sum(b * x)
+        b[i] = x[i]
+    return s
+
+
+# ---- scalar_where ----------------------------------------------------------------------------
+# np.where of scalars is a 0-d array in Numba, a NumPy scalar in CPython.
+
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="scalar_where")
+def return_scalar_where(s, x):
+    """CompilationError: Cannot unify array(float64, 0d, C) and float64 for '_retval'."""
+    if s > 0.0:
+        return np.where(x[0] < s, x[1], s)
+    return s * 2.0
+
+
+@case((0, 1), (0.7, X4), bug="scalar_where")
+def math_of_scalar_where(s, x):
+    """CompilationError: no implementation of math.tanh for the 0-d array."""
+    t = np.where(x[0] < s, x[1], s)
+    return math.tanh(t) * s
+
+
+# ---- adjoint_alias ---------------------------------------------------------------------------
+# An array sum gives its adjoint to a local array by reference (v_bar = w_bar) and to its other
+# operand (_t_bar = w_bar); the in-place update v_bar += ... then changes _t_bar before it is read.
+
+@case((0,), (X4,), bug="adjoint_alias")
+def sum_with_product_of_itself(x):
+    """v + v * (v / (1.5 + np.cos(v))) (found as `v5 += v5 * (v5 / (1.5 + np.cos(...)))`):
+    srcgrad [0.2711 0.2820 0.2637 0.1160], exact [0.2705 0.2795 0.2551 0.1004]."""
+    v = 0.25 * x
+    w = v + v * (v / (1.5 + np.cos(v)))
+    return np.sum(np.tanh(w))
+
+
+@case((0,), (X4,), bug="adjoint_alias")
+def augmented_add_of_product_of_itself(x):
+    """u += u * np.sin(u): srcgrad [3.149 10.446 2.445 -0.764], exact [2.838 8.772 8.225 -4.614]."""
+    u = x * 1.0
+    u += u * np.sin(u)
+    return np.sum(u * u)
+
+
+@case((0,), (X4,), bug="adjoint_alias")
+def sum_of_two_locals(x):
+    """t = u * np.sin(x); w = u + t: the same wrong gradient, across two statements."""
+    u = x * 1.0
+    t = u * np.sin(x)
+    w = u + t
+    return np.sum(w * w)
+
+
+# ---- early_return_with_array_local -----------------------------------------------------------
+
+@case((0, 1), (0.7, X4), (-0.5, X4), bug="early_return_with_array_local")
+def early_return_past_array_local(s, x):
+    """CompilationError: Cannot unify float64 and array(float64, 1d, C) for 'v_bar'."""
+    v = np.sin(x)
+    if s > 0.0:
+        return s * 2.0
+    return np.sum(v * v)
+
+
+@case((0, 1), (0.7, X4), (1.5, X4), (-0.5, X4), bug="early_return_with_array_local")
+def nested_early_return_after_update(s, x):
+    """Found as a return nested in two ifs after `m1 += ...`: the same CompilationError."""
+    v = np.sin(x)
+    if s > 0.0:
+        if s > 1.0:
+            return s * 2.0
+        v += x * s
+    return np.sum(v * v)
+
+
+# ---- vector_dot_is_array ---------------------------------------------------------------------
+
+@case((0, 1), (0.7, X4), bug="vector_dot_is_array")
+def return_vector_dot(s, x):
+    """NonScalarOutputError 'the function returns an array' (issue 15)."""
+    t = s * x
+    return t @ x
+
+
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="vector_dot_is_array")
+def return_vector_dot_after_early_return(s, x):
+    """NonScalarOutputError, and its location names the first return (line 2 of the body),
+    not the `x @ (x * x)` one."""
+    if s <= 0.0:
+        return s - np.minimum(x[1], 1.0)
+    return x @ (x * x)
+
+
+@case((0, 1), (0.7, X4), bug="vector_dot_is_array")
+def vector_dot_in_loop(s, y):
+    """UnsupportedArrayUseError 'the array `_t` is re-assigned inside a loop and its value is
+    needed by the derivative' for the scalar y @ y (found as `s1 = np.dot(y, y) ** 2` in a while)."""
+    t = 0.0
+    for i in range(3):
+        t = t + np.dot(y, y) ** 2 * s
+    return t
+
+
+# ---- axis_minus_two --------------------------------------------------------------------------
+
+@case((0,), (A34,), bug="axis_minus_two")
+def sum_axis_minus_two(A):
+    """np.sum(A, axis=-2): srcgrad's gradient is constant along rows (axis -2 taken as 1), exact
+    1 - tanh(colsum)**2 constant along columns: [0.915 1 0.915 0.712] in every row."""
+    return np.sum(np.tanh(np.sum(A, axis=-2)))
+
+
+@case((0, 1), (np.array([[0.3, 2.0, -1.0, 5.0]]), X4), bug="axis_minus_two")
+def sum_axis_minus_two_of_broadcast(r, x):
+    """Found as `np.sum(np.minimum(r, x * x), axis=-2)` with r of shape (1, 4): srcgrad d/dx =
+    [0.29 1.96 -0.98 4.89], exact [0.29 0.14 -0.07 0]."""
+    return np.sum(np.tanh(np.sum(r * x, axis=-2)))
+
+
+# ---- rebind_array_in_branch ------------------------------------------------------------------
+
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="rebind_array_in_branch")
+def rebind_array_in_one_branch(s, x):
+    """CompilationError: Cannot unify array(float64, 1d, C) and float64 for 'v_bar'."""
+    v = x * 2.0
+    if s > 0.0:
+        v = x * s
+    return np.sum(v * v)
+
+
+@case((0, 1), (0.7, X4), (-0.7, X4), bug="rebind_array_in_branch")
+def rebind_array_to_argument_in_branch(s, x):
+    """Found as `v3 = x` in a branch, then `v3 = v3 - v3`: the same CompilationError."""
+    v = x + x
+    if s > 0.0:
+        v = x
+    v = v - v * s
+    return np.sum(v * v)
+
+
+# ---- mean_axis_of_expression, transpose_of_expression ----------------------------------------
+# Refused, as located errors, with a message about indexing that the code does not do.
+
+@case((0,), (A34,), bug="mean_axis_of_expression")
+def mean_axis_of_product(A):
+    """UnsupportedArrayUseError 'indexing the result of an expression' (np.sum(x, axis) / x.shape[axis]
+    of the lowering)."""
+    return np.sum(np.mean(A * A, axis=0) ** 2)
+
+
+@case((0,), (A34,), bug="transpose_of_expression")
+def transpose_of_product(A):
+    """UnsupportedArrayUseError 'indexing the result of an expression' for `.T` (README: `.T` supported)."""
+    return np.sum(np.tanh((A * 2.0).T @ A))
+
+
+# ---- families srcgrad does not support yet, where it is silently wrong instead of refusing ----
+
+@case((0,), (X4,), bug="aliasing")
+def inplace_update_through_alias(x):
+    """`old = w; w += x` changes `old` too (one object); srcgrad computes `w = w + x`: value 85.0
+    instead of 191.25, gradient [4 8 16 32] instead of [9 18 36 72] (issue 22: NumPy's aliasing
+    semantics; refusing would also do)."""
+    w = x * 2.0
+    old = w
+    w += x
+    return np.sum(old * old)
+
+
+Y3 = np.array([0.3, -0.2, 0.9])
+
+
+@case((0, 1), (0.7, Y3), bug="carried_arrays")
+def linear_recurrence_on_array(s, y):
+    """A loop re-binding an array linearly (nothing to save): CompilationError iadd(float64,
+    array(float64, 1d, C)) instead of a gradient or a located refusal (issue 22: no crash)."""
+    v = y * 1.0
+    for i in range(3):
+        v = v + 0.1 * s
+    return np.sum(np.tanh(v))
+
+
+@case((0, 1), (0.7, Y3), bug="carried_arrays")
+def recurrence_saving_an_array_temporary(s, y):
+    """0.5 * v + 0.5 * np.tanh(np.cos(y)) in a loop: CompilationError setitem(array(float64, 1d),
+    int64, array(float64, 1d)) (an array pushed on the float stack), the crash issue 22 reports
+    for an RNN."""
+    v = np.zeros_like(y)
+    for i in range(4):
+        v = 0.5 * v + 0.5 * np.tanh(np.cos(y)) * s
+    return np.sum(v * v)
