@@ -80,6 +80,108 @@ def _seed_array(seed, like):
     return impl
 
 
+def select_grad(g, x, out):
+    """Adjoint of np.max(x) / np.min(x): g to the elements equal to the result, shared equally."""
+    mask = (np.asarray(x) == out).astype(np.float64)
+    return mask * (g / mask.sum())
+
+
+@overload(select_grad)
+def _select_grad(g, x, out):
+    def impl(g, x, out):
+        xf = x.ravel()
+        r = np.zeros(xf.size)
+        n = 0
+        for i in range(xf.size):
+            if xf[i] == out:
+                r[i] = 1.0
+                n += 1
+        return (r * (g / n)).reshape(x.shape)
+    return impl
+
+
+def prod_grad(g, x):
+    """Adjoint of np.prod(x): g times the product of the other elements (prefix and suffix
+    products, so a zero element gets the product of the rest, not 0/0)."""
+    xf = np.asarray(x, dtype=np.float64).ravel()
+    n = xf.size
+    left, right = np.ones(n), np.ones(n)
+    for i in range(1, n):
+        left[i] = left[i - 1] * xf[i - 1]
+        right[n - 1 - i] = right[n - i] * xf[n - i]
+    return (g * left * right).reshape(np.shape(x))
+
+
+@overload(prod_grad)
+def _prod_grad(g, x):
+    def impl(g, x):
+        xf = x.ravel()
+        n = xf.size
+        left, right = np.ones(n), np.ones(n)
+        for i in range(1, n):
+            left[i] = left[i - 1] * xf[i - 1]
+            right[n - 1 - i] = right[n - i] * xf[n - i]
+        return (g * left * right).reshape(x.shape)
+    return impl
+
+
+def cumsum_grad(g, x):
+    """Adjoint of np.cumsum(x): the reversed running sum of g, in x's shape."""
+    return np.cumsum(g[::-1])[::-1].reshape(np.shape(x))
+
+
+@overload(cumsum_grad)
+def _cumsum_grad(g, x):
+    def impl(g, x):
+        n = g.size
+        r = np.empty(n)
+        acc = 0.0
+        for i in range(n - 1, -1, -1):
+            acc += g[i]
+            r[i] = acc
+        return r.reshape(x.shape)
+    return impl
+
+
+def norm_grad(g, x, out):
+    """Adjoint of np.linalg.norm(x) (2-norm, Frobenius for matrices): g x / out, 0 at x == 0."""
+    return np.zeros(np.shape(x)) if out == 0 else g * np.asarray(x) / out
+
+
+@overload(norm_grad)
+def _norm_grad(g, x, out):
+    def impl(g, x, out):
+        if out == 0:
+            return np.zeros(x.shape)
+        return x * (g / out)
+    return impl
+
+
+def pow_dx(x, y):
+    """Partial of x ** y w.r.t. x: y * x ** (y - 1), with the limit 0 where y == 0 (x ** 0 is
+    1 around x = 0, where the formula would give 0 * inf).  Generated code only calls it for a
+    variable exponent: for a literal one the rule is written out (registry.fold)."""
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = y * np.power(x, y - 1)
+        return np.where(y == 0, 0.0, d)
+    return 0.0 if y == 0 else y * x ** (y - 1)
+
+
+@overload(pow_dx)
+def _pow_dx(x, y):
+    if not _is_array(x) and not _is_array(y):
+        return lambda x, y: 0.0 if y == 0 else y * x ** (y - 1)
+    if not _is_array(y):
+        def impl_scalar_power(x, y):
+            if y == 0:
+                return np.zeros(x.shape)
+            return y * np.power(x, y - 1)
+        return impl_scalar_power
+    return lambda x, y: np.where(y == 0, 0.0, y * np.power(x, y - 1))
+
+
 def pow_dy(x, out):
     """Partial of x**y w.r.t. y: out * log(x), with the limit 0 at x == 0."""
     if isinstance(x, np.ndarray) or isinstance(out, np.ndarray):
@@ -207,7 +309,33 @@ def _unbroadcast(c, like):
                 r = _sum_cols(r)
             return r
         return impl
+    if c.ndim == 3 and like.ndim in (1, 2, 3):
+        nd = like.ndim
+
+        def impl3(c, like):
+            if nd == 3 and c.shape == like.shape:
+                return c
+            p = _padded3(like.shape)
+            out = np.zeros(p, c.dtype)
+            for i in range(c.shape[0]):
+                a = i if p[0] != 1 else 0
+                for j in range(c.shape[1]):
+                    b = j if p[1] != 1 else 0
+                    for k in range(c.shape[2]):
+                        out[a, b, k if p[2] != 1 else 0] += c[i, j, k]
+            return out.reshape(like.shape)
+        return impl3
     return None
+
+
+@register_jitable
+def _padded3(shape):
+    """A shape of 1 to 3 dimensions as three (leading 1s), for unbroadcast over 3-D arrays."""
+    if len(shape) == 3:
+        return (shape[0], shape[1], shape[2])
+    if len(shape) == 2:
+        return (1, shape[0], shape[1])
+    return (1, 1, shape[0])
 
 
 @register_jitable

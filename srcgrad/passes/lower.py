@@ -325,10 +325,15 @@ class Lowerer:
                          "give it values of one kind (and tuples of one length) on every path")
 
     def _assigned_in(self, stmts) -> set:
-        out = set()
+        """Names the statements re-bind (`w += x` on an array writes into it: not a re-binding)."""
+        out, inplace = set(), set()
         for s in stmts:
             for n in ast.walk(s):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                if isinstance(n, ast.Assign) and getattr(n, "inplace", False) and isinstance(n.targets[0], ast.Name):
+                    cur = self.env.get(n.targets[0].id)
+                    if isinstance(cur, ir.Var) and self.type_of(cur).is_array:
+                        inplace.add(id(n.targets[0]))
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in inplace:
                     out.add(n.id)
         return out
 
@@ -832,6 +837,9 @@ class Lowerer:
             return self.inline(resolve.helper_function(obj), args, keywords, e, target)
         if obj is np.array and len(args) == 1 and not keywords:
             return self.array_literal(args[0], e, target)
+        if obj is builtins.abs and len(args) == 1 and not keywords:   # abs(array) is np.abs(array)
+            op = self.expr(args[0])
+            return self.prim(registry.lookup(np.abs if self.type_of(op).is_array else obj, 1), (op,), e, target)
         rule = registry.lookup(obj, len(args)) if not keywords else None
         if rule is not None and getattr(rule, "variadic_fold", False) is False and obj in (builtins.min, builtins.max) \
                 and len(args) > 2:
@@ -1152,9 +1160,12 @@ class RawTyper:
             base = self.type(node.value)
             if isinstance(base, abstract.TupleTy):
                 return abstract.INT
-            if isinstance(base, abstract.Ty):
-                n = len(node.slice.elts) if isinstance(node.slice, ast.Tuple) else 1
-                return abstract.Ty(max(base.ndim - n, 0), base.dtype)
+            if isinstance(base, abstract.Ty):    # integers drop a dimension, slices keep it, None adds one
+                idx = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+                new_axes = sum(1 for i in idx if isinstance(i, ast.Constant) and i.value is None)
+                drop = sum(1 for i in idx if not isinstance(i, ast.Slice)
+                           and not (isinstance(i, ast.Constant) and (i.value is None or i.value is Ellipsis)))
+                return abstract.Ty(max(base.ndim - drop + new_axes, 0), base.dtype)
             return abstract.FLOAT
         if isinstance(node, ast.Call):
             return self.call(node)

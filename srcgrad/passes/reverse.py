@@ -569,7 +569,7 @@ class Reverse:
                                body=body, decorator_list=[N("_jit")], returns=None, type_params=[])
 
 
-_NONFINITE_CALLS = ("sqrt", "log", "log1p", "log2", "log10", "pow_dy", "arcsin", "arccos", "arctanh",
+_NONFINITE_CALLS = ("sqrt", "log", "log1p", "log2", "log10", "pow_dy", "pow_dx", "arcsin", "arccos", "arctanh",
                     "arccosh", "asin", "acos", "atanh", "acosh", "tan", "power")
 
 

@@ -45,3 +45,87 @@ def _keep(r, a, axis):
     if axis is None or a.ndim == 1:
         return np.zeros((1,) * a.ndim) + r
     return np.expand_dims(r, axis)
+
+
+@composite(np.var)
+def var(a, axis=None, ddof=0, keepdims=False):
+    d = a - np.mean(a, axis, keepdims=True)
+    if axis is None:
+        n = a.size
+    else:
+        n = a.shape[axis]
+    return np.sum(d * d, axis, keepdims=keepdims) / (n - ddof)
+
+
+@composite(np.std)
+def std(a, axis=None, ddof=0, keepdims=False):
+    return np.sqrt(np.var(a, axis, ddof=ddof, keepdims=keepdims))
+
+
+@composite(np.average)
+def average(a, axis=None):
+    return np.mean(a, axis)
+
+
+@composite(np.square)
+def square(x):
+    return x * x
+
+
+@composite(np.clip)
+def clip(a, a_min, a_max):
+    return np.minimum(np.maximum(a, a_min), a_max)
+
+
+@composite(np.outer)
+def outer(a, b):
+    return np.expand_dims(np.reshape(a, (a.size,)), 1) * np.expand_dims(np.reshape(b, (b.size,)), 0)
+
+
+@composite(np.logaddexp)
+def logaddexp(a, b):
+    m = np.maximum(a, b)
+    return m + np.log(np.exp(a - m) + np.exp(b - m))
+
+
+@composite(np.add)
+def add(a, b):
+    return a + b
+
+
+@composite(np.subtract)
+def subtract(a, b):
+    return a - b
+
+
+@composite(np.multiply)
+def multiply(a, b):
+    return a * b
+
+
+@composite(np.divide, np.true_divide)
+def divide(a, b):
+    return a / b
+
+
+@composite(np.power)
+def power(a, b):
+    return a ** b
+
+
+@composite(np.negative)
+def negative(a):
+    return -a
+
+
+@composite(np.matmul)
+def matmul(a, b):
+    return a @ b
+
+
+@composite(np.trace)
+def trace(a):
+    s = 0.0
+    for i in range(min(a.shape[0], a.shape[1])):
+        s += a[i, i]
+    return s

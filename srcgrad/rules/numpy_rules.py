@@ -59,7 +59,7 @@ def square(x):
 
 @partials(np.power, domain=((0.2, 3.0), (-2.0, 2.0)))
 def power(x, y, out):
-    return y * np.power(x, y - 1), _rt.pow_dy(x, out)
+    return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
 
 
 @partials(np.sin)
@@ -171,6 +171,26 @@ def sum_axis(g, x, axis):
 @vjp(np.mean, arity=1, typer=shapes.scalar_float)
 def mean(g, x):
     return _rt.sum_grad(g, x) / x.size
+
+
+@vjp(np.max, np.amax, np.min, np.amin, arity=1, typer=shapes.scalar_float)
+def extremum(g, x, out):
+    return _rt.select_grad(g, x, out)       # ties share the adjoint equally
+
+
+@vjp(np.prod, arity=1, typer=shapes.scalar_float)
+def prod(g, x):
+    return _rt.prod_grad(g, x)              # products of the other elements: exact at zeros
+
+
+@vjp(np.cumsum, arity=1, typer=shapes.flat)
+def cumsum(g, x):
+    return _rt.cumsum_grad(g, x)
+
+
+@vjp(np.linalg.norm, arity=1, typer=shapes.scalar_float, call="np.linalg.norm")
+def norm(g, x, out):
+    return _rt.norm_grad(g, x, out)         # 0 at x == 0 (the subgradient of smallest norm)
 
 
 @vjp(np.dot, arity=2, typer=shapes.matmul)

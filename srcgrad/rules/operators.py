@@ -39,7 +39,7 @@ def truediv(x, y, out):
 
 @partials("pow", dtype=None, domain=(POS_DOM, (-2.0, 2.0)))
 def pow_(x, y, out):
-    return y * x ** (y - 1), _rt.pow_dy(x, out)
+    return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
 
 
 @partials("mod", dtype=None, domain=((0.1, 5.0), (0.7, 2.0)))

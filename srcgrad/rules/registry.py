@@ -318,6 +318,18 @@ def fold(node: ast.expr) -> ast.expr:
     """Fold arithmetic on numeric literals (`2 - 1` -> `1`) so generated code stays readable."""
 
     class Fold(ast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            # a power's partial with a literal exponent, written out: `3.0 * x ** 2.0`
+            if ast.unparse(node.func) == "_rt.pow_dx" and len(node.args) == 2 and \
+                    isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, (int, float)):
+                x, y = node.args
+                if y.value == 0:
+                    return ast.Constant(0.0)
+                power = ast.BinOp(x, ast.Pow(), _num(y.value - 1))
+                return ast.BinOp(ast.Constant(y.value), ast.Mult(), power)
+            return node
+
         def visit_BinOp(self, node):
             self.generic_visit(node)
             if isinstance(node.left, ast.Constant) and isinstance(node.right, ast.Constant):

@@ -60,7 +60,7 @@ def sqrt(x, out):
 
 @partials(math.pow, builtins.pow, domain=((0.2, 3.0), (-2.0, 2.0)), call="math.pow")
 def pow_(x, y, out):
-    return y * math.pow(x, y - 1), _rt.pow_dy(x, out)
+    return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
 
 
 @partials(math.sin)

@@ -49,6 +49,11 @@ def scalar_float(tys, consts):
     return FLOAT
 
 
+def flat(tys, consts):
+    """np.cumsum(x): 1-D whatever x's dimensions."""
+    return Ty(1, tys[0].dtype if tys[0].dtype == "f" else "i")
+
+
 def scalar_int(tys, consts):
     return INT
 
