@@ -365,11 +365,21 @@ def _dispatching_stub(gf):
 
 
 def _is_numba_error(exc) -> bool:
+    """Whether `exc` is Numba failing to compile (not the compiled code raising): a NumbaError,
+    or any exception raised from inside Numba's compiler (e.g. its NotImplementedError for an
+    array expression whose result would have layout 'A')."""
     try:
         from numba.core import errors as nerr
     except ImportError:  # pragma: no cover
         return False
-    return isinstance(exc, nerr.NumbaError)
+    if isinstance(exc, nerr.NumbaError):
+        return True
+    tb = exc.__traceback__
+    while tb is not None:
+        if "/numba/core/compiler" in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _make(fun, argnums, kind, has_aux):

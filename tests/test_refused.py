@@ -298,3 +298,25 @@ def test_array_output_refused_when_the_derivative_comes_from_the_disk_cache(tmp_
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == ["refused", "refused"], (run, done.stdout)
+
+
+def _carried_transpose(s0, s1, A, c):
+    if -1.25 * c[1, 0] > s1:
+        m = np.cos(A.T) - 0.5 * A.T          # Fortran-ordered, then carried with C-ordered values
+        for i in range(1, 4):
+            m = m + 0.1 * m[:, :]
+        m = m[:, 0:3] / (1.5 + np.cos(m - s0))
+    return s0 * s1
+
+
+def test_a_numba_internal_failure_is_a_compilation_error_not_a_raw_exception():
+    """Found by the array fuzzer (seed 53): Numba raises NotImplementedError ("allocate array
+    with layout 'A'") from inside its compiler; srcgrad must report it as its own error."""
+    rg = np.random.default_rng(0)
+    args = (0.3, 0.2, rg.normal(size=(3, 4)), rg.normal(size=(3, 1)))
+    try:
+        g = srcgrad.grad(_carried_transpose, argnums=(0, 1))(*args)
+    except srcgrad.CompilationError as exc:
+        assert "Numba could not compile the derivative of _carried_transpose" in str(exc)
+    else:       # the day Numba compiles it, the gradient must be right: d(s0 s1) = (s1, s0)
+        assert g == (pytest.approx(0.2), pytest.approx(0.3))
