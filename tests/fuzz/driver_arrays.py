@@ -48,7 +48,8 @@ def check_program(program: Program, seed: int, n_inputs: int = 3, argnums=None,
     ns, tracer = oracle.instrumented(source)
     try:
         vg = srcgrad.value_and_grad(mod.f, argnums=argnums)
-        vg.module()
+        # derivatives are generated per argument types: build for arrays of the program's shapes
+        vg.source_for(*oracle.random_args(program.params, np.random.default_rng(seed + 1)))
     except Exception as exc:          # noqa: BLE001 -- every exception is classified
         kind = _classify(exc)
         if allow_refusals and kind.startswith("refused") and isinstance(exc, srcgrad.LocatedError):

@@ -1,0 +1,99 @@
+"""Loops that carry whole arrays (issue 22): time steps, recurrences and iterations written with
+whole-array updates, in-place updates and slices, against central differences."""
+import numpy as np
+import pytest
+
+import srcgrad
+from benchmarks import array_loops as w
+from srcgrad.testing import numerical_grad
+
+
+@pytest.fixture
+def short_loops(monkeypatch):
+    # module-level step counts are constants of the derivative (part of its cache key)
+    monkeypatch.setattr(w, "STEPS_HEAT", 7)
+    monkeypatch.setattr(w, "STEPS_OSC", 9)
+    monkeypatch.setattr(w, "STEPS_RK4", 5)
+
+
+def _small():
+    rng = np.random.default_rng(3)
+    return {
+        "heat": (w.heat, (rng.standard_normal(8), 0.2), (0, 1)),
+        "oscillator": (w.oscillator, (rng.standard_normal(5), 2.0, 0.3), (0, 1, 2)),
+        "rnn": (w.rnn, (rng.standard_normal((4, 4)) * 0.5, rng.standard_normal((4, 3)) * 0.5,
+                        rng.standard_normal((6, 3)), rng.standard_normal(4) * 0.1), (0, 1, 3)),
+        "rk4": (w.rk4, (np.array([0.5, 0.4, 0.3]), -np.array([[0.1, 0.2, 0.05], [0.1, 0.1, 0.3], [0.2, 0.1, 0.1]]),
+                        np.array([1.0, 0.7, 0.4])), (0, 1, 2)),
+    }
+
+
+@pytest.mark.parametrize("name", ["heat", "oscillator", "rnn", "rk4"])
+def test_array_loop_workload_matches_central_differences(name, short_loops):
+    fn, args, argnums = _small()[name]
+    value, grads = srcgrad.value_and_grad(fn, argnums=argnums)(*args)
+    assert value == pytest.approx(fn(*args), rel=1e-12)
+    for g, n in zip(grads, numerical_grad(fn, list(args), argnums)):
+        np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-9)
+
+
+def fixed_point(x, a):
+    """x = g(x) until it settles, left by break: exact through the iterations taken."""
+    y = x * 1.0
+    for it in range(50):
+        y_new = 0.5 * np.cos(a * y) + 0.1 * x
+        if np.max(np.abs(y_new - y)) < 1e-12:
+            break
+        y = y_new
+    return np.sum(y * y)
+
+
+def newton_while(c):
+    """Newton's method for x**3 = c elementwise in a while loop over whole arrays."""
+    x = c * 0.5 + 1.0
+    k = 0
+    while k < 30 and np.max(np.abs(x * x * x - c)) > 1e-13:
+        x = x - (x * x * x - c) / (3.0 * x * x)
+        k += 1
+    return np.sum(x)
+
+
+def test_fixed_point_iteration_left_by_break():
+    x = np.array([0.2, -0.4, 0.7])
+    g = srcgrad.grad(fixed_point, argnums=(0, 1))(x, 0.8)
+    n = numerical_grad(fixed_point, [x, 0.8], (0, 1))
+    np.testing.assert_allclose(g[0], n[0], rtol=1e-5, atol=1e-8)
+    assert g[1] == pytest.approx(n[1], rel=1e-5)
+
+
+def test_newton_in_a_while_loop_over_arrays():
+    c = np.array([2.0, 5.0, 0.7])
+    g = srcgrad.grad(newton_while)(c)
+    np.testing.assert_allclose(g, c ** (-2.0 / 3.0) / 3.0, rtol=1e-9)     # d c^(1/3) / dc, by hand
+
+
+def test_fit_oscillator_example_gradient_and_fit():
+    from .test_examples import load_example
+    ex = load_example("fit_oscillator")
+    res, vg, u0, observed = ex.fit()
+    np.testing.assert_allclose(res.x, [3.0, 0.4], rtol=1e-6)
+    p = np.array([1.0, 1.0])
+    (fd,) = numerical_grad(lambda q: ex.simulate_loss(q, u0, observed), [p], (0,))
+    np.testing.assert_allclose(vg(p, u0, observed)[1], fd, rtol=1e-6)
+
+
+def aliased_updates(x):
+    """`old = w; w += ...` in a loop: old is the same array (changes too); `keep = w.copy()` is not."""
+    w = x * 1.0
+    old = w
+    keep = w.copy()
+    for t in range(3):
+        w += 0.5 * np.sin(old)
+    return np.sum(old * keep) + np.sum(w)
+
+
+def test_inplace_aliasing_in_a_loop_both_ways():
+    x = np.array([0.3, -1.2, 0.8])
+    v, g = srcgrad.value_and_grad(aliased_updates)(x)
+    assert v == pytest.approx(aliased_updates(x.copy()), rel=1e-13)
+    np.testing.assert_allclose(g, numerical_grad(aliased_updates, [x], (0,))[0], rtol=1e-6)
