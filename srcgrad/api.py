@@ -4,6 +4,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import logging
+import os
 import re
 import threading
 import weakref
@@ -268,11 +270,20 @@ class GradFunction:
     def __call__(self, *args, **kwargs):
         fast = self._fast
         if fast is not None and not kwargs and fast[0] == self._pattern(args) and self._valid():
-            kernel, vals, sig = fast[1], args, fast[2]
+            kernel, vals, sig, notice = fast[1], args, fast[2], None
         else:
             vals = self.bind(args, kwargs)
             sig = self.signature(vals)
-            kernel = getattr(self.module(sig), self.entry_name)
+            notice = _slow_notice(self, sig) if sig not in self._modules else None
+            try:
+                kernel = getattr(self.module(sig), self.entry_name)
+            except BaseException:
+                if notice is not None:
+                    notice.cancel()
+                raise
+            if notice is not None and kernel.signatures:     # loaded compiled: nothing to wait for
+                notice.cancel()
+                notice = None
             self._last_sig = sig
             if len(args) == len(vals) and not kwargs and all(
                     type(args[i]) is float or (type(args[i]) is np.ndarray and args[i].dtype.kind == "f"
@@ -287,6 +298,9 @@ class GradFunction:
             if _is_numba_error(exc):
                 raise self._compilation_error(exc, self.signature(vals)) from None
             raise
+        finally:
+            if notice is not None:
+                notice.cancel()
         if self.has_aux:            # (loss, aux), grads -> JAX's layout
             (loss, aux), grads = out
             return ((loss, aux), grads) if self.kind == "value_and_grad" else (grads, aux)
@@ -362,6 +376,29 @@ def _dispatching_stub(gf):
     overload(stub, jit_options={"cache": False})(ns2["_typer"])
     stub.gradient_function = gf
     return stub
+
+
+NOTICE_AFTER = 1.0      # seconds a first call may take before srcgrad says it is compiling
+
+
+def _slow_notice(gf, sig):
+    """A timer that, if the first call for `sig` is still generating or compiling after
+    NOTICE_AFTER seconds, says so in one line through the `srcgrad` logger (shown on stderr
+    unless logging is configured otherwise; SRCGRAD_QUIET=1 or a level above WARNING on that
+    logger silences it)."""
+    if os.environ.get("SRCGRAD_QUIET", "") not in ("", "0"):
+        return None
+
+    def say():
+        logging.getLogger("srcgrad").warning(
+            "srcgrad: compiling the derivative of %s for (%s) with Numba; only the first call for these "
+            "argument types waits (the result is cached on disk for later processes)",
+            gf.fun.__qualname__, ", ".join(str(t) for t in sig))
+
+    t = threading.Timer(NOTICE_AFTER, say)
+    t.daemon = True
+    t.start()
+    return t
 
 
 def _is_numba_error(exc) -> bool:

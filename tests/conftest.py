@@ -24,6 +24,9 @@ if not os.environ.get("SRCGRAD_CACHE_DIR"):
 
 LONG = os.environ.get("SRCGRAD_LONG", "") not in ("", "0")
 
+# the one-line "compiling ..." notice of a slow first call would interleave with test output
+os.environ.setdefault("SRCGRAD_QUIET", "1")
+
 # Which tests are slow, decided from `--durations=0` of the whole suite on the 2-core VM (the
 # seconds below: wall time under a load average of about 6, where the whole run took 20
 # minutes).  Measured per test as CPU time, the tests marked here take 119 s of the suite's

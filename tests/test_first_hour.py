@@ -227,3 +227,31 @@ def _check_public(name, params):
     hints = inspect.signature(fn)
     assert any(p.annotation is not inspect.Parameter.empty for p in hints.parameters.values())
     assert ">>>" in (fn.__doc__ or ""), f"{name}'s docstring has no example"
+
+
+_NOTICE_SCRIPT = """
+import numpy as np, srcgrad, srcgrad.api
+srcgrad.api.NOTICE_AFTER = 0.0           # say it at once (a real first call waits one second)
+def f(x):
+    return np.sum(np.sin(x) * x)
+print(srcgrad.grad(f)(np.ones(3))[0])
+"""
+
+
+@pytest.mark.parametrize("quiet", ["", "1"])
+def test_a_slow_first_call_says_it_is_compiling_unless_quiet(tmp_path, quiet):
+    import os
+    import subprocess
+    script = tmp_path / "first_call.py"
+    script.write_text(_NOTICE_SCRIPT)
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"), SRCGRAD_QUIET=quiet)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == pytest.approx(np.sin(1.0) + np.cos(1.0))
+    said = [line for line in done.stderr.splitlines() if line.startswith("srcgrad: compiling")]
+    if quiet:
+        assert said == [], done.stderr
+    else:
+        assert said == ["srcgrad: compiling the derivative of f for (1-D float array) with Numba; only the "
+                        "first call for these argument types waits (the result is cached on disk for later "
+                        "processes)"], done.stderr

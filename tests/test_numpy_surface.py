@@ -15,20 +15,9 @@ from . import numpy_surface as S
 # Measured 2026-12-01 on h/corpus (main at d96ebe3): 72 of the 132 CI cases ok.
 EXPECTED_MIN_OK = 72 / 132
 
-_POW0 = "issue 23: d(x ** 0.0)/dx at 0 is y * x ** (y - 1) = 0 * inf = nan, not 0"
-_POW0_INT = "x ** 0 at 0.0: the adjoint `0 * x ** (-1)` raises a raw ZeroDivisionError"
 _HYPOT0 = "np.hypot at (0, 0): x / hypot = 0 / 0 = nan; the norm's subgradient 0 is expected"
 KNOWN = {
     # (case id, mode): why it fails today
-    ("x ** 0.0 [singular]", "grad"): _POW0,
-    ("x ** 0.0 [singular]", "jvp"): _POW0,
-    ("x ** 0.0 [singular]", "vectorize"): _POW0,
-    ("np.power(x, 0.0) [singular]", "grad"): _POW0,
-    ("np.power(x, 0.0) [singular]", "jvp"): _POW0,
-    ("np.power(x, 0.0) [singular]", "vectorize"): _POW0,
-    ("x ** 0 [singular]", "grad"): _POW0_INT,
-    ("x ** 0 [singular]", "jvp"): _POW0_INT,
-    ("x ** 0 [singular]", "vectorize"): _POW0_INT,
     ("np.sqrt at 0 (array) [singular]", "jvp"): ("forward mode multiplies the zero tangent of x[0] by the infinite "
                                                  "partial: 0 * inf = nan in the derivative along x[1]"),
     ("np.hypot at (0, 0) [singular]", "grad"): _HYPOT0,
