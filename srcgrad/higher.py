@@ -222,7 +222,9 @@ class HvpFunction(GradFunction):
 
     def hidden_values(self, sig) -> tuple:
         self.module(sig)
-        return self._jf.hidden_values(self._primal_sig(sig))
+        psig = self._primal_sig(sig)
+        self._jf.module(psig)       # (re)built if a rule declared since invalidated it
+        return self._jf.hidden_values(psig)
 
 
 def hvp(fun: Callable, argnums: int = 0) -> Callable:

@@ -253,3 +253,23 @@ def test_where_of_numbers_is_a_number():
         fd = numerical_grad(f, [s, X4], (0, 1))
         assert g[0] == pytest.approx(fd[0], rel=1e-7)
         np.testing.assert_allclose(g[1], fd[1], rtol=1e-7, atol=1e-10)
+
+
+def columns_normalised(A):
+    Q = np.zeros_like(A)
+    for j in range(A.shape[1]):
+        v = A[:, j].copy()
+        Q[:, j] = v / np.linalg.norm(v)
+    return Q
+
+
+def test_vjp_value_of_an_array_written_in_a_loop():
+    """The adjoint sweep restores the regions the forward sweep overwrote; the returned array
+    must be the forward value (it came back as zeros: Gram-Schmidt in the NumPy corpus)."""
+    M = R.normal(size=(4, 3))
+    out, pull = srcgrad.vjp(columns_normalised, M)
+    np.testing.assert_allclose(out, M / np.linalg.norm(M, axis=0), rtol=1e-14)
+    ct = R.normal(size=(4, 3))
+    (g,) = pull(ct)
+    (fd,) = numerical_grad(lambda a: float(np.sum(ct * columns_normalised(a))), [M], (0,))
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)

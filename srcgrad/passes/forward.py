@@ -270,6 +270,13 @@ class Forward:
                 return ast.Constant(0.0)
             args = [t] + [op_ast(a) for a in v.args[1:]]
             return primal_expr(ir.Prim(r, tuple(_Tmp(a) for a in args)))
+        if r.tangent is not None and not any(self.has(a) for a in v.args[1:]):
+            t = self.tangent_of(v.args[0])
+            if _const_value(t) == 0.0:
+                return ast.Constant(0.0)
+            mapping = {"t": t, "out": N(s.target)}
+            mapping.update({p: op_ast(a) for p, a in zip(r.params, v.args)})
+            return substitute(r.tangent, mapping)
         if r.key == "matmul" or r.key is _np_dot():
             a, b = v.args
             terms = []

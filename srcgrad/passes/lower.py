@@ -225,13 +225,31 @@ class Lowerer:
                          "assign to a variable or to an array element `y[i] = ...`")
 
     def unpack(self, target, value, s):
-        """`a, b = t` for a tuple known while lowering (a helper's results, `A.shape`)."""
-        items = value.items if isinstance(value, TupleVal) else tuple(ir.Const(v) for v in value.value) \
-            if isinstance(value, ir.Const) and isinstance(value.value, tuple) else None
+        """`a, b = t` for a tuple known while lowering (a helper's results, `A.shape`), or an
+        array along its first axis (`x, y, z = v`: elements; rows of a 2-D array), its length
+        checked as Python does.  Targets may be names, nested tuples or subscripts."""
+        if any(isinstance(t, ast.Starred) for t in target.elts):
+            raise self.error(UnsupportedSyntaxError, "starred unpacking (`a, *rest = ...`)", s,
+                             "index the values you need")
+        if isinstance(value, ir.Var) and self.type_of(value).is_array:
+            n = len(target.elts)
+            tmp = self.names.fresh("_unpacked")
+            self.env[tmp] = value
+            check = ast.copy_location(ast.Compare(ast.Call(ast.Name("len", ast.Load()), [ast.Name(tmp, ast.Load())], []),
+                                                  [ast.Eq()], [ast.Constant(n)]), s)
+            self.stmt(ast.copy_location(ast.Assert(check, None), s))
+            items = []
+            for k in range(n):
+                items.append(self.expr(ast.copy_location(
+                    ast.Subscript(ast.Name(tmp, ast.Load()), ast.Constant(k), ast.Load()), s)))
+            self.env.pop(tmp, None)
+        else:
+            items = value.items if isinstance(value, TupleVal) else tuple(ir.Const(v) for v in value.value) \
+                if isinstance(value, ir.Const) and isinstance(value.value, tuple) else None
         if items is None:
-            raise self.error(UnsupportedSyntaxError, "unpacking a value that is not a tuple", s,
-                             "unpack tuples (a helper's results, A.shape); index arrays element by element")
-        if any(isinstance(t, ast.Starred) for t in target.elts) or len(target.elts) != len(items):
+            raise self.error(UnsupportedSyntaxError, "unpacking a value that is not a tuple or an array", s,
+                             "unpack tuples (a helper's results, A.shape) or arrays; index other values")
+        if len(target.elts) != len(items):
             raise self.error(UnsupportedSyntaxError,
                              f"unpacking {len(items)} values into {len(target.elts)} names", s)
         for t, item in zip(target.elts, items):
@@ -239,8 +257,14 @@ class Lowerer:
                 self.unpack(t, item, s)
             elif isinstance(t, ast.Name):
                 self.env[t.id] = item
+            elif isinstance(t, ast.Subscript) and not isinstance(item, TupleVal):
+                tmp = self.names.fresh("_unpacked")
+                self.env[tmp] = item
+                self.assign(ast.copy_location(ast.Assign([t], ast.Name(tmp, ast.Load())), s))
+                self.env.pop(tmp, None)
             else:
-                raise self.error(UnsupportedSyntaxError, "unpacking into something other than names", s)
+                raise self.error(UnsupportedSyntaxError, "unpacking into something other than names and "
+                                 "array elements", s)
 
     @staticmethod
     def _is_plain_copy(value):

@@ -501,7 +501,9 @@ class Reverse:
         earlier value is kept first (a copy, for an array restored in place)."""
         if isinstance(res, ir.Tup):
             return ast.Tuple([self._keep_result(item, saved, body) for item in res.items], ast.Load())
-        if isinstance(res, ir.Var) and res.name in saved:
+        writes = any(isinstance(x, ir.Store) for x in ir.walk_stmts(self.fn.body))
+        if isinstance(res, ir.Var) and (res.name in saved or (writes and not self.an.is_scalar(res.name))):
+            # (an array the function writes into may have regions restored by the adjoint sweep)
             final = self.names.fresh(f"{res.name}_final")
             body.append(assign(final, N(res.name) if self.an.is_scalar(res.name) else call("np.copy", N(res.name))))
             return N(final)

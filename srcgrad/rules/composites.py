@@ -129,3 +129,24 @@ def trace(a):
     for i in range(min(a.shape[0], a.shape[1])):
         s += a[i, i]
     return s
+
+
+@composite(np.diag)
+def diag(v):
+    if v.ndim == 1:                 # a vector: the square matrix with it on the diagonal
+        n = v.shape[0]
+        m = np.zeros((n, n))
+        for i in range(n):
+            m[i, i] = v[i]
+        return m
+    n = min(v.shape[0], v.shape[1])     # a matrix: its diagonal
+    d = np.zeros(n)
+    for i in range(n):
+        d[i] = v[i, i]
+    return d
+
+
+@composite(np.cross)
+def cross(a, b):
+    assert a.ndim == 1 and b.ndim == 1      # 3-vectors (rows of vectors: loop over them)
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])

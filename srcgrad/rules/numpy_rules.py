@@ -173,7 +173,11 @@ def mean(g, x):
     return _rt.sum_grad(g, x) / x.size
 
 
-@vjp(np.max, np.amax, np.min, np.amin, arity=1, typer=shapes.scalar_float)
+def _extremum_tangent(t, x, out):
+    return np.sum(t * _rt.select_grad(1.0, x, out))
+
+
+@vjp(np.max, np.amax, np.min, np.amin, arity=1, typer=shapes.scalar_float, tangent=_extremum_tangent)
 def extremum(g, x, out):
     return _rt.select_grad(g, x, out)       # ties share the adjoint equally
 
@@ -183,12 +187,16 @@ def prod(g, x):
     return _rt.prod_grad(g, x)              # products of the other elements: exact at zeros
 
 
-@vjp(np.cumsum, arity=1, typer=shapes.flat)
+@vjp(np.cumsum, arity=1, typer=shapes.flat, linear=True)
 def cumsum(g, x):
     return _rt.cumsum_grad(g, x)
 
 
-@vjp(np.linalg.norm, arity=1, typer=shapes.scalar_float, call="np.linalg.norm")
+def _norm_tangent(t, x, out):
+    return np.sum(t * _rt.norm_grad(1.0, x, out))
+
+
+@vjp(np.linalg.norm, arity=1, typer=shapes.scalar_float, call="np.linalg.norm", tangent=_norm_tangent)
 def norm(g, x, out):
     return _rt.norm_grad(g, x, out)         # 0 at x == 0 (the subgradient of smallest norm)
 

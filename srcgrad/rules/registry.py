@@ -61,6 +61,8 @@ class Rule:
     view: bool = False                # the result shares memory with the first argument (x.T)
     linear: bool = False              # linear in its first argument (the others constants): forward
                                       # mode's tangent is the primitive applied to the tangent
+    tangent: ast.expr | None = None   # vjp rules: forward mode's tangent for the first argument's
+                                      # tangent `t` (in terms of t, the arguments and `out`)
 
     def result_type(self, tys, consts):
         return self.typer(list(tys), list(consts))
@@ -97,6 +99,16 @@ def _external_name(obj) -> str | None:
     mangled = "_x_" + re.sub(r"\W", "_", f"{mod}.{qual}")
     EXTERNAL[mangled] = (mod, qual)
     return mangled
+
+
+def _tangent_expr(fn, params):
+    """A vjp rule's forward-mode tangent `(t, *args, out) -> expr`, in the rule's parameter names."""
+    if fn is None:
+        return None
+    names, expr = _return_expr(fn)
+    if names[1:1 + len(params)] != list(params):
+        raise SrcgradError(f"tangent {fn.__name__}: parameters must be (t, {', '.join(params)}[, out])")
+    return _bind_externals(fn, (expr,), set(names))[0]
 
 
 def _bind_externals(fn, exprs, params):
@@ -195,9 +207,13 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | None = No
 
 
 def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain=None,
-        array_only: bool = True, notes: str = "", typer=None, view: bool = False, linear: bool = False):
+        array_only: bool = True, notes: str = "", typer=None, view: bool = False, linear: bool = False,
+        tangent=None):
     """Declare a vector-Jacobian product: the function takes (g, *args, out) and returns one
-    contribution per argument (None where the argument is not differentiable)."""
+    contribution per argument (None where the argument is not differentiable).  `tangent`, a
+    function of (t, *args, out) returning one expression, gives forward mode the tangent of
+    the result for a tangent t of the first argument (`linear=True` says it is the primitive
+    applied to t)."""
 
     def deco(fn):
         names, expr = _return_expr(fn)
@@ -211,7 +227,8 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
                            call=call or _call_name(key), params=params[:arity], exprs=exprs[:arity],
                            uses_out="out" in names, domain=dom, fn=fn,
                            result=result, array_only=array_only, notes=notes, source=_source(fn),
-                           typer=typer or _default_typer(result), view=view, linear=linear))
+                           typer=typer or _default_typer(result), view=view, linear=linear,
+                           tangent=_tangent_expr(tangent, params[:arity])))
         return fn
 
     return deco

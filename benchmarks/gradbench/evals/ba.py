@@ -58,7 +58,7 @@ def jacobian_rows(cams, X, w, obs, feats):
         J[i, :, :N_CAM] = dcam
         J[i, :, N_CAM:N_CAM + 3] = dX
         J[i, :, N_CAM + 3] = dw
-    return J, srcgrad.grad(w_error)(w)
+    return J, srcgrad.vectorize(srcgrad.grad(w_error))(w)     # d w_error / d w, element by element
 
 
 _reproj_jacobian = srcgrad.jacobian(reproj_error, argnums=(0, 1, 2))
