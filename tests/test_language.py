@@ -68,6 +68,34 @@ def njit_style_loop_with_assert(x):
     return s / n
 
 
+def loop_over_elements(x):
+    s = 0.0
+    for xi in x:
+        s += xi * xi
+    return s
+
+
+def loop_enumerate(x, w):
+    s = 0.0
+    for i, xi in enumerate(x):
+        s += w[i] * np.sin(xi)
+    return s
+
+
+def loop_zip(x, w):
+    s = 0.0
+    for a, b in zip(x, w):      # to the shorter
+        s += (a - b) ** 2
+    return s
+
+
+def loop_over_rows(P):
+    e = 0.0
+    for p in P:
+        e += np.sum(p * p) * p[0]
+    return e
+
+
 X6 = np.array([0.5, 1.0, -2.0, 4.0, 0.3, 1.7])
 A32 = np.arange(6.0).reshape(3, 2) * 0.1 - 0.2
 CASES = [
@@ -81,6 +109,10 @@ CASES = [
     (reshape_, (X6,), 0),
     (nested_helper_with_default, (X6, 0.7), (0, 1)),
     (njit_style_loop_with_assert, (X6,), 0),
+    (loop_over_elements, (X6,), 0),
+    (loop_enumerate, (X6[:3].copy(), X6), (0, 1)),
+    (loop_zip, (X6[:4].copy(), X6), (0, 1)),
+    (loop_over_rows, (A32,), 0),
 ]
 
 

@@ -100,11 +100,13 @@ def _check(node, loc):
         it = node.iter
         if _is_checkpoint_call(it):
             it = it.args[0]
-        if not (isinstance(node.target, ast.Name) and isinstance(it, ast.Call)
-                and isinstance(it.func, ast.Name) and it.func.id == "range" and not it.keywords
-                and 1 <= len(it.args) <= 3):
+        from ..passes.desugar import sequence_loop_parts
+        is_range = isinstance(node.target, ast.Name) and isinstance(it, ast.Call) \
+            and isinstance(it.func, ast.Name) and it.func.id == "range" and not it.keywords and 1 <= len(it.args) <= 3
+        if not is_range and (it is not node.iter or sequence_loop_parts(node) is None):
             raise UnsupportedSyntaxError(
-                "a `for` loop over something other than `range(...)`", loc(node),
+                "a `for` loop over something other than `range(...)`, an array, `enumerate(x)` or "
+                "`zip(x, y, ...)`", loc(node),
                 "loop over indices: `for i in range(len(x)): ... x[i] ...`")
     if isinstance(node, ast.Return) and node.value is None:
         raise UnsupportedSyntaxError("`return` without a value", loc(node), "return a scalar")

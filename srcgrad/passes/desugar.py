@@ -42,6 +42,68 @@ class _Ctx:
     force: bool = False      # flag every return (needed when a return sits in nested ifs)
 
 
+def is_range_loop(node: ast.For) -> bool:
+    it = node.iter
+    f = getattr(it, "func", None)
+    return isinstance(it, ast.Call) and (
+        (isinstance(f, ast.Name) and f.id == "range")
+        or (isinstance(f, (ast.Name, ast.Attribute)) and (getattr(f, "id", None) or f.attr) == "checkpoint"))
+
+
+def sequence_loop_parts(node: ast.For):
+    """`for v in x`, `for i, v in enumerate(x)`, `for a, b in zip(x, y)`: (index name or None,
+    [(target, sequence expression)]), or None for any other loop."""
+    it, target = node.iter, node.target
+    f = getattr(it, "func", None) if isinstance(it, ast.Call) else None
+    if isinstance(f, ast.Name) and f.id == "enumerate" and len(it.args) == 1 and not it.keywords:
+        if isinstance(target, ast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[0], ast.Name):
+            return target.elts[0].id, [(target.elts[1], it.args[0])]
+        return None
+    if isinstance(f, ast.Name) and f.id == "zip" and it.args and not it.keywords:
+        if isinstance(target, ast.Tuple) and len(target.elts) == len(it.args):
+            return None, list(zip(target.elts, it.args))
+        return None
+    if isinstance(it, (ast.Name, ast.Attribute, ast.Subscript)):
+        return None, [(target, it)]
+    return None
+
+
+def _index_loops(stmts: list, fresh) -> list:
+    """Loops over arrays become loops over indices (the lowering knows `range` loops only):
+
+        for i, v in enumerate(x):    ->    _seq = x
+            body                           for i in range(len(_seq)):
+                                               v = _seq[i]
+                                               body
+
+    The sequence is bound once before the loop, as Python evaluates it once; `zip` runs to the
+    shortest.  Rows of a 2-D array are its elements, as in NumPy."""
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            if isinstance(getattr(s, field, None), list) and not isinstance(s, ast.FunctionDef):
+                setattr(s, field, _index_loops(getattr(s, field), fresh))
+        parts = sequence_loop_parts(s) if isinstance(s, ast.For) and not is_range_loop(s) else None
+        if parts is None:
+            out.append(s)
+            continue
+        index, pairs = parts
+        index = index or fresh("_i")
+        seqs = []
+        for _, seq in pairs:
+            name = fresh("_seq")
+            out.append(_assign(name, seq, s))
+            seqs.append(name)
+        lens = [ast.Call(_name("len"), [_name(n)], []) for n in seqs]
+        stop = lens[0] if len(lens) == 1 else ast.Call(_name("min"), lens, [])
+        reads = [ast.copy_location(ast.Assign(targets=[t], value=ast.Subscript(_name(n), _name(index), ast.Load())), s)
+                 for (t, _), n in zip(pairs, seqs)]
+        loop = ast.For(target=_name(index, ast.Store), iter=ast.Call(_name("range"), [stop], []),
+                       body=reads + s.body, orelse=[], type_comment=None)
+        out.append(ast.fix_missing_locations(ast.copy_location(loop, s)))
+    return out
+
+
 def _name(id_, ctx=ast.Load):
     return ast.Name(id=id_, ctx=ctx())
 
@@ -67,12 +129,13 @@ class Desugar:
         in_loop = any(isinstance(n, ast.Return) for lp in ast.walk(fdef) if isinstance(lp, (ast.For, ast.While))
                       for n in ast.walk(lp))
         ctx = _Ctx(retval=self.fresh("_retval"), retflag=self.fresh("_returned"), loops=[], force=in_loop)
-        stmts = _sink_all(copy.deepcopy(fdef.body))
+        source = _index_loops(copy.deepcopy(fdef.body), self.fresh)
+        stmts = _sink_all(copy.deepcopy(source))
         try:
             body, status, _ = self.block(stmts, ctx)
         except _NeedFlags:   # a return that may or may not happen, outside loops: use the flag
             ctx = _Ctx(retval=ctx.retval, retflag=ctx.retflag, loops=[], force=True)
-            body, status, _ = self.block(_sink_all(copy.deepcopy(fdef.body)), ctx)
+            body, status, _ = self.block(_sink_all(copy.deepcopy(source)), ctx)
         if status != ALWAYS:
             last = fdef.body[-1] if fdef.body else fdef
             raise UnsupportedSyntaxError(
