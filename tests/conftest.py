@@ -46,7 +46,24 @@ SLOW_TESTS = {
     # grad(grad(f)) through nested loops (14 s); loops, while, branches and early returns
     # stay in the other cases
     "tests/test_higher.py::test_grad_of_grad_through_branches_and_loops[nested_loops-args6-0]": 14,
+    # measured 2026-12-03 (--durations, the whole suite 737 s under load): loops carrying arrays
+    # keep heat, oscillator, rnn and the fixed point; GradBench keeps lse, llsq and ode
+    "tests/test_array_loops.py::test_array_loop_workload_matches_central_differences[rk4]": 16,
+    "tests/test_array_loops.py::test_newton_in_a_while_loop_over_arrays": 8,
+    "tests/benchmarks/test_gradbench.py::test_kmeans_natural": 16,
+    "tests/benchmarks/test_gradbench.py::test_ba_natural": 14,
 }
+# The NumPy corpus' entries whose derivative compiles for more than 4 s (cold, one mode;
+# `python -m tests.corpus_numpy` prints them all): the other 70-odd entries cover the same
+# constructs in the default run.
+SLOW_TESTS.update({f"tests/test_corpus_numpy.py::test_entry[{name}]": 0 for name in (
+    "sobel_magnitude-grad", "tv_denoise_energy-grad", "batchnorm-jacobian", "batchnorm-vjp",
+    "laplacian_2d-jacobian", "layer_norm-jacobian", "gram_schmidt-jacobian", "standardize_columns-jacobian",
+    "extended_powell-grad", "velocity_verlet-jacobian", "wave_leapfrog-jacobian", "pairwise_sq_dists-jacobian",
+    "rosenbrock-grad", "mlp_loss-grad", "rank_one_update-grad", "kinetic_energy-grad", "heat_energy-grad",
+    "covariance-jacobian", "kl_divergence-grad", "column_rms-grad")})
+# it runs every entry of the corpus, the slow ones too
+SLOW_TESTS["tests/test_corpus_numpy.py::test_fraction_ok_is_locked_in"] = 0
 
 # Parametrized tests: the ids that stay in the default run (each engine path or construct
 # once); every other case is slow.

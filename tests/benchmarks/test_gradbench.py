@@ -371,10 +371,13 @@ def test_tool_protocol():
 
 def test_tool_min_runs_and_fallback():
     tool = Tool()
-    defined = tool.respond({"id": 0, "kind": "define", "module": "lse"})
+    defined = tool.respond({"id": 0, "kind": "define", "module": "det"})     # recursion: refused
     names = [t["name"] for t in defined["timings"]]
     assert defined["success"] and names[0] == "refused (natural form)"
     assert names[1:] == ["compile (adapted form)"] * 2 + ["warm-up (adapted form)"] * 2
+    defined = tool.respond({"id": 0, "kind": "define", "module": "lse"})     # differentiated as written
+    names = [t["name"] for t in defined["timings"]]
+    assert defined["success"] and names == ["compile (natural form)"] * 2 + ["warm-up (natural form)"] * 2
     out = tool.respond({"id": 1, "kind": "evaluate", "module": "lse", "function": "gradient",
                         "input": {"x": [0.0, 0.0], "min_runs": 4, "min_seconds": 0}})
     assert out["success"] and out["output"] == [0.5, 0.5] and len(out["timings"]) == 4

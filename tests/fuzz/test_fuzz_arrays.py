@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from . import gen_arrays, oracle_arrays
 from .driver_arrays import check_program
 
-EXAMPLES = int(os.environ.get("FUZZ_ARRAY_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("FUZZ_ARRAY_EXAMPLES", "4"))
 INPUTS = int(os.environ.get("FUZZ_ARRAY_INPUTS", "3"))
 FEATURES = gen_arrays.features_from_env()
 
