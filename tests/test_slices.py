@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import srcgrad
+from srcgrad.testing import numerical_grad
 from tests.arraycheck import check_forward, check_reverse
 
 
@@ -118,3 +119,33 @@ def test_too_many_indices_is_refused():
         return x[0, 1] * 2.0
     with pytest.raises(srcgrad.UnsupportedArrayUseError, match="2 indices"):
         srcgrad.grad(f)(X6)
+
+
+def pair_energy(pos):
+    e = 0.0
+    for i in range(pos.shape[0] - 1):
+        d = pos[i + 1:] - pos[i]          # a slice whose shape changes every iteration
+        e += np.sum(d * d)
+    return e
+
+
+def pair_potential(pos, m):
+    energy = 0.0
+    for i, p in enumerate(pos):
+        d = pos[i + 1:] - p
+        r = np.sqrt((d ** 2).sum(axis=1))
+        energy -= m[i] * np.sum(m[i + 1:] / r)
+    return energy
+
+
+def test_slice_whose_shape_changes_per_iteration():
+    """The adjoint of `pos[i + 1:]` was zeroed with the last iteration's shape, then the
+    iteration's adjoint was summed into it: silently wrong (the NumPy corpus' gravity energy)."""
+    rng = np.random.default_rng(0)
+    pos, m = rng.normal(size=(4, 3)), rng.uniform(0.5, 2.0, 4)
+    # by hand: d/dpos_k sum_{i<j} |p_j - p_i|^2 = 2 sum_j (p_k - p_j)
+    want = 2 * (pos.shape[0] * pos - pos.sum(axis=0))
+    np.testing.assert_allclose(srcgrad.grad(pair_energy)(pos), want, rtol=1e-12)
+    g = srcgrad.grad(pair_potential, argnums=(0, 1))(pos, m)
+    for gi, n in zip(g, numerical_grad(pair_potential, [pos, m], (0, 1))):
+        np.testing.assert_allclose(gi, n, rtol=1e-6, atol=1e-9)

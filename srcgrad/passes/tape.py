@@ -247,8 +247,9 @@ class _Planner:
                                   for a in val.args)
                     elif isinstance(val, ir.Raw):
                         bad = any(r in variant or (not an.types[r].is_array and r in inner) for r in val.reads)
-                    elif isinstance(val, ir.Load):
-                        bad = val.array.name in variant or not all(fixed_number(i) for i in val.index)
+                    elif isinstance(val, ir.Load):     # a slice's bounds set its shape (an index does not)
+                        bounds = ir.index_operands([i for i in val.index if isinstance(i, ir.Slice)])
+                        bad = val.array.name in variant or not all(fixed_number(i) for i in bounds)
                     else:
                         bad = False
                     if bad:
