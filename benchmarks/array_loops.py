@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 
+import numba
 import numpy as np
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -50,6 +51,7 @@ def rnn(Wh, Wx, xs, h0):
     return np.sum(h * h)
 
 
+@numba.njit        # so that the primal compiles with numba.njit too; srcgrad reads its source
 def lotka_volterra(y, A, r):
     return y * (r + A @ y)
 
