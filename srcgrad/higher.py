@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import abstract
-from .api import GradFunction, _normalize_argnums, grad
+from .api import GradFunction, _is_numba_error, _normalize_argnums, grad
 from .errors import ArgnumsError, SrcgradError
 
 
@@ -52,7 +52,12 @@ class JvpFunction(GradFunction):
         sig = self.signature(vals)
         self._last_sig = sig
         kernel = getattr(self.module(sig), self.entry_name)
-        return kernel(*vals, *tans, *self.hidden_values(sig))
+        try:
+            return kernel(*vals, *tans, *self.hidden_values(sig))
+        except Exception as exc:
+            if _is_numba_error(exc):
+                raise self._compilation_error(exc, sig) from None
+            raise
 
 
 class ForwardGradFunction(GradFunction):

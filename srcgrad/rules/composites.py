@@ -150,3 +150,35 @@ def diag(v):
 def cross(a, b):
     assert a.ndim == 1 and b.ndim == 1      # 3-vectors (rows of vectors: loop over them)
     return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
+@composite(np.max, np.amax)
+def max_(a, axis=None, keepdims=False):
+    return _extremum(a, axis, keepdims, True)
+
+
+@composite(np.min, np.amin)
+def min_(a, axis=None, keepdims=False):
+    return _extremum(a, axis, keepdims, False)
+
+
+def _extremum(a, axis, keepdims, largest):
+    """np.max/np.min along an axis of a 1-D or 2-D array: the whole-array reduction row by row."""
+    if axis is None or a.ndim == 1:
+        if largest:
+            m = np.max(a)
+        else:
+            m = np.min(a)
+    else:
+        rows = a
+        if axis == 0 or axis == -2:
+            rows = a.T
+        m = np.empty(rows.shape[0])
+        for i in range(rows.shape[0]):
+            if largest:
+                m[i] = np.max(rows[i])
+            else:
+                m[i] = np.min(rows[i])
+    if keepdims:
+        m = _keep(m, a, axis)
+    return m
