@@ -70,10 +70,15 @@ def transform_forward(func, argnums: tuple, gradient: bool = False, sig=None) ->
     return _run(func, argnums, "forward", build, sig)
 
 
+def _last_return(parsed):
+    """Where the user's function returns (its last `return`), for errors about the result."""
+    rets = [n for n in ast.walk(parsed.tree) if isinstance(n, ast.Return)]
+    return parsed.loc(rets[-1] if rets else None)
+
+
 def _check_scalar_result(parsed, fn, an) -> None:
     """A gradient needs one number out: refuse arrays and tuples at the user's `return`."""
-    rets = [n for n in ast.walk(parsed.tree) if isinstance(n, ast.Return)]
-    where = parsed.loc(rets[-1] if rets else None)
+    where = _last_return(parsed)
     if isinstance(fn.result, ir.Tup):
         raise NonScalarOutputError(f"the function returns a tuple of {len(fn.result.items)} values, not a scalar", where,
                                    "differentiate one output (a function returning it), or use srcgrad.jacobian")
@@ -90,9 +95,8 @@ def transform(func, argnums: tuple, single: bool, sig=None, outputs: str = "scal
 
     def loss_only(parsed, fn):
         if not isinstance(fn.result, ir.Tup) or len(fn.result.items) < 2:
-            rets = [n for n in ast.walk(parsed.tree) if isinstance(n, ast.Return)]
             raise NonScalarOutputError("with has_aux=True the function must return a pair `(loss, aux)`",
-                                       parsed.loc(rets[-1] if rets else None),
+                                       _last_return(parsed),
                                        "return `loss, aux` (aux: any value to carry out), or drop has_aux")
         return fn.result.items[0]
 

@@ -33,35 +33,10 @@ HIDDEN = {hidden!r}
 '''
 
 
-def wrappers(name: str, params: list[str], argnums, single: bool, uses_stacks: bool, names) -> list:
-    vjp = f"{name}_vjp"
-    value, grads = names.fresh("_value"), names.fresh("_grads")
-    fs, is_ = names.fresh("_fs"), names.fresh("_is")
-    out = []
-    for which in ("grad", "value_and_grad"):
-        body = []
-        call_args = [N(p) for p in params] + [ast.Constant(1.0)]
-        targets = [S(value), S(grads)]
-        if uses_stacks:
-            body.append(assign(fs, ast.Call(ast.parse("_rt.new_float_stack", mode="eval").body, [ast.Constant(64)], [])))
-            body.append(assign(is_, ast.Call(ast.parse("_rt.new_int_stack", mode="eval").body, [ast.Constant(64)], [])))
-            call_args += [N(fs), N(is_)]
-            targets += [S(fs), S(is_)]
-        body.append(ast.Assign([ast.Tuple(targets, ast.Store())], ast.Call(N(vjp), call_args, [])))
-        g = ast.Subscript(N(grads), ast.Constant(0), ast.Load()) if single else N(grads)
-        ret = g if which == "grad" else ast.Tuple([N(value), g], ast.Load())
-        body.append(ast.Return(ret))
-        out.append(ast.FunctionDef(name=f"{name}_{which}",
-                                   args=ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []),
-                                   body=body, decorator_list=[N("_jit")], returns=None, type_params=[]))
-    return out
-
-
-def pullback(name: str, params: list[str], uses_stacks: bool, names) -> ast.FunctionDef:
-    """`<f>_pullback(params..., _seed) -> (value, grads)`: the vjp with its stacks made here."""
-    seed, value, grads = names.fresh("_seed"), names.fresh("_value"), names.fresh("_grads")
-    fs, is_ = names.fresh("_fs"), names.fresh("_is")
-    call_args = [N(p) for p in params] + [N(seed)]
+def _call_vjp(name: str, params: list[str], seed: ast.expr, uses_stacks: bool, value: str, grads: str,
+              fs: str, is_: str) -> list:
+    """`value, grads = <f>_vjp(params..., seed)`, with new stacks `fs`, `is_` when it uses them."""
+    call_args = [N(p) for p in params] + [seed]
     targets = [S(value), S(grads)]
     body = []
     if uses_stacks:
@@ -70,10 +45,33 @@ def pullback(name: str, params: list[str], uses_stacks: bool, names) -> ast.Func
         call_args += [N(fs), N(is_)]
         targets += [S(fs), S(is_)]
     body.append(ast.Assign([ast.Tuple(targets, ast.Store())], ast.Call(N(f"{name}_vjp"), call_args, [])))
-    body.append(ast.Return(ast.Tuple([N(value), N(grads)], ast.Load())))
-    return ast.FunctionDef(name=f"{name}_pullback",
-                           args=ast.arguments([], [ast.arg(p) for p in params + [seed]], None, [], [], None, []),
+    return body
+
+
+def _jit_function(name: str, params: list[str], body: list) -> ast.FunctionDef:
+    return ast.FunctionDef(name=name, args=ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []),
                            body=body, decorator_list=[N("_jit")], returns=None, type_params=[])
+
+
+def wrappers(name: str, params: list[str], argnums, single: bool, uses_stacks: bool, names) -> list:
+    value, grads = names.fresh("_value"), names.fresh("_grads")
+    fs, is_ = names.fresh("_fs"), names.fresh("_is")
+    out = []
+    for which in ("grad", "value_and_grad"):
+        body = _call_vjp(name, params, ast.Constant(1.0), uses_stacks, value, grads, fs, is_)
+        g = ast.Subscript(N(grads), ast.Constant(0), ast.Load()) if single else N(grads)
+        body.append(ast.Return(g if which == "grad" else ast.Tuple([N(value), g], ast.Load())))
+        out.append(_jit_function(f"{name}_{which}", params, body))
+    return out
+
+
+def pullback(name: str, params: list[str], uses_stacks: bool, names) -> ast.FunctionDef:
+    """`<f>_pullback(params..., _seed) -> (value, grads)`: the vjp with its stacks made here."""
+    seed, value, grads = names.fresh("_seed"), names.fresh("_value"), names.fresh("_grads")
+    fs, is_ = names.fresh("_fs"), names.fresh("_is")
+    body = _call_vjp(name, params, N(seed), uses_stacks, value, grads, fs, is_)
+    body.append(ast.Return(ast.Tuple([N(value), N(grads)], ast.Load())))
+    return _jit_function(f"{name}_pullback", params + [seed], body)
 
 
 def module_source(header_fields: dict, functions: list, kind: str = "reverse-mode", extra: str = "") -> str:
