@@ -101,6 +101,21 @@ def max_along_axes(A):
     return np.sum(np.log(np.sum(np.exp(A - m), axis=1)) + m[:, 0]) + np.sum(np.min(A, axis=0) ** 2)
 
 
+def _bump(v):
+    return v * v - 0.3
+
+
+def calls_in_conditions(x):
+    """A helper and np.mean(·, axis=) inside conditions, also after `and`/`or` and in `while`:
+    run only where Python runs them (the `and` guards the index)."""
+    s, i = 0.0, 0
+    while i < x.shape[0] and _bump(x[i]) < 5.0:
+        if _bump(x[i]) > 0 or np.mean(np.outer(x, x), axis=1)[i] > 0.2:
+            s += x[i] ** 3
+        i += 1
+    return s + np.sum(np.where(np.max(np.outer(x, x), axis=0) > 1.0, x, 2.0 * x))
+
+
 X6 = np.array([0.5, 1.0, -2.0, 4.0, 0.3, 1.7])
 A32 = np.arange(6.0).reshape(3, 2) * 0.1 - 0.2
 CASES = [
@@ -119,6 +134,7 @@ CASES = [
     (loop_zip, (X6[:4].copy(), X6), (0, 1)),
     (loop_over_rows, (A32,), 0),
     (max_along_axes, (A32,), 0),
+    (calls_in_conditions, (X6,), 0),
 ]
 
 
@@ -144,3 +160,21 @@ def test_keyword_reduction_generates_only_what_the_call_needs():
 
     src = srcgrad.grad(f).source_for(A32)
     assert "keepdims" not in src and "axis is None" not in src
+
+
+def lazy_helper_in_ifexp(x):
+    s = 0.0
+    for i in range(3):
+        if (x[i] if x[i] > 0 else _bump(x[i])) > 0.1:
+            s += x[i]
+    return s
+
+
+def test_a_call_a_condition_may_skip_is_refused_where_it_cannot_branch():
+    """Inside a conditional expression of a comparison srcgrad cannot make the call lazy: it
+    refuses (naming the call) rather than run what the condition guards."""
+    with pytest.raises(srcgrad.UnsupportedSyntaxError) as err:
+        srcgrad.grad(lazy_helper_in_ifexp)(X6)
+    msg = str(err.value)
+    assert "`_bump`" in msg and "a if c else b" in msg and "assign the call's result to a variable" in msg
+    assert "test_language.py" in msg

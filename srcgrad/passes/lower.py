@@ -617,7 +617,17 @@ class Lowerer:
             return self.prim(registry.lookup_operator("neg" if isinstance(e.op, ast.USub) else "pos"), (a,), e, target)
         if isinstance(e, (ast.Compare, ast.BoolOp)):
             v = self.fold(e)
-            return ir.Const(v) if v is not _NOFOLD else self.raw(e, target)
+            if v is not _NOFOLD:
+                return ir.Const(v)
+            if isinstance(e, ast.BoolOp) and any(self.lowered_call(c) for v in e.values[1:] for c in ast.walk(v)) \
+                    and all(isinstance(v, (ast.Compare, ast.BoolOp)) for v in e.values):
+                # `a and h(x) > 0` with a call that is lowered (a helper, np.max(x, axis=0)): the
+                # call runs only where Python runs it, `h(x) > 0 if a else False`
+                first, rest = e.values[0], (e.values[1] if len(e.values) == 2 else
+                                            ast.copy_location(ast.BoolOp(e.op, e.values[1:]), e))
+                yes, no = (rest, ast.Constant(False)) if isinstance(e.op, ast.And) else (ast.Constant(True), rest)
+                return self.ifexp(ast.copy_location(ast.IfExp(first, yes, no), e), target)
+            return self.raw(e, target)
         if isinstance(e, ast.IfExp):
             return self.ifexp(e, target)
         if isinstance(e, ast.Call):
@@ -696,6 +706,8 @@ class Lowerer:
         op = None
         if isinstance(test, ast.Name):
             op = self.read_name(test.id, test)
+        if not isinstance(op, ir.Var) and isinstance(test, ast.BoolOp):
+            op = self.expr(test)            # `a and h(x) > 0` may branch (see expr)
         if not isinstance(op, ir.Var):
             op = self.raw(test, None, hint="c")
         if self.type_of(op).is_array:
@@ -1078,20 +1090,47 @@ class Lowerer:
                 self.generic_visit(node)
                 return node
 
+            lazy = 0        # > 0 inside an operand Python may not evaluate (`and`/`or`, `a if c else b`)
+
+            def visit_BoolOp(self, node):
+                node.values[0] = self.visit(node.values[0])
+                self.lazy += 1
+                node.values[1:] = [self.visit(v) for v in node.values[1:]]
+                self.lazy -= 1
+                return node
+
+            def visit_IfExp(self, node):
+                node.test = self.visit(node.test)
+                self.lazy += 1
+                node.body, node.orelse = self.visit(node.body), self.visit(node.orelse)
+                self.lazy -= 1
+                return node
+
             def visit_Call(self, node):
                 obj = None
                 try:
                     obj = lowerer.callee(node.func)
                 except LocatedError:
                     pass
-                if resolve.is_helper(obj) and not registry.has_any_rule(obj):
+                if not self.lazy and node is not root:
+                    # a call inside a comparison is lowered as any call is (a helper inlined,
+                    # np.mean(A, axis=1) as its composite, its result typed by its rule), and the
+                    # comparison reads its result.  Only where Python always evaluates it:
+                    # hoisting `i < n and h(x[i]) > 0` would run what the `and` guards.
+                    v = lowerer.expr(node)
+                    if not isinstance(v, (ir.Var, ir.Const)):
+                        raise lowerer.error(UnsupportedSyntaxError, "a tuple inside a condition", node)
+                    return ast.copy_location(self.operand(v, node), node)
+                if lowerer.lowered_call(node, obj):
                     raise lowerer.error(UnsupportedSyntaxError,
-                                        f"a call to helper `{obj.__name__}` inside a condition", node,
-                                        "assign the helper's result to a variable first")
+                                        f"a call to `{ast.unparse(node.func)}` after `and`/`or` or inside "
+                                        "`a if c else b` of a condition", node,
+                                        "assign the call's result to a variable first")
                 self.generic_visit(node)
                 return node
 
-        expr = Rename().visit(_deepcopy(e))
+        root = _deepcopy(e)         # a call raw itself (a non-differentiable one) is copied as written
+        expr = Rename().visit(root)
         ty = RawTyper(self.ty, e, self.loc).type(expr)
         if not isinstance(ty, abstract.Ty):
             raise self.error(UnsupportedSyntaxError, f"a {ty} value here", e,
@@ -1101,6 +1140,28 @@ class Lowerer:
                             self.loc(self.loc_node)))
         self.set_type(t, ty)
         return ir.Var(t)
+
+    def lowered_call(self, node, obj=_NOFOLD) -> bool:
+        """Is `node` a call that a condition cannot copy as written: a helper (inlined), or a
+        composite whose spelling Numba lacks (np.mean(A, axis=1), np.max(x, axis=0))?"""
+        if not isinstance(node, ast.Call):
+            return False
+        if obj is _NOFOLD:
+            try:
+                obj = self.callee(node.func)
+            except LocatedError:
+                return False
+        nargs = len(node.args)
+        if isinstance(obj, tuple):          # x.mean(axis=0): np.mean(x, axis=0)
+            obj = _METHODS.get(obj[1], getattr(np, obj[1], None) if obj[1] in _NP_METHODS else None)
+            nargs += 1
+        if isinstance(obj, LocalDef):
+            return True
+        if not _hashable(obj):
+            return False
+        if resolve.is_helper(obj) and not registry.has_any_rule(obj):
+            return True
+        return obj in registry.COMPOSITES and bool(node.keywords or registry.lookup(obj, nargs) is None)
 
     def _operand_ast(self, op):
         if isinstance(op, ir.Const):

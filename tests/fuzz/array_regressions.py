@@ -317,3 +317,33 @@ def recurrence_saving_an_array_temporary(s, y):
     for i in range(4):
         v = 0.5 * v + 0.5 * np.tanh(np.cos(y)) * s
     return np.sum(v * v)
+
+
+A3 = np.array([[0.2, -0.4, 0.9], [1.1, 0.3, -0.6], [0.5, 0.8, -1.2]])
+
+
+@case((0, 1), (Y3, A3))
+def mean_axis_inside_a_where_condition(x, A):
+    """np.mean(M, axis=1) < x[k] as np.where's condition, in a loop: CompilationError (the
+    comparison was copied to Numba as written, and Numba's np.mean has no axis=).  Found by the
+    CI fuzz run of stop 24 (Hypothesis seed 2254)."""
+    s = 0.0
+    for k in range(2):
+        v = np.where(np.mean(np.dot(A.T @ A, A.T), axis=1) < x[k], x, A[2, :])
+        s += np.sum(v * x)
+    return s
+
+
+def _h_cond(a):
+    return a * a - 0.1
+
+
+@case((0,), (Y3,))
+def helper_and_max_axis_inside_an_if_condition(x):
+    """A helper call and np.max(·, axis=0) in an `if` condition: refused with 'assign the
+    helper's result to a variable first'; both are now lowered as any call is."""
+    s = 0.0
+    for i in range(3):
+        if _h_cond(x[i]) > 0 and np.max(np.outer(x, x), axis=0)[i] > 0.05:
+            s += x[i] ** 3
+    return s

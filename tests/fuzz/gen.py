@@ -132,8 +132,9 @@ class _Gen:
         return self.leaf(sc)
 
     def cond(self, sc):
-        # helper calls inside a condition are a documented limitation ("assign the helper's
-        # result to a variable first"), so conditions are generated without them
+        # no helper calls inside conditions: this generator's comparisons may hold `a if c else b`,
+        # where srcgrad refuses a call it cannot make lazy ("assign the call's result to a variable
+        # first"); the array generator covers helpers in conditions (helper_in_condition)
         helpers, self.helpers = self.helpers, []
         try:
             return self._cond(sc)

@@ -23,6 +23,9 @@ from . import gen_arrays, oracle_arrays
 from .driver_arrays import check_program
 
 EXAMPLES = int(os.environ.get("FUZZ_ARRAY_EXAMPLES", "4"))
+# the same programs on every run, so that CI is reproducible (the long mode explores:
+# python -m tests.fuzz ...); FUZZ_RANDOM=1 draws new ones
+DERANDOMIZE = os.environ.get("FUZZ_RANDOM", "") != "1"
 INPUTS = int(os.environ.get("FUZZ_ARRAY_INPUTS", "3"))
 FEATURES = gen_arrays.features_from_env()
 
@@ -32,7 +35,7 @@ def programs(draw):
     return gen_arrays.generate(lambda lo, hi: draw(st.integers(lo, hi)), FEATURES, **gen_arrays.size_from_env())
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
+@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])
 @given(program=programs(), seed=st.integers(0, 2**32 - 1))
