@@ -6,6 +6,8 @@
   the long mode: `SRCGRAD_LONG=1`, or any `-m` expression (`-m slow` runs only them).  Besides
   `@pytest.mark.slow` on a test, SLOW_TESTS and SLOW_CASES below mark tests by node id, so that
   a corpus-driven test keeps a few representative cases in the default run.
+* The default run compiles with LLVM at -O1 (NUMBA_OPT=1, see below); the long mode at Numba's
+  default.
 * At the end of a session the heap is frozen (see pytest_sessionfinish).
 """
 import gc
@@ -26,6 +28,14 @@ LONG = os.environ.get("SRCGRAD_LONG", "") not in ("", "0")
 
 # the one-line "compiling ..." notice of a slow first call would interleave with test output
 os.environ.setdefault("SRCGRAD_QUIET", "1")
+
+# LLVM at -O1 in the default run: Numba's compile of a derivative is about 25% faster than at
+# its default -O3 (tests/test_language.py + test_outputs.py: 71 s against 92 s), and the suite
+# checks values, not the speed of the machine code; the long mode compiles as users do.  -O0
+# would halve compile times, but Numba then cannot cache most functions ("uses dynamic
+# globals"), which the cache tests rely on.  Set before any import of Numba.
+if not LONG:
+    os.environ.setdefault("NUMBA_OPT", "1")
 
 # Which tests are slow, decided from `--durations=0` of the whole suite on the 2-core VM (the
 # seconds below: wall time under a load average of about 6, where the whole run took 20
