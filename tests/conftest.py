@@ -62,6 +62,11 @@ SLOW_TESTS = {
     "tests/test_array_loops.py::test_newton_in_a_while_loop_over_arrays": 8,
     "tests/benchmarks/test_gradbench.py::test_kmeans_natural": 16,
     "tests/benchmarks/test_gradbench.py::test_ba_natural": 14,
+    # nesting (particle, saddle) keeps rr and ff, the two pure modes; the mixed ones repeat them
+    "tests/benchmarks/test_gradbench.py::test_particle_natural[rf]": 5,
+    "tests/benchmarks/test_gradbench.py::test_particle_natural[fr]": 5,
+    "tests/benchmarks/test_gradbench.py::test_saddle_natural[rf]": 5,
+    "tests/benchmarks/test_gradbench.py::test_saddle_natural[fr]": 5,
 }
 # The NumPy corpus' entries whose derivative compiles for more than 4 s (cold, one mode;
 # `python -m tests.corpus_numpy` prints them all): the other 70-odd entries cover the same

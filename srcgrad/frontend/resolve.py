@@ -50,7 +50,7 @@ def is_helper(obj) -> bool:
 
 
 # packages whose Python functions are library calls, never user helpers to read and inline
-_LIBRARIES = {"numpy", "scipy", "math", "builtins", "numba"}
+_LIBRARIES = {"numpy", "scipy", "math", "builtins", "numba", "srcgrad"}
 
 
 def helper_function(obj):
@@ -107,6 +107,9 @@ def dependency_fingerprint(func, parse) -> tuple[str, list]:
                 h.update(f"{name}=rule:{rule_src}\n".encode())
             elif is_helper(obj):
                 stack.append(helper_function(obj))
+            elif _nested_target(obj) is not None:      # g = srcgrad.grad(h) called in f: h's source counts
+                h.update(f"{name}=nested:{obj.kind}:{obj.argnums}:{obj.has_aux}\n".encode())
+                stack.append(helper_function(_nested_target(obj)))
             elif isinstance(obj, pytypes.ModuleType):
                 h.update(f"{name}=module:{obj.__name__}\n".encode())
                 for attr in _module_constants_read(parsed.tree, name):
@@ -123,6 +126,15 @@ def dependency_fingerprint(func, parse) -> tuple[str, list]:
             else:
                 h.update(f"{name}={type(obj).__module__}.{getattr(obj, '__qualname__', type(obj).__name__)}\n".encode())
     return h.hexdigest(), watch
+
+
+def _nested_target(obj):
+    """The user's function behind a derivative object called inside a differentiated function."""
+    from .. import nested
+    try:
+        return nested.target_function(obj) if nested.is_nested(obj) else None
+    except TypeError:           # an unhashable value
+        return None
 
 
 def _module_constants_read(tree, modname):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import abstract, ir
+from .. import abstract, ir, nested
 from ..errors import (LocatedError, NoDerivativeRuleError, UnsupportedArrayUseError,
                       UnsupportedSyntaxError)
 from ..frontend import resolve
@@ -639,7 +639,10 @@ class Lowerer:
                 base = self.read_name(e.value.id, e.value) if isinstance(e.value, ast.Name) else None
                 if isinstance(base, (TupleVal, ir.Const)) and base is not None:
                     return self.tuple_item(base, e)
-            arr = self.array_operand(e.value, e)
+            try:
+                arr = self.array_operand(e.value, e)
+            except _TupleResult as r:
+                return self.tuple_item(r.value, e)
             index = self.index(e.slice, arr, e)
             ty = self.index_type(arr, index, e)
             t = target or self.temp()
@@ -763,6 +766,8 @@ class Lowerer:
 
     def array_operand(self, node, where) -> ir.Var:
         op = self.read_name(node.id, node) if isinstance(node, ast.Name) else self.expr(node)
+        if isinstance(op, TupleVal) and isinstance(where, ast.Subscript) and where.value is node:
+            raise _TupleResult(op)          # helper(x)[1]: an item of the tuple a call returned
         if not isinstance(op, ir.Var) or not self.type_of(op).is_array:
             what = f"`{node.id}`" if isinstance(node, ast.Name) else f"`{ast.unparse(node)}`"
             raise self.error(UnsupportedArrayUseError, f"{what} is a number, not an array", where)
@@ -869,6 +874,8 @@ class Lowerer:
             raise self.error(UnsupportedSyntaxError, "range() outside a `for` statement", e)
         if isinstance(obj, LocalDef):
             return self.inline_local(obj, args, keywords, e, target)
+        if _hashable(obj) and nested.is_nested(obj) and not registry.has_any_rule(obj):
+            return self.inline_nested(obj, name, args, keywords, e, target)
         if resolve.is_helper(obj) and not registry.has_any_rule(obj) and obj not in registry.COMPOSITES:
             return self.inline(resolve.helper_function(obj), args, keywords, e, target)
         if obj is np.array and len(args) == 1 and not keywords:
@@ -990,17 +997,55 @@ class Lowerer:
         parsed = parse_function(fn)
         fence(parsed.tree, parsed.loc)
         params = [a.arg for a in parsed.tree.args.args]
+        ops = self._bind(fn.__name__, params, self._defaults(fn, params, e), args, keywords, e)
+        return self._inline_parsed(parsed, ops, e, target, at_call)
+
+    def _inline_parsed(self, parsed, ops, e, target, at_call):
+        self.names.reserved |= NameGen.identifiers(parsed.tree)
+        child = Lowerer(parsed, self.names, self.inline_stack)
+        child.call_loc = self.call_loc or (self.loc(e) if at_call else None)
+        return self._run_child(child, parsed.tree, ops, target)
+
+    def _defaults(self, fn, params, e) -> dict:
         defaults = {}
         for p, d in zip(params[len(params) - len(fn.__defaults__ or ()):], fn.__defaults__ or ()):
             if not (resolve.is_number(d) or d is None or (isinstance(d, tuple) and all(resolve.is_number(x) for x in d))):
                 raise self.error(UnsupportedSyntaxError, f"the default of `{p}` in `{fn.__name__}` is not a number",
                                  e)
             defaults[p] = ir.Const(d if d is None or isinstance(d, tuple) else _py_number(d))
-        ops = self._bind(fn.__name__, params, defaults, args, keywords, e)
-        self.names.reserved |= NameGen.identifiers(parsed.tree)
-        child = Lowerer(parsed, self.names, self.inline_stack)
-        child.call_loc = self.call_loc or (self.loc(e) if at_call else None)
-        return self._run_child(child, parsed.tree, ops, target)
+        return defaults
+
+    def inline_nested(self, obj, name, args, keywords, e, target):
+        """A derivative called inside the function being differentiated: `g(x, w)` for
+        g = srcgrad.grad(f), or `srcgrad.jvp(f, (x, w), (dx, dw))`.  Inlined as the helper
+        srcgrad/nested.py generates for the argument types here (f's tangent function, one sweep
+        per differentiated element), which the outer derivative then differentiates."""
+        try:
+            if obj is nested.jvp_function():
+                if keywords or len(args) != 3:
+                    raise nested.Refusal("srcgrad.jvp inside a differentiated function takes (f, primals, tangents)")
+                fn = self.callee(args[0])
+                if not resolve.is_helper(fn):
+                    raise nested.Refusal(f"srcgrad.jvp of `{ast.unparse(args[0])}`: not a Python function srcgrad "
+                                         "can read")
+                prim, tans = self.expr(args[1]), self.expr(args[2])
+                if not (isinstance(prim, TupleVal) and isinstance(tans, TupleVal)
+                        and len(prim.items) == len(tans.items)):
+                    raise nested.Refusal("srcgrad.jvp inside a differentiated function needs its primals and "
+                                         "tangents as tuples of the same length", "write them as (a, b), (da, db)")
+                helper = nested.jvp_helper(resolve.helper_function(fn), tuple(self.type_of(p) for p in prim.items))
+                params = [a.arg for a in parse_function(helper).tree.args.args]
+                ops = dict(zip(params, list(prim.items) + list(tans.items)))
+            else:
+                fn = resolve.helper_function(obj.fun)
+                params = list(obj._params)
+                ops = self._bind(name, params, self._defaults(fn, params, e), args, keywords, e)
+                helper = nested.gradient_helper(obj, tuple(self.type_of(ops[p]) for p in params))
+        except nested.Refusal as r:
+            raise self.error(UnsupportedSyntaxError, r.message, e, r.hint) from None
+        parsed = parse_function(helper)
+        fence(parsed.tree, parsed.loc)
+        return self._inline_parsed(parsed, ops, e, target, at_call=True)
 
     def inline_local(self, local: LocalDef, args, keywords, e, target):
         """A nested `def`: its body lowered where it is called, reading the enclosing function's
@@ -1297,6 +1342,14 @@ _NP_METHODS = {"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "cum
                "reshape", "ravel", "flatten", "squeeze", "clip", "round", "trace", "diagonal", "argmax",
                "argmin", "all", "any", "nonzero", "sort", "argsort", "conj", "repeat", "swapaxes"}
 _METHODS = {"max": np.max, "min": np.min}
+
+
+class _TupleResult(Exception):
+    """Raised by array_operand for the value of a subscript that is a tuple (a call's result)."""
+
+    def __init__(self, value):
+        super().__init__("a tuple")
+        self.value = value
 
 
 def _hashable(obj) -> bool:

@@ -334,7 +334,6 @@ def test_particle_adapted_lacks_forward_inner(mode):
 
 
 @pytest.mark.parametrize("mode", ["rr", "rf", "fr", "ff"])
-@refused(NESTED)
 def test_particle_natural(mode):
     assert call(particle, "natural", mode) == pytest.approx(PARTICLE_W, rel=1e-6)
 
@@ -345,7 +344,6 @@ def test_saddle_adapted(mode):
 
 
 @pytest.mark.parametrize("mode", ["rr", "rf", "fr", "ff"])
-@refused(NESTED)
 def test_saddle_natural(mode):
     np.testing.assert_allclose(call(saddle, "natural", mode), SADDLE, rtol=1e-6)
 
