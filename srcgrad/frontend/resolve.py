@@ -45,12 +45,14 @@ def is_helper(obj) -> bool:
     """A plain Python function srcgrad can read and inline (a @numba.njit one too: its Python
     source is what srcgrad reads)."""
     f = helper_function(obj)
-    return isinstance(f, pytypes.FunctionType) and \
-        not (getattr(f, "__module__", None) or "").split(".")[0] in _LIBRARIES
+    module = getattr(f, "__module__", None) or ""
+    return isinstance(f, pytypes.FunctionType) and not module.split(".")[0] in _LIBRARIES and \
+        not (module.split(".")[0] == "srcgrad" and not module.startswith("srcgrad.rules"))
 
 
 # packages whose Python functions are library calls, never user helpers to read and inline
-_LIBRARIES = {"numpy", "scipy", "math", "builtins", "numba", "srcgrad"}
+# (srcgrad's own API too; its composites in srcgrad.rules are read and inlined)
+_LIBRARIES = {"numpy", "scipy", "math", "builtins", "numba"}
 
 
 def helper_function(obj):

@@ -644,6 +644,8 @@ class Lowerer:
             except _TupleResult as r:
                 return self.tuple_item(r.value, e)
             index = self.index(e.slice, arr, e)
+            if len(index) == 1 and isinstance(index[0], ir.Var) and self.type_of(index[0]).is_array:
+                return self.gather(arr, index[0], e, target)
             ty = self.index_type(arr, index, e)
             t = target or self.temp()
             self.emit(ir.Assign(t, ir.Load(arr, index), self.loc(self.loc_node)))
@@ -790,6 +792,25 @@ class Lowerer:
                              f"{dims} indices for `{ast.unparse(node.value)}`, which is {ty}", node)
         from .activity import load_type
         return load_type(ty, index)
+
+    def gather(self, arr, idx, e, target):
+        """`x[idx]`, `A[idx]` with a 1-D integer array `idx` (NumPy's integer-array indexing): the
+        composite np.take (a loop, whose adjoint scatters with accumulation)."""
+        ty, ity = self.type_of(arr), self.type_of(idx)
+        if ity.dtype == "i" and ity.ndim == 1 and ty.dtype == "i":     # integers: nothing to differentiate
+            t = target or self.temp()
+            self.emit(ir.Assign(t, ir.Raw(ast.Subscript(ast.Name(arr.name, ast.Load()), ast.Name(idx.name, ast.Load()),
+                                                        ast.Load()), frozenset({arr.name, idx.name}), ty),
+                                self.loc(self.loc_node)))
+            self.set_type(t, ty)
+            return ir.Var(t)
+        if ity.dtype != "i" or ity.ndim != 1 or ty.dtype != "f" or ty.ndim > 2:
+            raise self.error(UnsupportedArrayUseError,
+                             f"`{ast.unparse(e)}` indexes with a {ity} (boolean or multi-dimensional indexing)", e,
+                             "index with integers, slices or a 1-D integer array; for a mask use np.where(mask, x, 0.0)")
+        fn = registry.COMPOSITES[np.take]
+        return self._inline_parsed(parse_function(fn), {"a": arr, "indices": idx, "axis": ir.Const(0)},
+                                   e, target, at_call=True)
 
     def index(self, sl, arr, node) -> tuple:
         """An index as IR: integer operands, ir.Slice, None (a new axis); `...` expanded."""
@@ -1341,7 +1362,7 @@ class RawTyper:
 _NP_METHODS = {"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "cumprod", "dot", "transpose",
                "reshape", "ravel", "flatten", "squeeze", "clip", "round", "trace", "diagonal", "argmax",
                "argmin", "all", "any", "nonzero", "sort", "argsort", "conj", "repeat", "swapaxes"}
-_METHODS = {"max": np.max, "min": np.min}
+_METHODS = {"max": np.max, "min": np.min, "flatten": np.ravel}
 
 
 class _TupleResult(Exception):

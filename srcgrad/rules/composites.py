@@ -182,3 +182,38 @@ def _extremum(a, axis, keepdims, largest):
     if keepdims:
         m = _keep(m, a, axis)
     return m
+
+
+@composite(np.ravel)
+def ravel(a):
+    """np.ravel, x.ravel(), x.flatten(): the elements in C order, a new 1-D array."""
+    return np.reshape(a, (a.size,))
+
+
+@composite(np.take)
+def take(a, indices, axis=None):
+    """`a[indices]` / np.take for a 1-D integer array of indices: elements of a 1-D `a` (or of
+    the flattened `a` when axis is None), rows of a 2-D `a` with axis=0, columns with axis=1.
+    A gather written as a loop: its adjoint adds each output's adjoint into the element it was
+    read from, so repeated indices accumulate (np.add.at's semantics)."""
+    if a.ndim == 1:
+        return _take_elements(a, indices)
+    if axis is None:
+        return _take_elements(np.reshape(a, (a.size,)), indices)
+    if axis == 1 or axis == -1:
+        return _take_rows(a.T, indices).T
+    return _take_rows(a, indices)
+
+
+def _take_elements(a, indices):
+    out = np.empty(indices.shape[0])
+    for k in range(indices.shape[0]):
+        out[k] = a[indices[k]]
+    return out
+
+
+def _take_rows(a, indices):
+    out = np.empty((indices.shape[0], a.shape[1]))
+    for k in range(indices.shape[0]):
+        out[k, :] = a[indices[k], :]
+    return out

@@ -280,7 +280,8 @@ def test_ht_adapted():
     np.testing.assert_allclose(call(ht, "adapted", "jacobian"), jacobian, rtol=1e-6, atol=1e-8)
 
 
-@refused("fancy indexing (`vertices[correspondences]`)")
+@refused("3-D arrays (`vertices[triangles[correspondences]]`, a gather by a 2-D index array, and the "
+         "(bones, 4, 4) stack of transforms)")
 def test_ht_natural():
     np.testing.assert_allclose(call(ht, "natural", "jacobian"), _ht_expected()[1], rtol=1e-6, atol=1e-8)
 
