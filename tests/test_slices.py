@@ -109,7 +109,7 @@ def test_forward(fn, args, argnums):
 def test_fancy_indexing_is_refused_with_a_remedy():
     def f(x):
         return np.sum(x[x > 0.0])
-    with pytest.raises(srcgrad.UnsupportedArrayUseError, match="fancy or boolean indexing") as err:
+    with pytest.raises(srcgrad.UnsupportedArrayUseError, match="indexes with a 1-D bool array") as err:
         srcgrad.grad(f)(X6)
     assert err.value.loc.line > 0 and "np.where" in str(err.value)
 
@@ -149,3 +149,51 @@ def test_slice_whose_shape_changes_per_iteration():
     g = srcgrad.grad(pair_potential, argnums=(0, 1))(pos, m)
     for gi, n in zip(g, numerical_grad(pair_potential, [pos, m], (0, 1))):
         np.testing.assert_allclose(gi, n, rtol=1e-6, atol=1e-9)
+
+
+def repeated_differences(x):
+    d = x
+    for _ in range(2):
+        d = d[1:] - d[:-1]                # d shrinks by one every trip
+    return np.sum(d * d * d)
+
+
+def shrinking_product(x):
+    d = x * 1.0
+    for _ in range(3):
+        d = np.sin(d[1:]) * d[:-1]
+    return np.sum(d)
+
+
+def halve_while_long(x):
+    d = x
+    while d.shape[0] > 1:                  # a while loop over a carried array that shrinks
+        d = 0.5 * (d[::2][: d.shape[0] // 2] + d[1::2]) ** 2
+    return d[0]
+
+
+def grows_by_broadcast(x, y):
+    acc = np.zeros(1)
+    for _ in range(3):
+        acc = np.tanh(acc + x * y)          # (1,) becomes (n,) on the first trip
+    return np.sum(acc)
+
+
+X5 = np.array([0.3, -1.2, 0.8, 2.0, 0.1])
+
+
+@pytest.mark.parametrize("fn,args", [(repeated_differences, (X5,)), (shrinking_product, (X5,)),
+                                     (halve_while_long, (np.array([0.3, -0.6, 0.8, 0.5]),)),
+                                     (grows_by_broadcast, (X5, X5[::-1].copy()))],
+                         ids=["repeated_differences", "shrinking_product", "halve_while_long", "grows_by_broadcast"])
+def test_a_carried_array_whose_shape_changes_per_trip(fn, args):
+    """`d = d[1:] - d[:-1]` in a loop: the adjoint of `d` was zeroed with its final shape, so
+    part of the gradient was uninitialised memory (found while writing np.diff); a shape that
+    grows by broadcasting on the first trip is summed back at the loop's entry."""
+    nums = tuple(range(len(args)))
+    got = srcgrad.grad(fn, argnums=nums)(*args)
+    for g, n in zip(got, numerical_grad(fn, args, nums)):
+        np.testing.assert_allclose(g, n, rtol=1e-7, atol=1e-9)
+    tangents = tuple(np.cos(1.0 + np.arange(a.size)) for a in args)
+    _, t = srcgrad.jvp(fn, args, tangents)
+    assert t == pytest.approx(sum(np.sum(n * d) for n, d in zip(numerical_grad(fn, args, nums), tangents)), rel=1e-7)

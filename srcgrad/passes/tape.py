@@ -15,6 +15,8 @@ Nothing else is stored: straight-line values stay in locals of the fused functio
 """
 from __future__ import annotations
 
+import ast
+
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -23,6 +25,10 @@ from .activity import Analysis
 
 # arithmetic cheap enough to recompute in the adjoint rather than save
 _CHEAP = {"add", "sub", "mul", "truediv", "neg", "pos"}
+
+
+# constructors whose result has the shape of their first argument
+_LIKE = {"zeros_like", "ones_like", "empty_like", "full_like"}
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,8 @@ class _Planner:
         # primal's value in the iteration being reversed unless its shape cannot change
         variant = self.shape_variant()
         for v, home in self.an.home.items():
-            if home.depth > 0 and v in variant and self.an.needs_adjoint(v) and self.an.types[v].is_array:
+            if (home.depth > 0 or v in self.loop_of_phi) and v in variant and self.an.needs_adjoint(v) \
+                    and self.an.types[v].is_array:
                 loop = self.loop_of_phi.get(v)
                 needed[loop.body.id if loop is not None else home.id].add(v)
         for bid in list(needed):
@@ -230,7 +237,7 @@ class _Planner:
         def fixed_number(op):
             return not isinstance(op, ir.Var) or op.name not in inner
 
-        variant: set = set()
+        variant: set = self._resizing_phis(defs)
         changed = True
         while changed:
             changed = False
@@ -257,6 +264,44 @@ class _Planner:
                         changed = True
                         break
         return variant
+
+    def _resizing_phis(self, defs) -> set:
+        """Loop-carried arrays whose next value may not have their shape: `d = d[1:] - d[:-1]`
+        shrinks `d` every trip, although every slice bound is a constant.  A carried array keeps
+        its shape when its value at the back edge is computed from it by elementwise operations
+        only (partials rules, whatever their other operands: a broadcast that grows the array is
+        summed back by the entry's unbroadcast), copies, or `np.zeros_like(it)`-style
+        constructors; any other step (a slice, a reduction, a product, a reshape) counts as
+        resizing it."""
+        an = self.an
+
+        def keeps_shape(v: str, p: str, seen: set) -> bool:
+            if v == p:
+                return True
+            if v in seen or len(defs.get(v, ())) != 1:
+                return False
+            seen.add(v)
+            val = defs[v][0].value
+            if isinstance(val, ir.Var):
+                return keeps_shape(val.name, p, seen)
+            if isinstance(val, ir.Prim) and (val.rule.kind == "partials" or val.rule.key == "copy"):
+                return any(isinstance(a, ir.Var) and an.types[a.name].is_array and keeps_shape(a.name, p, seen)
+                           for a in val.args)
+            if isinstance(val, ir.Raw) and isinstance(val.expr, ast.Call) and val.expr.args \
+                    and isinstance(val.expr.func, ast.Attribute) and val.expr.func.attr in _LIKE \
+                    and isinstance(val.expr.args[0], ast.Name):
+                return keeps_shape(val.expr.args[0].id, p, seen)
+            return False
+
+        out = set()
+        for p, loop in self.loop_of_phi.items():
+            if not an.types[p].is_array:
+                continue
+            carries = [st.value for st in ir.walk_stmts(loop.body)
+                       if isinstance(st, ir.Assign) and st.target == p and st.phi == "carry"]
+            if any(not (isinstance(c, ir.Var) and keeps_shape(c.name, p, set())) for c in carries):
+                out.add(p)
+        return out
 
     def _cheap(self, v) -> bool:
         if isinstance(v, ir.Prim):
