@@ -116,6 +116,24 @@ def calls_in_conditions(x):
     return s + np.sum(np.where(np.max(np.outer(x, x), axis=0) > 1.0, x, 2.0 * x))
 
 
+def while_true_left_by_return(a, x):
+    """`while True:` with no break, left only by `return` (Newton's square root, then a
+    fixed-point iteration over an array)."""
+    r = a
+    while True:
+        r_new = 0.5 * (r + a / r)
+        if abs(r_new - r) < 1e-12:
+            break
+        r = r_new
+    y = x * 1.0
+    k = 0
+    while True:
+        y = np.cos(y) * 0.5 + x * r
+        k += 1
+        if k >= 12:
+            return np.sum(y * y) + r
+
+
 X6 = np.array([0.5, 1.0, -2.0, 4.0, 0.3, 1.7])
 A32 = np.arange(6.0).reshape(3, 2) * 0.1 - 0.2
 CASES = [
@@ -135,6 +153,7 @@ CASES = [
     (loop_over_rows, (A32,), 0),
     (max_along_axes, (A32,), 0),
     (calls_in_conditions, (X6,), 0),
+    (while_true_left_by_return, (3.0, X6), (0, 1)),
 ]
 
 

@@ -192,6 +192,8 @@ class Desugar:
             if isinstance(s, (ast.For, ast.While)):
                 node, flags = self.loop(s, ctx)
                 out.append(node)
+                if flags and _endless(s):       # `while True:` left only by `return`: nothing follows
+                    return out, ALWAYS, flags
                 if flags:
                     return self._guard_rest(out, rest, flags, ctx, s)
                 continue
@@ -277,6 +279,24 @@ class Desugar:
                 return out
             return [s]
         raise UnsupportedSyntaxError(f"the statement `{type(s).__name__}`", self.loc(s))
+
+
+def _endless(loop) -> bool:
+    """`while True:` (any constant true test) without a `break` of its own: it ends only by a
+    `return`, so the statements after it never run."""
+    if not (isinstance(loop, ast.While) and isinstance(loop.test, ast.Constant) and loop.test.value):
+        return False
+
+    def breaks(nodes) -> bool:
+        for n in nodes:
+            if isinstance(n, ast.Break):
+                return True
+            if isinstance(n, (ast.For, ast.While, ast.FunctionDef)):
+                continue            # their breaks are their own
+            if breaks(ast.iter_child_nodes(n)):
+                return True
+        return False
+    return not breaks(loop.body)
 
 
 def _has_return(node) -> bool:
