@@ -27,13 +27,32 @@ def index_of_indices(x, tri, which):
     return np.sum(x[corners[1]] ** 2) * np.sum(x)
 
 
+def cross_entropy(logits, labels):
+    n = logits.shape[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -logp[np.arange(n), labels].mean()          # pairs (row k, labels[k])
+
+
+TRIANGLES = np.array([[0, 1, 2], [1, 3, 2]])
+
+
+def mesh_area(V):
+    v0 = V[TRIANGLES[:, 0]]                             # rows picked by a global index array
+    v1 = V[TRIANGLES[:, 1]]
+    v2 = V[TRIANGLES[:, 2]]
+    return 0.5 * np.sum(np.linalg.norm(np.cross(v1 - v0, v2 - v0), axis=1))
+
+
 X = np.array([0.3, -1.2, 0.8])
 V = np.arange(12.0).reshape(4, 3) / 7 - 0.5
 IDX = np.array([2, 0, 2, 1])
 CASES = [(pick_elements, (X, IDX), (0,)),
          (pick_rows, (V, IDX, np.array([0.5, -0.3, 0.2])), (0, 2)),
          (take_columns_and_flat, (V, np.array([2, 0, 0])), (0,)),
-         (index_of_indices, (X, np.array([[0, 1], [2, 2], [1, 0]]), np.array([2, 0])), (0,))]
+         (index_of_indices, (X, np.array([[0, 1], [2, 2], [1, 0]]), np.array([2, 0])), (0,)),
+         (cross_entropy, (np.cos(np.arange(15.0)).reshape(5, 3), np.array([0, 2, 1, 1, 0])), (0,)),
+         (mesh_area, (np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.2], [0.0, 1.0, 0.1], [1.0, 1.0, 0.5]]),), (0,))]
 
 
 @pytest.mark.parametrize("fn,args,argnums", CASES, ids=[c[0].__name__ for c in CASES])

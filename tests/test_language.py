@@ -134,6 +134,11 @@ def while_true_left_by_return(a, x):
             return np.sum(y * y) + r
 
 
+def norms_along_axes(X):
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    return np.sum(np.sin(U)) + np.sum(np.linalg.norm(X, axis=0) ** 3) + np.linalg.norm(X[0], 2)
+
+
 X6 = np.array([0.5, 1.0, -2.0, 4.0, 0.3, 1.7])
 A32 = np.arange(6.0).reshape(3, 2) * 0.1 - 0.2
 CASES = [
@@ -154,6 +159,7 @@ CASES = [
     (max_along_axes, (A32,), 0),
     (calls_in_conditions, (X6,), 0),
     (while_true_left_by_return, (3.0, X6), (0, 1)),
+    (norms_along_axes, (A32,), 0),
 ]
 
 

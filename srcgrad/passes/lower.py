@@ -646,6 +646,8 @@ class Lowerer:
             index = self.index(e.slice, arr, e)
             if len(index) == 1 and isinstance(index[0], ir.Var) and self.type_of(index[0]).is_array:
                 return self.gather(arr, index[0], e, target)
+            if len(index) == 2 and all(isinstance(i, ir.Var) and self.type_of(i).is_array for i in index):
+                return self.gather_pairs(arr, index, e, target)
             ty = self.index_type(arr, index, e)
             t = target or self.temp()
             self.emit(ir.Assign(t, ir.Load(arr, index), self.loc(self.loc_node)))
@@ -811,6 +813,17 @@ class Lowerer:
         fn = registry.COMPOSITES[np.take]
         return self._inline_parsed(parse_function(fn), {"a": arr, "indices": idx, "axis": ir.Const(0)},
                                    e, target, at_call=True)
+
+    def gather_pairs(self, arr, index, e, target):
+        """`A[rows, cols]` with two 1-D integer arrays: the elements A[rows[k], cols[k]]."""
+        ty, tys = self.type_of(arr), [self.type_of(i) for i in index]
+        if ty.dtype != "f" or ty.ndim != 2 or any(t.dtype != "i" or t.ndim != 1 for t in tys):
+            raise self.error(UnsupportedArrayUseError,
+                             f"`{ast.unparse(e)}` indexes a {ty} with a {tys[0]} and a {tys[1]}", e,
+                             "index a 2-D float array with two 1-D integer arrays, or with integers and slices")
+        from ..rules import composites
+        return self._inline_parsed(parse_function(composites.take_pairs),
+                                   {"a": arr, "rows": index[0], "cols": index[1]}, e, target, at_call=True)
 
     def index(self, sl, arr, node) -> tuple:
         """An index as IR: integer operands, ir.Slice, None (a new axis); `...` expanded."""

@@ -148,8 +148,15 @@ def diag(v):
 
 @composite(np.cross)
 def cross(a, b):
-    assert a.ndim == 1 and b.ndim == 1      # 3-vectors (rows of vectors: loop over them)
-    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+    """3-vectors, or rows of 3-vectors (two (n, 3) arrays)."""
+    assert a.ndim == b.ndim, "np.cross: both arguments 3-vectors, or both (n, 3) arrays of them"
+    if a.ndim == 1:
+        return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+    out = np.empty((a.shape[0], 3))
+    out[:, 0] = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
+    out[:, 1] = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
+    out[:, 2] = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    return out
 
 
 @composite(np.max, np.amax)
@@ -212,8 +219,37 @@ def _take_elements(a, indices):
     return out
 
 
+def take_pairs(a, rows, cols):
+    """`a[rows, cols]` for two 1-D integer arrays of the same length (a[np.arange(n), labels])."""
+    assert rows.shape[0] == cols.shape[0]
+    out = np.empty(rows.shape[0])
+    for k in range(rows.shape[0]):
+        out[k] = a[rows[k], cols[k]]
+    return out
+
+
 def _take_rows(a, indices):
     out = np.empty((indices.shape[0], a.shape[1]))
     for k in range(indices.shape[0]):
         out[k, :] = a[indices[k], :]
     return out
+
+
+@composite(np.linalg.norm)
+def linalg_norm(x, ord=None, axis=None, keepdims=False):
+    """The 2-norm (Frobenius for a whole matrix) with axis= and keepdims=: the whole-array
+    rule, row by row (0 at a zero row: the subgradient of smallest norm)."""
+    assert ord is None or (ord == 2 and (x.ndim == 1 or axis is not None)), \
+        "np.linalg.norm: only the 2-norm of vectors (ord=None or 2) and the Frobenius norm have a derivative here"
+    if axis is None or x.ndim == 1:
+        n = np.linalg.norm(x)
+    else:
+        rows = x
+        if axis == 0 or axis == -2:
+            rows = x.T
+        n = np.empty(rows.shape[0])
+        for i in range(rows.shape[0]):
+            n[i] = np.linalg.norm(rows[i])
+    if keepdims:
+        n = _keep(n, x, axis)
+    return n
