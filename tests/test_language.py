@@ -139,6 +139,32 @@ def norms_along_axes(X):
     return np.sum(np.sin(U)) + np.sum(np.linalg.norm(X, axis=0) ** 3) + np.linalg.norm(X[0], 2)
 
 
+def _diffuse_into(u, out, nu):
+    """A helper that fills the array it is given and returns nothing."""
+    out[0] = u[0]
+    out[-1] = u[-1]
+    out[1:-1] = u[1:-1] + nu * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+
+
+def helper_fills_a_local_buffer(u):
+    out = np.empty_like(u)
+    _diffuse_into(u, out, 0.25)
+    y = np.zeros(2)
+
+    def fill(v):                        # a nested def writing into the enclosing scope's array
+        y[0] = v[0] * v[1]
+        y[1] = np.sin(v[2])
+    fill(out)
+    return np.sum(np.sin(out)) + np.sum(y * y)
+
+
+def fills_an_argument(u, out):
+    """Writes into `out`, a non-differentiated argument, and reads what it wrote."""
+    for _ in range(2):
+        _diffuse_into(u * out[0], out, 0.2)
+    return np.sum(out ** 2)
+
+
 X6 = np.array([0.5, 1.0, -2.0, 4.0, 0.3, 1.7])
 A32 = np.arange(6.0).reshape(3, 2) * 0.1 - 0.2
 CASES = [
@@ -160,6 +186,7 @@ CASES = [
     (calls_in_conditions, (X6,), 0),
     (while_true_left_by_return, (3.0, X6), (0, 1)),
     (norms_along_axes, (A32,), 0),
+    (helper_fills_a_local_buffer, (X6,), 0),
 ]
 
 
@@ -203,3 +230,33 @@ def test_a_call_a_condition_may_skip_is_refused_where_it_cannot_branch():
     msg = str(err.value)
     assert "`_bump`" in msg and "a if c else b" in msg and "assign the call's result to a variable" in msg
     assert "test_language.py" in msg
+
+
+def test_a_non_differentiated_output_argument_is_filled_as_python_fills_it():
+    u, out0 = X6[:5].copy(), np.array([0.5, 0.1, -0.3, 0.7, 0.2])
+    out = out0.copy()
+    value, g = srcgrad.value_and_grad(fills_an_argument)(u, out)
+    want_out = out0.copy()
+    assert value == pytest.approx(fills_an_argument(u, want_out), rel=1e-13)
+    np.testing.assert_allclose(out, want_out, rtol=1e-13)      # the same writes as the primal's
+    n = numerical_grad(lambda v: fills_an_argument(v, out0.copy()), (u,), (0,))[0]
+    np.testing.assert_allclose(g, n, rtol=1e-7, atol=1e-9)
+
+
+def prints(x):
+    print(x)
+    return np.sum(x)
+
+
+def copies(x):
+    y = np.zeros(3)
+    np.copyto(y, x)
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("fn", [prints, copies])
+def test_a_call_for_its_effect_that_is_not_a_helper_is_refused(fn):
+    with pytest.raises(srcgrad.UnsupportedSyntaxError) as err:
+        srcgrad.grad(fn)(X6[:3].copy())
+    msg = str(err.value)
+    assert "an expression statement" in msg and "test_language.py" in msg and "a[...] = b" in msg

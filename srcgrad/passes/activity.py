@@ -121,10 +121,6 @@ def analyse(fn: ir.Function, seeded=None) -> Analysis:
                 raise UnsupportedArrayUseError(
                     f"the differentiated argument `{s.array.name}` is modified in place", s.loc,
                     "copy it first (`y = x.copy()`) and write into the copy")
-            if s.array.name in params and isinstance(s.value, ir.Var) and s.value.name in an.active:
-                raise UnsupportedArrayUseError(
-                    f"a differentiated value is written into the argument `{s.array.name}`", s.loc,
-                    "write into a local array (np.zeros(...)) instead of an argument")
         elif isinstance(s, ir.For):
             bad = ir.operand_names([s.start, s.stop, s.step]) & an.active
             if bad:

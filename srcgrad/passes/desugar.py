@@ -124,12 +124,15 @@ class Desugar:
         self.fresh = getattr(names, "fresh_source", names.fresh)
         self.loc = loc   # ParsedFunction.loc, for errors
 
-    def run(self, fdef: ast.FunctionDef) -> list[ast.stmt]:
+    def run(self, fdef: ast.FunctionDef, helper: bool = False) -> list[ast.stmt]:
         # a return inside a loop guards later statements with the flag, so every return must set it
         in_loop = any(isinstance(n, ast.Return) for lp in ast.walk(fdef) if isinstance(lp, (ast.For, ast.While))
                       for n in ast.walk(lp))
         ctx = _Ctx(retval=self.fresh("_retval"), retflag=self.fresh("_returned"), loops=[], force=in_loop)
         source = _index_loops(copy.deepcopy(fdef.body), self.fresh)
+        if helper and not any(_has_return(s) for s in source):
+            # a helper that only writes into arrays it was given (`fill(u, out)`) returns None
+            source.append(ast.copy_location(ast.Return(ast.Constant(None)), fdef.body[-1]))
         stmts = _sink_all(copy.deepcopy(source))
         try:
             body, status, _ = self.block(stmts, ctx)
@@ -240,6 +243,8 @@ class Desugar:
         if isinstance(s, ast.Expr):
             if isinstance(s.value, ast.Constant):   # docstring or bare literal
                 return []
+            if isinstance(s.value, ast.Call):       # fill(u, out): the lowering decides (a helper's
+                return [s]                          # writes into arrays it was given are kept)
             raise UnsupportedSyntaxError(
                 "an expression statement (its value is thrown away)", self.loc(s),
                 "assign the value to a variable, or remove the line; calls with side effects "
@@ -382,5 +387,6 @@ def flatten(stmts):
     return out
 
 
-def desugar(fdef: ast.FunctionDef, names: NameGen, loc) -> list[ast.stmt]:
-    return flatten(Desugar(names, loc).run(fdef))
+def desugar(fdef: ast.FunctionDef, names: NameGen, loc, helper: bool = False) -> list[ast.stmt]:
+    """`helper`: an inlined function, which may end without `return` (it returns None)."""
+    return flatten(Desugar(names, loc).run(fdef, helper))

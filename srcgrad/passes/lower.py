@@ -154,8 +154,8 @@ class Lowerer:
     def set_type(self, name, ty):
         self.ty[name] = ty
 
-    def lower_body(self, fdef) -> object:
-        stmts = desugar(fdef, self.names, self.loc)
+    def lower_body(self, fdef, helper: bool = False) -> object:
+        stmts = desugar(fdef, self.names, self.loc, helper)
         for s in stmts[:-1]:
             self.stmt(s)
         ret = stmts[-1]
@@ -170,6 +170,8 @@ class Lowerer:
         if isinstance(s, ast.FunctionDef):
             self.env[s.name] = LocalDef(s)
             return
+        if isinstance(s, ast.Expr):
+            return self.call_statement(s)
         if isinstance(s, ast.Assert):
             cond = self.condition(s.test)
             if not isinstance(cond, ir.Const):
@@ -1049,6 +1051,19 @@ class Lowerer:
             defaults[p] = ir.Const(d if d is None or isinstance(d, tuple) else _py_number(d))
         return defaults
 
+    def call_statement(self, s: ast.Expr):
+        """A call whose value is thrown away: a helper run for its writes into the arrays it
+        was given (`_diffuse_into(u, out, 0.2)`); any other call would do nothing srcgrad keeps."""
+        obj = self.callee(s.value.func)
+        if not (isinstance(obj, LocalDef) or (resolve.is_helper(obj) and not registry.has_any_rule(obj)
+                                              and obj not in registry.COMPOSITES)):
+            raise self.error(UnsupportedSyntaxError, "an expression statement (its value is thrown away)", s,
+                             "assign the value to a variable, or remove the line; only your own helpers may be "
+                             "called for their effect (writing into arrays they are given), not print, "
+                             "list.append or NumPy functions with an `out` argument (np.copyto(a, b): write "
+                             "a[...] = b)")
+        self.expr(s.value)
+
     def inline_nested(self, obj, name, args, keywords, e, target):
         """A derivative called inside the function being differentiated: `g(x, w)` for
         g = srcgrad.grad(f), or `srcgrad.jvp(f, (x, w), (dx, dw))`.  Inlined as the helper
@@ -1108,7 +1123,7 @@ class Lowerer:
         child.loc_node = self.loc_node
         for p, op in ops.items():
             child.env[p] = op
-        result = child.lower_body(tree)
+        result = child.lower_body(tree, helper=True)
         self.cur = child.cur
         if target is not None and isinstance(result, ir.Var) and result != ir.Var(target):
             self.emit(ir.Assign(target, result, self.loc(self.loc_node)))
