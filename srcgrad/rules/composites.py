@@ -182,3 +182,66 @@ def _extremum(a, axis, keepdims, largest):
     if keepdims:
         m = _keep(m, a, axis)
     return m
+
+
+# ---------------------------------------------------------------- assembly (issue 23)
+# Shifts, differences, joins, triangles and flips of 1-D and 2-D arrays, written as slice reads
+# of the arguments and slice writes into a new array (the adjoint of a write reads the same slice
+# back).  Shifts, counts and axes must be numbers known while the derivative is generated when
+# they choose a branch (axis=, n=); a tuple of arrays (np.concatenate((x, y))) is unrolled, since
+# a tuple of arrays of different shapes cannot be indexed by a loop variable.
+
+def _axis(a, axis):
+    """A non-negative axis of `a` (axis=-1 is the last)."""
+    if axis < 0:
+        return axis + a.ndim
+    return axis
+
+
+@composite(np.roll)
+def roll(a, shift, axis=None):
+    assert a.ndim <= 2, "np.roll of an array of more than 2 dimensions"
+    if axis is None:
+        if a.ndim == 1:
+            return _roll(a, shift, 0)
+        return np.reshape(_roll(np.reshape(a, (a.size,)), shift, 0), a.shape)
+    return _roll(a, shift, _axis(a, axis))
+
+
+def _roll(a, shift, axis):
+    """np.roll of a 1-D or 2-D array along one (non-negative, static) axis."""
+    n = a.shape[axis]
+    k = shift % n if n > 0 else 0       # Python's %: a shift of -1 is a shift of n - 1
+    out = np.empty(a.shape)
+    if axis == 0:
+        out[k:] = a[:n - k]
+        out[:k] = a[n - k:]
+    else:
+        out[:, k:] = a[:, :n - k]
+        out[:, :k] = a[:, n - k:]
+    return out
+
+
+@composite(np.diff)
+def diff(a, n=1, axis=-1):
+    assert a.ndim <= 2, "np.diff of an array of more than 2 dimensions"
+    assert n <= 4, "np.diff with n > 4"
+    ax = _axis(a, axis)
+    d = a
+    # unrolled, not `for _ in range(n)`: the reverse sweep of a loop-carried array whose shape
+    # changes each trip reads the adjoint at the last trip's shape
+    if n >= 1:
+        d = _diff1(d, ax)
+    if n >= 2:
+        d = _diff1(d, ax)
+    if n >= 3:
+        d = _diff1(d, ax)
+    if n >= 4:
+        d = _diff1(d, ax)
+    return d
+
+
+def _diff1(a, axis):
+    if axis == 0:
+        return a[1:] - a[:-1]
+    return a[:, 1:] - a[:, :-1]
