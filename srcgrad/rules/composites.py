@@ -245,3 +245,114 @@ def _diff1(a, axis):
     if axis == 0:
         return a[1:] - a[:-1]
     return a[:, 1:] - a[:, :-1]
+
+
+@composite(np.concatenate)
+def concatenate(arrays, axis=0):
+    assert isinstance(arrays, tuple), "np.concatenate of one array (pass a tuple or list of arrays)"
+    first = _asarray(arrays[0])
+    assert first.ndim <= 2, "np.concatenate of arrays of more than 2 dimensions"
+    return _join(arrays, axis, False)
+
+
+@composite(np.stack)
+def stack(arrays, axis=0):
+    assert isinstance(arrays, tuple), "np.stack of one array (pass a tuple or list of arrays)"
+    first = _asarray(arrays[0])
+    assert first.ndim <= 1, "np.stack of arrays of more than 1 dimension"
+    return _join(arrays, axis, True)
+
+
+@composite(np.hstack)
+def hstack(tup):
+    assert isinstance(tup, tuple), "np.hstack of one array (pass a tuple or list of arrays)"
+    first = _asarray(tup[0])
+    assert first.ndim <= 2, "np.hstack of arrays of more than 2 dimensions"
+    if first.ndim == 1:
+        return _join(tup, 0, False)
+    return _join(tup, 1, False)
+
+
+@composite(np.vstack)
+def vstack(tup):
+    assert isinstance(tup, tuple), "np.vstack of one array (pass a tuple or list of arrays)"
+    first = _asarray(tup[0])
+    assert first.ndim <= 2, "np.vstack of arrays of more than 2 dimensions"
+    if first.ndim == 1:
+        return _join(tup, 0, True)
+    return _join(tup, 0, False)
+
+
+@composite(np.column_stack)
+def column_stack(tup):
+    assert isinstance(tup, tuple), "np.column_stack of one array (pass a tuple or list of arrays)"
+    first = _asarray(tup[0])
+    assert first.ndim <= 2, "np.column_stack of arrays of more than 2 dimensions"
+    if first.ndim == 1:
+        return _join(tup, 1, True)
+    return _join(tup, 1, False)
+
+
+def _join(arrays, axis, new_axis):
+    """The arrays of a tuple joined along `axis` (a new axis for np.stack; flattened for
+    axis=None), two at a time: the tuple's length is known while lowering, and each piece is
+    read by a constant index."""
+    assert len(arrays) <= 8, "joining more than 8 arrays"
+    out = _piece(arrays[0], axis, new_axis)
+    if len(arrays) >= 2:
+        out = _cat2(out, _piece(arrays[1], axis, new_axis), axis)
+    if len(arrays) >= 3:
+        out = _cat2(out, _piece(arrays[2], axis, new_axis), axis)
+    if len(arrays) >= 4:
+        out = _cat2(out, _piece(arrays[3], axis, new_axis), axis)
+    if len(arrays) >= 5:
+        out = _cat2(out, _piece(arrays[4], axis, new_axis), axis)
+    if len(arrays) >= 6:
+        out = _cat2(out, _piece(arrays[5], axis, new_axis), axis)
+    if len(arrays) >= 7:
+        out = _cat2(out, _piece(arrays[6], axis, new_axis), axis)
+    if len(arrays) >= 8:
+        out = _cat2(out, _piece(arrays[7], axis, new_axis), axis)
+    if len(arrays) == 1:
+        out = out + 0.0         # NumPy returns a new array
+    return out
+
+
+def _asarray(a):
+    """A list of numbers written in the call ([0.0] in np.concatenate(([0.0], x))) as an array."""
+    assert not isinstance(a, float) and not isinstance(a, int), "joining a number with arrays (pass arrays)"
+    if isinstance(a, tuple):
+        return np.array(a)
+    return a
+
+
+def _piece(a, axis, new_axis):
+    a = _asarray(a)
+    if axis is None:
+        return np.reshape(a, (a.size,))
+    if new_axis:
+        assert a.ndim == 1, "np.stack/np.vstack/np.column_stack of arrays of more than 1 dimension"
+        return np.expand_dims(a, axis)
+    assert a.ndim <= 2, "joining arrays of more than 2 dimensions"
+    return a
+
+
+def _cat2(a, b, axis):
+    """Two 1-D or 2-D arrays joined along an existing axis."""
+    assert a.ndim == b.ndim, "joining arrays with different numbers of dimensions"
+    if axis is None:
+        axis = 0
+    axis = _axis(a, axis)
+    if a.ndim == 1:
+        out = np.empty(a.shape[0] + b.shape[0])
+        out[:a.shape[0]] = a
+        out[a.shape[0]:] = b
+    elif axis == 0:
+        out = np.empty((a.shape[0] + b.shape[0], a.shape[1]))
+        out[:a.shape[0]] = a
+        out[a.shape[0]:] = b
+    else:
+        out = np.empty((a.shape[0], a.shape[1] + b.shape[1]))
+        out[:, :a.shape[1]] = a
+        out[:, a.shape[1]:] = b
+    return out
