@@ -356,3 +356,105 @@ def _cat2(a, b, axis):
         out[:, :a.shape[1]] = a
         out[:, a.shape[1]:] = b
     return out
+
+
+@composite(np.triu)
+def triu(m, k=0):
+    assert m.ndim == 2, "np.triu of an array that is not 2-D"
+    out = np.zeros((m.shape[0], m.shape[1]))
+    for i in range(m.shape[0]):
+        j0 = min(max(i + k, 0), m.shape[1])     # row i keeps columns j >= i + k
+        out[i, j0:] = m[i, j0:]
+    return out
+
+
+@composite(np.tril)
+def tril(m, k=0):
+    assert m.ndim == 2, "np.tril of an array that is not 2-D"
+    out = np.zeros((m.shape[0], m.shape[1]))
+    for i in range(m.shape[0]):
+        j1 = min(max(i + k + 1, 0), m.shape[1])     # row i keeps columns j <= i + k
+        out[i, :j1] = m[i, :j1]
+    return out
+
+
+@composite(np.flip)
+def flip(m, axis=None):
+    assert m.ndim <= 2, "np.flip of an array of more than 2 dimensions"
+    if m.ndim == 1:
+        return m[::-1]
+    if axis is None:
+        return m[::-1, ::-1]
+    if _axis(m, axis) == 0:
+        return m[::-1]
+    return m[:, ::-1]
+
+
+@composite(np.fliplr)
+def fliplr(m):
+    assert m.ndim == 2, "np.fliplr of an array that is not 2-D"
+    return m[:, ::-1]
+
+
+@composite(np.flipud)
+def flipud(m):
+    assert m.ndim <= 2, "np.flipud of an array of more than 2 dimensions"
+    return m[::-1]
+
+
+@composite(np.tile)
+def tile(a, reps):
+    assert a.ndim <= 2 and not isinstance(reps, tuple), "np.tile with reps other than one number"
+    n = a.shape[a.ndim - 1]
+    if a.ndim == 1:
+        out = np.empty(n * reps)
+    else:
+        out = np.empty((a.shape[0], n * reps))
+    for r in range(reps):               # copy r along the last axis
+        if a.ndim == 1:
+            out[r * n:(r + 1) * n] = a
+        else:
+            out[:, r * n:(r + 1) * n] = a
+    return out
+
+
+@composite(np.repeat)
+def repeat(a, repeats, axis=None):
+    assert a.ndim <= 2 and not isinstance(repeats, tuple), "np.repeat with repeats other than one number"
+    if axis is None:
+        return _repeat(np.reshape(a, (a.size,)), repeats, 0)
+    return _repeat(a, repeats, _axis(a, axis))
+
+
+def _repeat(a, repeats, axis):
+    n = a.shape[axis]
+    if a.ndim == 1:
+        out = np.empty(n * repeats)
+    elif axis == 0:
+        out = np.empty((n * repeats, a.shape[1]))
+    else:
+        out = np.empty((a.shape[0], n * repeats))
+    for r in range(repeats):            # copy r of every element: positions r, r + repeats, ...
+        if axis == 0:
+            out[r::repeats] = a
+        else:
+            out[:, r::repeats] = a
+    return out
+
+
+@composite(np.kron)
+def kron(a, b):
+    assert a.ndim == b.ndim and a.ndim <= 2, "np.kron of arrays other than two 1-D or two 2-D arrays"
+    if a.ndim == 1:
+        p = b.shape[0]
+        out = np.empty(a.shape[0] * p)
+        for i in range(a.shape[0]):
+            out[i * p:(i + 1) * p] = a[i] * b
+        return out
+    p = b.shape[0]
+    q = b.shape[1]
+    out = np.empty((a.shape[0] * p, a.shape[1] * q))
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[i * p:(i + 1) * p, j * q:(j + 1) * q] = a[i, j] * b
+    return out
