@@ -563,10 +563,11 @@ class Lowerer:
                 v = self.fold(e.args[0])
                 return len(v) if isinstance(v, tuple) else _NOFOLD
             kinds = {"tuple": tuple, "list": tuple, "float": float, "int": int}
-            if len(e.args) == 2 and isinstance(e.args[0], ast.Name) and isinstance(e.args[1], ast.Name) \
-                    and e.args[1].id in kinds:
-                # isinstance(arrays, tuple) in a composite: a tuple (or list) written in the call
-                # is known while lowering, and whether a value is a number or an array
+            if self.call_loc is not None and len(e.args) == 2 and isinstance(e.args[0], ast.Name) \
+                    and isinstance(e.args[1], ast.Name) and e.args[1].id in kinds:
+                # isinstance(arrays, tuple) in srcgrad's composites (not in user code: there a
+                # list is no tuple, np.int64 no int): a tuple or list written in the call is
+                # known while lowering, and whether a value is a number or an array
                 op, kind = self.env.get(e.args[0].id), kinds[e.args[1].id]
                 if isinstance(op, TupleVal):
                     return kind is tuple

@@ -201,6 +201,14 @@ def _axis(a, axis):
 @composite(np.roll)
 def roll(a, shift, axis=None):
     assert a.ndim <= 2, "np.roll of an array of more than 2 dimensions"
+    if isinstance(axis, tuple):         # np.roll(A, (1, 2), axis=(0, 1)): one axis after the other
+        assert isinstance(shift, tuple), "np.roll with a tuple of axes and one shift"
+        assert len(shift) == len(axis) and len(axis) <= 2, "np.roll with a tuple of axes and not as many shifts"
+        out = _roll(a, shift[0], _axis(a, axis[0]))
+        if len(axis) == 2:
+            out = _roll(out, shift[1], _axis(a, axis[1]))
+        return out
+    assert not isinstance(shift, tuple), "np.roll with a tuple of shifts and one axis"
     if axis is None:
         if a.ndim == 1:
             return _roll(a, shift, 0)
