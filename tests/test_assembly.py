@@ -71,7 +71,8 @@ def flipped(A, x):
 
 def tiled(x, A, b):
     return np.sum(np.tile(x, 3) ** 2 * np.arange(12.0)) + np.sum(np.repeat(x, 2) * np.sin(np.repeat(x, 2))) \
-        + np.sum(np.repeat(A, 2, axis=0) @ x[:3]) + np.sum(np.kron(x, b) ** 2) + np.sum(np.kron(A[:2, :2], A) * 0.5)
+        + np.sum(np.repeat(A, 2, axis=0) @ x[:3]) + np.sum(np.kron(x, b) ** 2) \
+        + np.sum(np.tile(b, (2, 3)) @ np.tile(x[:2], 3)) + np.sum(np.kron(A[:2, :2], A) * 0.5)
 
 
 CASES = [
@@ -117,8 +118,8 @@ def roll_shifts_one_axis(A):
     return np.sum(np.roll(A, (1, 2), axis=0))
 
 
-def tile_tuple(A):
-    return np.sum(np.tile(A, (2, 1)))
+def tile_3d(A):
+    return np.sum(np.tile(A, (1, 2, 2)))
 
 
 def join_a_number(x):
@@ -133,7 +134,7 @@ def diff_prepend(x):
     (concat_3d, np.ones((2, 2, 2)), "np.concatenate of arrays of more than 2 dimensions"),
     (concat_one_array, np.ones((2, 3)), r"np.concatenate of one array"),
     (roll_shifts_one_axis, np.ones((2, 3)), "np.roll with a tuple of shifts and one axis"),
-    (tile_tuple, np.ones((2, 3)), "np.tile with reps other than one number"),
+    (tile_3d, np.ones((2, 3)), "np.tile with more than 2 reps"),
     (join_a_number, np.ones(3), "joining a number with arrays"),
     (diff_prepend, np.ones(3), "has no parameter `prepend`"),
 ], ids=lambda v: getattr(v, "__name__", ""))

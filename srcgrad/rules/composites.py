@@ -412,7 +412,26 @@ def flipud(m):
 
 @composite(np.tile)
 def tile(a, reps):
-    assert a.ndim <= 2 and not isinstance(reps, tuple), "np.tile with reps other than one number"
+    assert a.ndim <= 2, "np.tile of an array of more than 2 dimensions"
+    if isinstance(reps, tuple):         # (rows, columns): blocks of the array as a 2-D one
+        assert len(reps) <= 2, "np.tile with more than 2 reps"
+        if len(reps) == 1:
+            return _tile(a, reps[0])
+        b = a
+        if a.ndim == 1:
+            b = np.expand_dims(a, 0)
+        m = b.shape[0]
+        n = b.shape[1]
+        out = np.empty((m * reps[0], n * reps[1]))
+        for i in range(reps[0]):
+            for j in range(reps[1]):
+                out[i * m:(i + 1) * m, j * n:(j + 1) * n] = b
+        return out
+    return _tile(a, reps)
+
+
+def _tile(a, reps):
+    """np.tile with one integer count: copies along the last axis."""
     n = a.shape[a.ndim - 1]
     if a.ndim == 1:
         out = np.empty(n * reps)
