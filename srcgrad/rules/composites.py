@@ -447,10 +447,37 @@ def _tile(a, reps):
 
 @composite(np.repeat)
 def repeat(a, repeats, axis=None):
-    assert a.ndim <= 2 and not isinstance(repeats, tuple), "np.repeat with repeats other than one number"
+    assert a.ndim <= 2, "np.repeat of an array of more than 2 dimensions"
     if axis is None:
-        return _repeat(np.reshape(a, (a.size,)), repeats, 0)
+        a = np.reshape(a, (a.size,))
+        axis = 0
+    if isinstance(repeats, tuple):
+        return _repeat_each(a, repeats, _axis(a, axis))
     return _repeat(a, repeats, _axis(a, axis))
+
+
+def _repeat_each(a, repeats, axis):
+    """np.repeat with one count per element (a list written in the call), element by element."""
+    counts = np.array(repeats)
+    assert counts.shape[0] == a.shape[axis]     # NumPy's ValueError; Numba would read past the end
+    total = 0
+    for i in range(counts.shape[0]):
+        total += counts[i]
+    if a.ndim == 1:
+        out = np.empty(total)
+    elif axis == 0:
+        out = np.empty((total, a.shape[1]))
+    else:
+        out = np.empty((a.shape[0], total))
+    pos = 0
+    for i in range(counts.shape[0]):
+        for r in range(counts[i]):
+            if axis == 0:
+                out[pos] = a[i]
+            else:
+                out[:, pos] = a[:, i]
+            pos += 1
+    return out
 
 
 def _repeat(a, repeats, axis):
