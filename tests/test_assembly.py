@@ -71,7 +71,8 @@ def flipped(A, x):
 
 def tiled(x, A, b):
     return np.sum(np.tile(x, 3) ** 2 * np.arange(12.0)) + np.sum(np.repeat(x, 2) * np.sin(np.repeat(x, 2))) \
-        + np.sum(np.repeat(A, 2, axis=0) @ x[:3]) + np.sum(np.repeat(A, [1, 0, 2], axis=1) ** 2) + np.sum(np.kron(x, b) ** 2) \
+        + np.sum(np.repeat(A, 2, axis=0) @ x[:3]) + np.sum(np.repeat(A, [1, 0, 2], axis=1) ** 2) \
+        + np.sum(np.kron(x, b) ** 2) \
         + np.sum(np.tile(b, (2, 3)) @ np.tile(x[:2], 3)) + np.sum(np.kron(A[:2, :2], A) * 0.5)
 
 
