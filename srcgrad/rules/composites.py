@@ -301,6 +301,18 @@ def column_stack(tup):
     return _join(tup, 1, False)
 
 
+@composite(np.append)
+def append(arr, values, axis=None):
+    if axis is None:
+        return _join((arr, values), None, False)
+    return _join((arr, values), axis, False)
+
+
+@composite(np.ediff1d)
+def ediff1d(ary):
+    return _diff1(np.reshape(ary, (ary.size,)), 0)
+
+
 def _join(arrays, axis, new_axis):
     """The arrays of a tuple joined along `axis` (a new axis for np.stack; flattened for
     axis=None), two at a time: the tuple's length is known while lowering, and each piece is
