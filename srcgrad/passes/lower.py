@@ -175,9 +175,9 @@ class Lowerer:
             if not isinstance(cond, ir.Const):
                 self.emit(ir.Assert(cond, self.loc(s)))
             elif not cond.value:
-                # a composite's `assert a.ndim <= 2, "np.roll of ..."` says what is refused
-                what = s.msg.value if isinstance(s.msg, ast.Constant) and isinstance(s.msg.value, str) else \
-                    "an `assert` that always fails"
+                # in srcgrad's composites, `assert a.ndim <= 2, "np.roll of ..."` says what is refused
+                what = s.msg.value if self.call_loc is not None and isinstance(s.msg, ast.Constant) \
+                    and isinstance(s.msg.value, str) else "an `assert` that always fails"
                 raise self.error(UnsupportedSyntaxError, what, s)
             return
         if isinstance(s, ast.If):
