@@ -177,7 +177,10 @@ class Lowerer:
             if not isinstance(cond, ir.Const):
                 self.emit(ir.Assert(cond, self.loc(s)))
             elif not cond.value:
-                raise self.error(UnsupportedSyntaxError, "an `assert` that always fails", s)
+                # in srcgrad's composites, `assert a.ndim <= 2, "np.roll of ..."` says what is refused
+                what = s.msg.value if self.call_loc is not None and isinstance(s.msg, ast.Constant) \
+                    and isinstance(s.msg.value, str) else "an `assert` that always fails"
+                raise self.error(UnsupportedSyntaxError, what, s)
             return
         if isinstance(s, ast.If):
             return self.if_(s)
@@ -561,6 +564,20 @@ class Lowerer:
                     return len(op.items)
                 v = self.fold(e.args[0])
                 return len(v) if isinstance(v, tuple) else _NOFOLD
+            kinds = {"tuple": tuple, "list": tuple, "float": float, "int": int}
+            if self.call_loc is not None and len(e.args) == 2 and isinstance(e.args[0], ast.Name) \
+                    and isinstance(e.args[1], ast.Name) and e.args[1].id in kinds:
+                # isinstance(arrays, tuple) in srcgrad's composites (not in user code: there a
+                # list is no tuple, np.int64 no int): a tuple or list written in the call is
+                # known while lowering, and whether a value is a number or an array
+                op, kind = self.env.get(e.args[0].id), kinds[e.args[1].id]
+                if isinstance(op, TupleVal):
+                    return kind is tuple
+                if isinstance(op, ir.Const):
+                    return isinstance(op.value, kind)
+                if isinstance(op, ir.Var):
+                    ty = self.type_of(op)
+                    return kind is not tuple and not ty.is_array and ty.dtype in ("f" if kind is float else "ib")
             return _NOFOLD
         if isinstance(e, ast.Compare):
             vals = [self.fold(x) for x in [e.left] + e.comparators]

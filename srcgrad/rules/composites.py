@@ -253,3 +253,344 @@ def linalg_norm(x, ord=None, axis=None, keepdims=False):
     if keepdims:
         n = _keep(n, x, axis)
     return n
+
+# ---------------------------------------------------------------- assembly (issue 23)
+# Shifts, differences, joins, triangles and flips of 1-D and 2-D arrays, written as slice reads
+# of the arguments and slice writes into a new array (the adjoint of a write reads the same slice
+# back).  Shifts, counts and axes must be numbers known while the derivative is generated when
+# they choose a branch (axis=, n=); a tuple of arrays (np.concatenate((x, y))) is unrolled, since
+# a tuple of arrays of different shapes cannot be indexed by a loop variable.
+
+def _axis(a, axis):
+    """A non-negative axis of `a` (axis=-1 is the last)."""
+    if axis < 0:
+        return axis + a.ndim
+    return axis
+
+
+@composite(np.roll)
+def roll(a, shift, axis=None):
+    assert a.ndim <= 2, "np.roll of an array of more than 2 dimensions"
+    if isinstance(axis, tuple):         # np.roll(A, (1, 2), axis=(0, 1)): one axis after the other
+        assert isinstance(shift, tuple), "np.roll with a tuple of axes and one shift"
+        assert len(shift) == len(axis) and len(axis) <= 2, "np.roll with a tuple of axes and not as many shifts"
+        out = _roll(a, shift[0], _axis(a, axis[0]))
+        if len(axis) == 2:
+            out = _roll(out, shift[1], _axis(a, axis[1]))
+        return out
+    assert not isinstance(shift, tuple), "np.roll with a tuple of shifts and one axis"
+    if axis is None:
+        if a.ndim == 1:
+            return _roll(a, shift, 0)
+        return np.reshape(_roll(np.reshape(a, (a.size,)), shift, 0), a.shape)
+    return _roll(a, shift, _axis(a, axis))
+
+
+def _roll(a, shift, axis):
+    """np.roll of a 1-D or 2-D array along one (non-negative, static) axis."""
+    n = a.shape[axis]
+    k = shift % n if n > 0 else 0       # Python's %: a shift of -1 is a shift of n - 1
+    out = np.empty(a.shape)
+    if axis == 0:
+        out[k:] = a[:n - k]
+        out[:k] = a[n - k:]
+    else:
+        out[:, k:] = a[:, :n - k]
+        out[:, :k] = a[:, n - k:]
+    return out
+
+
+@composite(np.diff)
+def diff(a, n=1, axis=-1):
+    assert a.ndim <= 2, "np.diff of an array of more than 2 dimensions"
+    assert n <= 4, "np.diff with n > 4"
+    ax = _axis(a, axis)
+    d = a
+    # unrolled, not `for _ in range(n)`: the reverse sweep of a loop-carried array whose shape
+    # changes each trip reads the adjoint at the last trip's shape
+    if n >= 1:
+        d = _diff1(d, ax)
+    if n >= 2:
+        d = _diff1(d, ax)
+    if n >= 3:
+        d = _diff1(d, ax)
+    if n >= 4:
+        d = _diff1(d, ax)
+    return d
+
+
+def _diff1(a, axis):
+    if axis == 0:
+        return a[1:] - a[:-1]
+    return a[:, 1:] - a[:, :-1]
+
+
+@composite(np.concatenate)
+def concatenate(arrays, axis=0):
+    assert isinstance(arrays, tuple), "np.concatenate of one array (pass a tuple or list of arrays)"
+    first = _asarray(arrays[0])
+    assert first.ndim <= 2, "np.concatenate of arrays of more than 2 dimensions"
+    return _join(arrays, axis, False)
+
+
+@composite(np.stack)
+def stack(arrays, axis=0):
+    assert isinstance(arrays, tuple), "np.stack of one array (pass a tuple or list of arrays)"
+    first = _asarray(arrays[0])
+    assert first.ndim <= 1, "np.stack of arrays of more than 1 dimension"
+    return _join(arrays, axis, True)
+
+
+@composite(np.hstack)
+def hstack(tup):
+    assert isinstance(tup, tuple), "np.hstack of one array (pass a tuple or list of arrays)"
+    first = _asarray(tup[0])
+    assert first.ndim <= 2, "np.hstack of arrays of more than 2 dimensions"
+    if first.ndim == 1:
+        return _join(tup, 0, False)
+    return _join(tup, 1, False)
+
+
+@composite(np.vstack)
+def vstack(tup):
+    assert isinstance(tup, tuple), "np.vstack of one array (pass a tuple or list of arrays)"
+    first = _asarray(tup[0])
+    assert first.ndim <= 2, "np.vstack of arrays of more than 2 dimensions"
+    if first.ndim == 1:
+        return _join(tup, 0, True)
+    return _join(tup, 0, False)
+
+
+@composite(np.column_stack)
+def column_stack(tup):
+    assert isinstance(tup, tuple), "np.column_stack of one array (pass a tuple or list of arrays)"
+    first = _asarray(tup[0])
+    assert first.ndim <= 2, "np.column_stack of arrays of more than 2 dimensions"
+    if first.ndim == 1:
+        return _join(tup, 1, True)
+    return _join(tup, 1, False)
+
+
+@composite(np.append)
+def append(arr, values, axis=None):
+    if axis is None:
+        return _join((arr, values), None, False)
+    return _join((arr, values), axis, False)
+
+
+@composite(np.ediff1d)
+def ediff1d(ary):
+    return _diff1(np.reshape(ary, (ary.size,)), 0)
+
+
+def _join(arrays, axis, new_axis):
+    """The arrays of a tuple joined along `axis` (a new axis for np.stack; flattened for
+    axis=None), two at a time: the tuple's length is known while lowering, and each piece is
+    read by a constant index."""
+    assert len(arrays) <= 8, "joining more than 8 arrays"
+    out = _piece(arrays[0], axis, new_axis)
+    if len(arrays) >= 2:
+        out = _cat2(out, _piece(arrays[1], axis, new_axis), axis)
+    if len(arrays) >= 3:
+        out = _cat2(out, _piece(arrays[2], axis, new_axis), axis)
+    if len(arrays) >= 4:
+        out = _cat2(out, _piece(arrays[3], axis, new_axis), axis)
+    if len(arrays) >= 5:
+        out = _cat2(out, _piece(arrays[4], axis, new_axis), axis)
+    if len(arrays) >= 6:
+        out = _cat2(out, _piece(arrays[5], axis, new_axis), axis)
+    if len(arrays) >= 7:
+        out = _cat2(out, _piece(arrays[6], axis, new_axis), axis)
+    if len(arrays) >= 8:
+        out = _cat2(out, _piece(arrays[7], axis, new_axis), axis)
+    if len(arrays) == 1:
+        out = out + 0.0         # NumPy returns a new array
+    return out
+
+
+def _asarray(a):
+    """A list of numbers written in the call ([0.0] in np.concatenate(([0.0], x))) as an array."""
+    assert not isinstance(a, float) and not isinstance(a, int), "joining a number with arrays (pass arrays)"
+    if isinstance(a, tuple):
+        return np.array(a)
+    return a
+
+
+def _piece(a, axis, new_axis):
+    a = _asarray(a)
+    if axis is None:
+        return np.reshape(a, (a.size,))
+    if new_axis:
+        assert a.ndim == 1, "np.stack/np.vstack/np.column_stack of arrays of more than 1 dimension"
+        return np.expand_dims(a, axis)
+    assert a.ndim <= 2, "joining arrays of more than 2 dimensions"
+    return a
+
+
+def _cat2(a, b, axis):
+    """Two 1-D or 2-D arrays joined along an existing axis."""
+    assert a.ndim == b.ndim, "joining arrays with different numbers of dimensions"
+    if axis is None:
+        axis = 0
+    axis = _axis(a, axis)
+    if a.ndim == 1:
+        out = np.empty(a.shape[0] + b.shape[0])
+        out[:a.shape[0]] = a
+        out[a.shape[0]:] = b
+    elif axis == 0:
+        out = np.empty((a.shape[0] + b.shape[0], a.shape[1]))
+        out[:a.shape[0]] = a
+        out[a.shape[0]:] = b
+    else:
+        out = np.empty((a.shape[0], a.shape[1] + b.shape[1]))
+        out[:, :a.shape[1]] = a
+        out[:, a.shape[1]:] = b
+    return out
+
+
+@composite(np.triu)
+def triu(m, k=0):
+    assert m.ndim == 2, "np.triu of an array that is not 2-D"
+    out = np.zeros((m.shape[0], m.shape[1]))
+    for i in range(m.shape[0]):
+        j0 = min(max(i + k, 0), m.shape[1])     # row i keeps columns j >= i + k
+        out[i, j0:] = m[i, j0:]
+    return out
+
+
+@composite(np.tril)
+def tril(m, k=0):
+    assert m.ndim == 2, "np.tril of an array that is not 2-D"
+    out = np.zeros((m.shape[0], m.shape[1]))
+    for i in range(m.shape[0]):
+        j1 = min(max(i + k + 1, 0), m.shape[1])     # row i keeps columns j <= i + k
+        out[i, :j1] = m[i, :j1]
+    return out
+
+
+@composite(np.flip)
+def flip(m, axis=None):
+    assert m.ndim <= 2, "np.flip of an array of more than 2 dimensions"
+    if m.ndim == 1:
+        return m[::-1]
+    if axis is None:
+        return m[::-1, ::-1]
+    if _axis(m, axis) == 0:
+        return m[::-1]
+    return m[:, ::-1]
+
+
+@composite(np.fliplr)
+def fliplr(m):
+    assert m.ndim == 2, "np.fliplr of an array that is not 2-D"
+    return m[:, ::-1]
+
+
+@composite(np.flipud)
+def flipud(m):
+    assert m.ndim <= 2, "np.flipud of an array of more than 2 dimensions"
+    return m[::-1]
+
+
+@composite(np.tile)
+def tile(a, reps):
+    assert a.ndim <= 2, "np.tile of an array of more than 2 dimensions"
+    if isinstance(reps, tuple):         # (rows, columns): blocks of the array as a 2-D one
+        assert len(reps) <= 2, "np.tile with more than 2 reps"
+        if len(reps) == 1:
+            return _tile(a, reps[0])
+        b = a
+        if a.ndim == 1:
+            b = np.expand_dims(a, 0)
+        m = b.shape[0]
+        n = b.shape[1]
+        out = np.empty((m * reps[0], n * reps[1]))
+        for i in range(reps[0]):
+            for j in range(reps[1]):
+                out[i * m:(i + 1) * m, j * n:(j + 1) * n] = b
+        return out
+    return _tile(a, reps)
+
+
+def _tile(a, reps):
+    """np.tile with one integer count: copies along the last axis."""
+    n = a.shape[a.ndim - 1]
+    if a.ndim == 1:
+        out = np.empty(n * reps)
+    else:
+        out = np.empty((a.shape[0], n * reps))
+    for r in range(reps):               # copy r along the last axis
+        if a.ndim == 1:
+            out[r * n:(r + 1) * n] = a
+        else:
+            out[:, r * n:(r + 1) * n] = a
+    return out
+
+
+@composite(np.repeat)
+def repeat(a, repeats, axis=None):
+    assert a.ndim <= 2, "np.repeat of an array of more than 2 dimensions"
+    if axis is None:
+        a = np.reshape(a, (a.size,))
+        axis = 0
+    if isinstance(repeats, tuple):
+        return _repeat_each(a, repeats, _axis(a, axis))
+    return _repeat(a, repeats, _axis(a, axis))
+
+
+def _repeat_each(a, repeats, axis):
+    """np.repeat with one count per element (a list written in the call), element by element."""
+    counts = np.array(repeats)
+    assert counts.shape[0] == a.shape[axis]     # NumPy's ValueError; Numba would read past the end
+    total = 0
+    for i in range(counts.shape[0]):
+        total += counts[i]
+    if a.ndim == 1:
+        out = np.empty(total)
+    elif axis == 0:
+        out = np.empty((total, a.shape[1]))
+    else:
+        out = np.empty((a.shape[0], total))
+    pos = 0
+    for i in range(counts.shape[0]):
+        for r in range(counts[i]):
+            if axis == 0:
+                out[pos] = a[i]
+            else:
+                out[:, pos] = a[:, i]
+            pos += 1
+    return out
+
+
+def _repeat(a, repeats, axis):
+    n = a.shape[axis]
+    if a.ndim == 1:
+        out = np.empty(n * repeats)
+    elif axis == 0:
+        out = np.empty((n * repeats, a.shape[1]))
+    else:
+        out = np.empty((a.shape[0], n * repeats))
+    for r in range(repeats):            # copy r of every element: positions r, r + repeats, ...
+        if axis == 0:
+            out[r::repeats] = a
+        else:
+            out[:, r::repeats] = a
+    return out
+
+
+@composite(np.kron)
+def kron(a, b):
+    assert a.ndim == b.ndim and a.ndim <= 2, "np.kron of arrays other than two 1-D or two 2-D arrays"
+    if a.ndim == 1:
+        p = b.shape[0]
+        out = np.empty(a.shape[0] * p)
+        for i in range(a.shape[0]):
+            out[i * p:(i + 1) * p] = a[i] * b
+        return out
+    p = b.shape[0]
+    q = b.shape[1]
+    out = np.empty((a.shape[0] * p, a.shape[1] * q))
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[i * p:(i + 1) * p, j * q:(j + 1) * q] = a[i, j] * b
+    return out
