@@ -6,7 +6,7 @@
   the long mode: `SRCGRAD_LONG=1`, or any `-m` expression (`-m slow` runs only them).  Besides
   `@pytest.mark.slow` on a test, SLOW_TESTS and SLOW_CASES below mark tests by node id, so that
   a corpus-driven test keeps a few representative cases in the default run.
-* The default run compiles with LLVM at -O1 (NUMBA_OPT=1, see below); the long mode at Numba's
+* The default run compiles with LLVM at -O0 (NUMBA_OPT=0, see below); the long mode at Numba's
   default.
 * At the end of a session the heap is frozen (see pytest_sessionfinish).
 """
@@ -29,13 +29,14 @@ LONG = os.environ.get("SRCGRAD_LONG", "") not in ("", "0")
 # the one-line "compiling ..." notice of a slow first call would interleave with test output
 os.environ.setdefault("SRCGRAD_QUIET", "1")
 
-# LLVM at -O1 in the default run: Numba's compile of a derivative is about 25% faster than at
-# its default -O3 (tests/test_language.py + test_outputs.py: 71 s against 92 s), and the suite
-# checks values, not the speed of the machine code; the long mode compiles as users do.  -O0
-# would halve compile times, but Numba then cannot cache most functions ("uses dynamic
-# globals"), which the cache tests rely on.  Set before any import of Numba.
+# LLVM at -O0 in the default run: the suite checks values, not the speed of the machine code,
+# and Numba compiles a derivative about twice as fast (tests/test_language.py + test_outputs.py:
+# 46 s at -O0, 71 s at -O1, 92 s at Numba's default -O3; the whole suite 397 s against 512 s at
+# -O1).  At -O0 Numba declines to cache most functions on disk ("uses dynamic globals": a
+# NumbaWarning); srcgrad's own cache of generated source is unaffected, and the long mode
+# (SRCGRAD_LONG=1) compiles as users do, with Numba's disk cache.  Set before Numba is imported.
 if not LONG:
-    os.environ.setdefault("NUMBA_OPT", "1")
+    os.environ.setdefault("NUMBA_OPT", "0")
 
 # Which tests are slow, decided from `--durations=0` of the whole suite on the 2-core VM (the
 # seconds below: wall time under a load average of about 6, where the whole run took 20
@@ -62,11 +63,22 @@ SLOW_TESTS = {
     "tests/test_array_loops.py::test_newton_in_a_while_loop_over_arrays": 8,
     "tests/benchmarks/test_gradbench.py::test_kmeans_natural": 16,
     "tests/benchmarks/test_gradbench.py::test_ba_natural": 14,
-    # nesting (particle, saddle) keeps rr and ff, the two pure modes; the mixed ones repeat them
+    # nesting (particle, saddle) keeps particle's rr and saddle's ff: reverse over reverse and
+    # forward over forward; tests/test_nested.py covers the mixed modes on smaller functions
     "tests/benchmarks/test_gradbench.py::test_particle_natural[rf]": 5,
     "tests/benchmarks/test_gradbench.py::test_particle_natural[fr]": 5,
+    "tests/benchmarks/test_gradbench.py::test_particle_natural[ff]": 5,
+    "tests/benchmarks/test_gradbench.py::test_saddle_natural[rr]": 10,
     "tests/benchmarks/test_gradbench.py::test_saddle_natural[rf]": 5,
     "tests/benchmarks/test_gradbench.py::test_saddle_natural[fr]": 5,
+    # measured 2026-12-03 (--durations, whole suite 642 s at -O1): the 2-D Laplacian by np.roll
+    # (23 s) and the joined norm (11 s; np.concatenate keeps its CI row in the NumPy surface);
+    # the matrix argument of a nested gradient (15 s; vectors and scalars stay); the corpus'
+    # mesh area (21 s), which tests/test_gather.py runs too
+    "tests/test_assembly.py::test_value_and_grad_match_central_differences[grid_laplacian]": 23,
+    "tests/test_assembly.py::test_value_and_grad_match_central_differences[joined_norm]": 11,
+    "tests/test_nested.py::test_reverse_over_nested_derivative[matrix_argument]": 15,
+    "tests/test_corpus_numpy.py::test_entry[mesh_area-grad]": 21,
 }
 # The NumPy corpus' entries whose derivative compiles for more than 4 s (cold, one mode;
 # `python -m tests.corpus_numpy` prints them all): the other 70-odd entries cover the same
