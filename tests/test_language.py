@@ -89,6 +89,13 @@ def loop_zip(x, w):
     return s
 
 
+def loop_over_flat(A):
+    s = 0.0
+    for v in A.flat:                # every element, in C order
+        s += v * v * v
+    return s
+
+
 def loop_over_rows(P):
     e = 0.0
     for p in P:
@@ -182,6 +189,7 @@ CASES = [
     (loop_enumerate, (X6[:3].copy(), X6), (0, 1)),
     (loop_zip, (X6[:4].copy(), X6), (0, 1)),
     (loop_over_rows, (A32,), 0),
+    (loop_over_flat, (A32,), 0),
     (max_along_axes, (A32,), 0),
     (calls_in_conditions, (X6,), 0),
     (while_true_left_by_return, (3.0, X6), (0, 1)),

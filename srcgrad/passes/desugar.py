@@ -92,6 +92,9 @@ def _index_loops(stmts: list, fresh) -> list:
         seqs = []
         for _, seq in pairs:
             name = fresh("_seq")
+            if isinstance(seq, ast.Attribute) and seq.attr == "flat":     # for v in A.flat: A.ravel()
+                seq = ast.copy_location(ast.Call(ast.copy_location(ast.Attribute(seq.value, "ravel", ast.Load()),
+                                                                   seq), [], []), seq)
             out.append(_assign(name, seq, s))
             seqs.append(name)
         lens = [ast.Call(_name("len"), [_name(n)], []) for n in seqs]
