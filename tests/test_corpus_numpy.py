@@ -14,8 +14,9 @@ import pytest
 from . import corpus_numpy as C
 from . import npcheck as nc
 
-# Measured 2026-12-03 on main: 67 of 94 entries ok (3 when the corpus was written).
-EXPECTED_MIN_OK = 67 / 94
+# Measured 2026-12-03 on main with python -m tests.corpus_numpy: 83 of 94 entries ok (67 at the
+# session start, 3 when the corpus was written), 11 refused (located), 0 wrong, 0 crash.
+EXPECTED_MIN_OK = 83 / 94
 
 KNOWN: dict = {}        # (entry, mode) -> why it is wrong or crashes today: none known
 
