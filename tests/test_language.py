@@ -172,6 +172,13 @@ def fills_an_argument(u, out):
     return np.sum(out ** 2)
 
 
+def einsum_contractions(x, A):
+    """np.einsum as people write it for products, traces and sums (implicit output too)."""
+    B = A[:2, :2]
+    return (np.einsum("i,ij,j->", x[:3], A, x[:2]) + np.sum(np.einsum("ij,jk->ik", A.T, A) ** 2)
+            + np.einsum("ij,ij", A, A) + np.einsum("ii", B) + np.sum(np.einsum("i,j", x[:2], x[:3]) * A.T))
+
+
 X6 = np.array([0.5, 1.0, -2.0, 4.0, 0.3, 1.7])
 A32 = np.arange(6.0).reshape(3, 2) * 0.1 - 0.2
 CASES = [
@@ -195,6 +202,7 @@ CASES = [
     (while_true_left_by_return, (3.0, X6), (0, 1)),
     (norms_along_axes, (A32,), 0),
     (helper_fills_a_local_buffer, (X6,), 0),
+    (einsum_contractions, (X6, A32), (0, 1)),
 ]
 
 
@@ -268,3 +276,14 @@ def test_a_call_for_its_effect_that_is_not_a_helper_is_refused(fn):
         srcgrad.grad(fn)(X6[:3].copy())
     msg = str(err.value)
     assert "an expression statement" in msg and "test_language.py" in msg and "a[...] = b" in msg
+
+
+def einsum_3d(A):
+    return np.sum(np.einsum("ijk->ki", A))
+
+
+def test_an_einsum_outside_the_table_is_refused_with_the_list():
+    with pytest.raises(srcgrad.NoDerivativeRuleError) as err:
+        srcgrad.grad(einsum_3d)(np.ones((2, 2, 3)))
+    msg = str(err.value)
+    assert "np.einsum('ijk->ki'" in msg and "ij,jk->ik" in msg and "test_language.py" in msg

@@ -933,6 +933,8 @@ class Lowerer:
             return self.inline(resolve.helper_function(obj), args, keywords, e, target)
         if obj is np.array and len(args) == 1 and not keywords:
             return self.array_literal(args[0], e, target)
+        if obj is np.einsum:
+            return self.einsum(args, keywords, e, target)
         if obj is builtins.abs and len(args) == 1 and not keywords:   # abs(array) is np.abs(array)
             op = self.expr(args[0])
             return self.prim(registry.lookup(np.abs if self.type_of(op).is_array else obj, 1), (op,), e, target)
@@ -1067,6 +1069,29 @@ class Lowerer:
                                  e)
             defaults[p] = ir.Const(d if d is None or isinstance(d, tuple) else _py_number(d))
         return defaults
+
+    def einsum(self, args, keywords, e, target):
+        """np.einsum('ij,jk->ik', A, B) of the common contractions (composites.EINSUM)."""
+        from ..rules import composites
+        spec = args[0] if args else None
+        if keywords or not (isinstance(spec, ast.Constant) and isinstance(spec.value, str)):
+            raise self.error(UnsupportedSyntaxError, "np.einsum without its subscripts as a string literal, or "
+                             "with keywords", e, "write np.einsum('ij,jk->ik', A, B)")
+        sub = composites.einsum_subscripts(spec.value)
+        fn = composites.EINSUM.get(sub)
+        if fn is None:
+            raise self.error(NoDerivativeRuleError, f"np.einsum('{sub}', ...) has no derivative here", e,
+                             "srcgrad differentiates these contractions: " + ", ".join(sorted(composites.EINSUM))
+                             + "; write others with @, np.sum and broadcasting")
+        ops = [self.expr(a) for a in args[1:]]
+        params = [a.arg for a in parse_function(fn).tree.args.args]
+        if len(ops) != len(params) or len(sub.split("->")[0].split(",")) != len(ops):
+            raise self.error(UnsupportedSyntaxError, f"np.einsum('{sub}', ...) with {len(ops)} operands", e)
+        for op, letters in zip(ops, sub.split("->")[0].split(",")):
+            if self.type_of(op).ndim != len(letters):
+                raise self.error(UnsupportedArrayUseError, f"np.einsum('{sub}', ...): an operand of "
+                                 f"{self.type_of(op)} for subscripts '{letters}'", e)
+        return self._inline_parsed(parse_function(fn), dict(zip(params, ops)), e, target, at_call=True)
 
     def call_statement(self, s: ast.Expr):
         """A call whose value is thrown away: a helper run for its writes into the arrays it

@@ -594,3 +594,85 @@ def kron(a, b):
         for j in range(a.shape[1]):
             out[i * p:(i + 1) * p, j * q:(j + 1) * q] = a[i, j] * b
     return out
+
+
+# np.einsum: the common contractions, each a plain function over primitives, looked up by the
+# subscripts (spaces removed, the implicit output written out as NumPy defines it).  The
+# lowering reads the subscripts, which must be a string literal, and inlines the function.
+def _es_sum(a):
+    return np.sum(a)
+
+
+def _es_copy(a):
+    return a * 1.0
+
+
+def _es_transpose(a):
+    return a.T * 1.0
+
+
+def _es_trace(a):
+    return np.trace(a)
+
+
+def _es_diag(a):
+    return np.diag(a)
+
+
+def _es_rows(a):
+    return np.sum(a, axis=1)
+
+
+def _es_cols(a):
+    return np.sum(a, axis=0)
+
+
+def _es_product(a, b):
+    return a @ b
+
+
+def _es_product_bt(a, b):
+    return a @ b.T
+
+
+def _es_product_at(a, b):
+    return a.T @ b
+
+
+def _es_dot(a, b):
+    return np.sum(a * b)
+
+
+def _es_row_dots(a, b):
+    return np.sum(a * b, axis=1)
+
+
+def _es_outer(a, b):
+    return np.outer(a, b)
+
+
+def _es_elementwise(a, b):
+    return a * b
+
+
+def _es_bilinear(x, a, y):
+    return x @ (a @ y)
+
+
+EINSUM = {
+    "i->": _es_sum, "ij->": _es_sum, "i->i": _es_copy, "ij->ij": _es_copy, "ij->ji": _es_transpose,
+    "ii->": _es_trace, "ii->i": _es_diag, "ij->i": _es_rows, "ij->j": _es_cols,
+    "ij,jk->ik": _es_product, "ij,j->i": _es_product, "i,ij->j": _es_product, "ij,kj->ik": _es_product_bt,
+    "ij,ik->jk": _es_product_at, "i,i->": _es_dot, "ij,ij->": _es_dot, "ij,ij->i": _es_row_dots,
+    "i,j->ij": _es_outer, "i,i->i": _es_elementwise, "ij,ij->ij": _es_elementwise, "i,ij,j->": _es_bilinear,
+}
+
+
+def einsum_subscripts(spec: str) -> str:
+    """`spec` without spaces and with NumPy's implicit output made explicit ('ij,jk' -> 'ij,jk->ik':
+    the letters that appear once, in alphabetical order)."""
+    spec = spec.replace(" ", "")
+    if "->" in spec:
+        return spec
+    letters = spec.replace(",", "")
+    return spec + "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
