@@ -179,6 +179,12 @@ def einsum_contractions(x, A):
             + np.einsum("ij,ij", A, A) + np.einsum("ii", B) + np.sum(np.einsum("i,j", x[:2], x[:3]) * A.T))
 
 
+def weighted_average(x, w, A):
+    m = np.average(x, weights=w)
+    v = np.average((x - m) ** 2, weights=w)
+    return m * v + np.sum(np.average(A, axis=0, weights=w[:3]) ** 2) + np.sum(np.average(A, axis=1, weights=w[1:3]) ** 3)
+
+
 X6 = np.array([0.5, 1.0, -2.0, 4.0, 0.3, 1.7])
 A32 = np.arange(6.0).reshape(3, 2) * 0.1 - 0.2
 CASES = [
@@ -203,6 +209,7 @@ CASES = [
     (norms_along_axes, (A32,), 0),
     (helper_fills_a_local_buffer, (X6,), 0),
     (einsum_contractions, (X6, A32), (0, 1)),
+    (weighted_average, (X6, np.linspace(0.5, 2.0, 6), A32), (0, 1, 2)),
 ]
 
 

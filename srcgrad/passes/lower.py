@@ -579,6 +579,10 @@ class Lowerer:
                     ty = self.type_of(op)
                     return kind is not tuple and not ty.is_array and ty.dtype in ("f" if kind is float else "ib")
             return _NOFOLD
+        if isinstance(e, ast.Compare) and len(e.ops) == 1 and isinstance(e.ops[0], (ast.Is, ast.IsNot)) \
+                and isinstance(e.comparators[0], ast.Constant) and e.comparators[0].value is None \
+                and isinstance(e.left, ast.Name) and isinstance(self.env.get(e.left.id), ir.Var):
+            return isinstance(e.ops[0], ast.IsNot)         # a value (an array, a number) is not None
         if isinstance(e, ast.Compare):
             vals = [self.fold(x) for x in [e.left] + e.comparators]
             if any(v is _NOFOLD for v in vals):

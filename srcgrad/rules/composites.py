@@ -63,8 +63,20 @@ def std(a, axis=None, ddof=0, keepdims=False):
 
 
 @composite(np.average)
-def average(a, axis=None):
-    return np.mean(a, axis)
+def average(a, axis=None, weights=None):
+    """np.average; `weights` of a's shape (or, along `axis` of a 2-D array, a 1-D one of that
+    axis' length, as NumPy broadcasts it)."""
+    if weights is None:
+        return np.mean(a, axis)
+    if axis is None:
+        return np.sum(a * weights) / np.sum(weights)
+    w = weights
+    if a.ndim == 2 and weights.ndim == 1:
+        if axis == 0 or axis == -2:
+            w = np.expand_dims(weights, 1)
+        else:
+            w = np.expand_dims(weights, 0)
+    return np.sum(a * w, axis) / np.sum(w * np.ones_like(a), axis)
 
 
 @composite(np.square)
