@@ -64,6 +64,7 @@ def main(argv=None):
     if args.features is not None:
         os.environ["FUZZ_FEATURES"] = args.features
     os.environ.setdefault("SRCGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="srcgrad-fuzz-cache-"))
+    os.environ.setdefault("FUZZ_RANDOM", "1")    # the long mode explores: new programs every run
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     if args.list_features:
