@@ -66,8 +66,8 @@ def target_function(obj):
 def gradient_helper(g, sig: tuple):
     """The helper computing `g(*args)` for argument types `sig` (one per parameter of g.fun)."""
     if g.has_aux:
-        raise Refusal(f"a has_aux {g.kind} object called inside a differentiated function "
-                                     "is not supported", "call the function and its gradient separately")
+        raise Refusal(f"a has_aux {g.kind} object called inside a differentiated function is not supported",
+                      "call the function and its gradient separately")
     params = list(g._params)
     for i in g.argnums:
         ty = sig[i]
@@ -78,9 +78,9 @@ def gradient_helper(g, sig: tuple):
     tangent = _tangent_function(g.fun, g.argnums, sig)
     lines = []
     outs = []
+    zeros = [f"np.zeros({params[j]}.shape)" if sig[j].is_array else "0.0" for j in g.argnums]
     for n, i in enumerate(g.argnums):
         p, ty = params[i], sig[i]
-        zeros = [("np.zeros(%s.shape)" % params[j]) if sig[j].is_array else "0.0" for j in g.argnums]
         if not ty.is_array:
             tans = list(zeros)
             tans[n] = "1.0"

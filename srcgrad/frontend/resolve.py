@@ -46,8 +46,9 @@ def is_helper(obj) -> bool:
     source is what srcgrad reads)."""
     f = helper_function(obj)
     module = getattr(f, "__module__", None) or ""
-    return isinstance(f, pytypes.FunctionType) and not module.split(".")[0] in _LIBRARIES and \
-        not (module.split(".")[0] == "srcgrad" and not module.startswith("srcgrad.rules"))
+    package = module.split(".")[0]
+    return isinstance(f, pytypes.FunctionType) and package not in _LIBRARIES and \
+        (package != "srcgrad" or module.startswith("srcgrad.rules"))
 
 
 # packages whose Python functions are library calls, never user helpers to read and inline
@@ -109,9 +110,9 @@ def dependency_fingerprint(func, parse) -> tuple[str, list]:
                 h.update(f"{name}=rule:{rule_src}\n".encode())
             elif is_helper(obj):
                 stack.append(helper_function(obj))
-            elif _nested_target(obj) is not None:      # g = srcgrad.grad(h) called in f: h's source counts
+            elif (inner := _nested_target(obj)) is not None:   # g = srcgrad.grad(h) called in f: h counts
                 h.update(f"{name}=nested:{obj.kind}:{obj.argnums}:{obj.has_aux}\n".encode())
-                stack.append(helper_function(_nested_target(obj)))
+                stack.append(helper_function(inner))
             elif isinstance(obj, pytypes.ModuleType):
                 h.update(f"{name}=module:{obj.__name__}\n".encode())
                 for attr in _module_constants_read(parsed.tree, name):

@@ -933,7 +933,7 @@ class Lowerer:
             return self.inline_local(obj, args, keywords, e, target)
         if _hashable(obj) and nested.is_nested(obj) and not registry.has_any_rule(obj):
             return self.inline_nested(obj, name, args, keywords, e, target)
-        if resolve.is_helper(obj) and not registry.has_any_rule(obj) and obj not in registry.COMPOSITES:
+        if _inlined_helper(obj):
             return self.inline(resolve.helper_function(obj), args, keywords, e, target)
         if obj is np.array and len(args) == 1 and not keywords:
             return self.array_literal(args[0], e, target)
@@ -1101,8 +1101,7 @@ class Lowerer:
         """A call whose value is thrown away: a helper run for its writes into the arrays it
         was given (`_diffuse_into(u, out, 0.2)`); any other call would do nothing srcgrad keeps."""
         obj = self.callee(s.value.func)
-        if not (isinstance(obj, LocalDef) or (resolve.is_helper(obj) and not registry.has_any_rule(obj)
-                                              and obj not in registry.COMPOSITES)):
+        if not (isinstance(obj, LocalDef) or _inlined_helper(obj)):
             raise self.error(UnsupportedSyntaxError, "an expression statement (its value is thrown away)", s,
                              "assign the value to a variable, or remove the line; only your own helpers may be "
                              "called for their effect (writing into arrays they are given), not print, "
@@ -1299,7 +1298,7 @@ class Lowerer:
             return True
         if not _hashable(obj):
             return False
-        if resolve.is_helper(obj) and not registry.has_any_rule(obj):
+        if _inlined_helper(obj):
             return True
         return obj in registry.COMPOSITES and bool(node.keywords or registry.lookup(obj, nargs) is None)
 
@@ -1437,6 +1436,12 @@ _NP_METHODS = {"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "cum
                "reshape", "ravel", "flatten", "squeeze", "clip", "round", "trace", "diagonal", "argmax",
                "argmin", "all", "any", "nonzero", "sort", "argsort", "conj", "repeat", "swapaxes"}
 _METHODS = {"max": np.max, "min": np.min, "flatten": np.ravel}
+
+
+def _inlined_helper(obj) -> bool:
+    """A user's function that a call inlines: a helper with no rule of its own (call_object's
+    test; call statements and conditions ask the same question)."""
+    return resolve.is_helper(obj) and not registry.has_any_rule(obj) and obj not in registry.COMPOSITES
 
 
 class _TupleResult(Exception):
