@@ -69,6 +69,7 @@ class Raw:
     reads: frozenset
     ty: Ty = FLOAT            # its abstract type
     norule: str = ""          # a call without a derivative rule: fine while no differentiated value reaches it
+    refused: tuple = ()       # ... that srcgrad refuses on purpose: (why, what to do instead), rules/refused.py
 
 
 @dataclass

@@ -451,6 +451,167 @@ def _matmul_grad_b(g, a, b):
     return lambda g, a, b: g * a
 
 
+# ---------------------------------------------------------------- np.linalg (srcgrad/rules/linalg.py)
+# Written once in the subset both NumPy and Numba run (register_jitable), with contiguous
+# transposes for Numba's np.dot.
+
+@register_jitable
+def _t(a):
+    return np.ascontiguousarray(a.T)
+
+
+# The forward sweep's calls: Numba's LAPACK wrappers return Fortran-ordered matrices, and a
+# value that is Fortran-ordered on one path and C-ordered on another (r = inv(a) before a loop,
+# r = r @ a in it) has layout 'A', which Numba cannot store in a typed list (the tape).
+@register_jitable
+def inv(a):
+    return np.ascontiguousarray(np.linalg.inv(a))
+
+
+@register_jitable
+def solve(a, b):
+    return np.ascontiguousarray(np.linalg.solve(a, b))
+
+
+@register_jitable
+def cholesky(a):
+    return np.ascontiguousarray(np.linalg.cholesky(a))
+
+
+@register_jitable
+def inv_grad(g, out):
+    """Adjoint of X = inv(A): -X^T G X^T."""
+    xt = _t(out)
+    return -np.dot(np.dot(xt, g), xt)
+
+
+@register_jitable
+def solve_grad_b(g, a):
+    """Adjoint of x = solve(A, b) w.r.t. b: A^-T g."""
+    return np.linalg.solve(_t(a), g)
+
+
+def solve_grad_a(g, a, out):
+    """Adjoint of x = solve(A, b) w.r.t. A: -(A^-T g) x^T (summed over right-hand sides)."""
+    gb = np.linalg.solve(a.T, g)
+    return -np.outer(gb, out) if gb.ndim == 1 else -(gb @ out.T)
+
+
+@overload(solve_grad_a)
+def _solve_grad_a(g, a, out):
+    if g.ndim == 1:
+        return lambda g, a, out: -np.outer(np.linalg.solve(_t(a), g), out)
+    return lambda g, a, out: -np.dot(np.linalg.solve(_t(a), g), _t(out))
+
+
+@register_jitable
+def _cofactors(a):
+    """The cofactor matrix of a square matrix (adj(A)^T), from the minors: exact when A is
+    singular, where det(A) A^-T is not defined."""
+    n = a.shape[0]
+    c = np.ones((n, n))
+    if n == 1:
+        return c
+    minor = np.empty((n - 1, n - 1))
+    for i in range(n):
+        for j in range(n):
+            for r in range(n - 1):
+                rr = r if r < i else r + 1
+                for k in range(n - 1):
+                    minor[r, k] = a[rr, k if k < j else k + 1]
+            c[i, j] = np.linalg.det(minor) * (1.0 if (i + j) % 2 == 0 else -1.0)
+    return c
+
+
+@register_jitable
+def det_grad(g, a, out):
+    """Adjoint of det(A): g adj(A)^T = g det(A) A^-T (the cofactors when A is singular)."""
+    if out != 0.0:
+        return (g * out) * _t(np.linalg.inv(a))
+    return g * _cofactors(a)
+
+
+def det_sign(a):
+    """The sign of det(A) (np.linalg.slogdet's first output): no derivative."""
+    return np.linalg.slogdet(a)[0]
+
+
+def logabsdet(a):
+    """log|det(A)| (np.linalg.slogdet's second output)."""
+    return np.linalg.slogdet(a)[1]
+
+
+@overload(det_sign)
+def _det_sign(a):
+    return lambda a: np.linalg.slogdet(a)[0]
+
+
+@overload(logabsdet)
+def _logabsdet(a):
+    return lambda a: np.linalg.slogdet(a)[1]
+
+
+@register_jitable
+def logabsdet_grad(g, a):
+    """Adjoint of log|det(A)|: g A^-T."""
+    return g * _t(np.linalg.inv(a))
+
+
+@register_jitable
+def _phi(x):
+    """The lower triangle of x with its diagonal halved (the Cholesky derivative's projection)."""
+    n = x.shape[0]
+    out = np.zeros((n, n))
+    for i in range(n):
+        out[i, i] = 0.5 * x[i, i]
+        for j in range(i):
+            out[i, j] = x[i, j]
+    return out
+
+
+@register_jitable
+def _solve_lower(l, b):
+    """L^-1 B for a lower-triangular L, by forward substitution (B a matrix)."""
+    n = l.shape[0]
+    x = np.empty(b.shape)
+    for c in range(b.shape[1]):
+        for i in range(n):
+            s = b[i, c]
+            for k in range(i):
+                s -= l[i, k] * x[k, c]
+            x[i, c] = s / l[i, i]
+    return x
+
+
+@register_jitable
+def cholesky_grad(g, out):
+    """Adjoint of L = cholesky(A) for NumPy's cholesky, which reads only A's lower triangle:
+    S = L^-T phi(L^T G) L^-1 is the adjoint on symmetric A; entry (i, j) below the diagonal
+    stands for both (i, j) and (j, i), so it gets S_ij + S_ji, the diagonal S_ii, the upper 0."""
+    n = out.shape[0]
+    li = _solve_lower(out, np.eye(n))                    # L^-1
+    s = np.dot(np.dot(_t(li), _phi(np.dot(_t(out), g))), li)
+    a = np.zeros((n, n))
+    for i in range(n):                                   # fold into the lower triangle
+        a[i, i] = s[i, i]
+        for j in range(i):
+            a[i, j] = s[i, j] + s[j, i]
+    return a
+
+
+@register_jitable
+def cholesky_tangent(t, out):
+    """Tangent of L = cholesky(A) for a tangent T of A (its lower triangle, as NumPy reads it):
+    dL = L phi(L^-1 T_sym L^-T) with T_sym the symmetric matrix of T's lower triangle."""
+    n = out.shape[0]
+    ts = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            ts[i, j] = t[i, j] if i >= j else t[j, i]
+    m = _solve_lower(out, _t(_solve_lower(out, ts)))     # L^-1 (L^-1 T_sym)^T = L^-1 T_sym L^-T
+    return np.dot(out, _phi(m))
+
+
 # ---------------------------------------------------------------- control flow and storage
 
 @register_jitable

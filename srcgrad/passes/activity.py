@@ -108,6 +108,10 @@ def analyse(fn: ir.Function, seeded=None) -> Analysis:
     for s, _ in stmts:
         if isinstance(s, ir.Assign) and isinstance(s.value, ir.Raw) and s.value.norule \
                 and s.value.reads & an.active:
+            if s.value.refused:
+                why, instead = s.value.refused
+                raise NoDerivativeRuleError(f"`{s.value.norule}` is not differentiated by srcgrad: {why}",
+                                            s.loc, instead)
             raise NoDerivativeRuleError(
                 f"`{s.value.norule}` has no derivative rule, and a differentiated value reaches it", s.loc,
                 "give it one with @srcgrad.partials, write it as a plain Python helper, or compute it "

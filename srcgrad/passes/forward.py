@@ -270,13 +270,20 @@ class Forward:
                 return ast.Constant(0.0)
             args = [t] + [op_ast(a) for a in v.args[1:]]
             return primal_expr(ir.Prim(r, tuple(_Tmp(a) for a in args)))
-        if r.tangent is not None and not any(self.has(a) for a in v.args[1:]):
-            t = self.tangent_of(v.args[0])
-            if _const_value(t) == 0.0:
-                return ast.Constant(0.0)
-            mapping = {"t": t, "out": N(s.target)}
-            mapping.update({p: op_ast(a) for p, a in zip(r.params, v.args)})
-            return substitute(r.tangent, mapping)
+        active = [i for i, a in enumerate(v.args) if self.has(a)]
+        if r.tangents and all(i < len(r.tangents) and r.tangents[i] is not None for i in active):
+            terms = []
+            for i in active:
+                t = self.tangent_of(v.args[i])
+                if _const_value(t) == 0.0:          # a symbolic zero contributes nothing
+                    continue
+                mapping = {"t": t, "out": N(s.target)}
+                mapping.update({p: op_ast(a) for p, a in zip(r.params, v.args)})
+                terms.append(substitute(r.tangents[i], mapping))
+            out = terms[0] if terms else ast.Constant(0.0)
+            for t in terms[1:]:
+                out = _add(out, t)
+            return out
         if r.key == "matmul" or r.key is _np_dot():
             a, b = v.args
             terms = []

@@ -973,7 +973,12 @@ class Lowerer:
             # the activity pass refuses it otherwise
             t = self.raw(ast.copy_location(ast.Call(e.func, args, keywords), e), target)
             self.cur.stmts[-1].value.norule = name
+            self.cur.stmts[-1].value.refused = registry.REFUSED.get(obj, ()) if _hashable(obj) else ()
             return t
+        refused = registry.REFUSED.get(obj) if _hashable(obj) else None
+        if refused is not None:
+            raise self.error(NoDerivativeRuleError, f"`{name}` is not differentiated by srcgrad: {refused[0]}",
+                             e, refused[1])
         raise self.error(
             NoDerivativeRuleError, f"`{name}` has no derivative rule", e,
             "write it as a plain Python helper function (srcgrad differentiates through helpers), "
@@ -1270,7 +1275,10 @@ class Lowerer:
 
         root = _deepcopy(e)         # a call raw itself (a non-differentiable one) is copied as written
         expr = Rename().visit(root)
-        ty = RawTyper(self.ty, e, self.loc).type(expr)
+        try:
+            ty = RawTyper(self.ty, e, self.loc).type(expr)
+        except shapes.Refusal as exc:
+            raise self.error(UnsupportedArrayUseError, exc.message, e, exc.hint) from None
         if not isinstance(ty, abstract.Ty):
             raise self.error(UnsupportedSyntaxError, f"a {ty} value here", e,
                              "tuples are only supported as shapes, e.g. np.zeros((n, m))")
@@ -1427,7 +1435,10 @@ class RawTyper:
             return abstract.broadcast(*args) if args else abstract.FLOAT
         rule = registry.lookup(obj, len(node.args)) if obj is not None else None
         if rule is not None and rule.typer is not None and all(isinstance(a, abstract.Ty) for a in args):
-            return rule.result_type(args, [None] * len(args))
+            try:
+                return rule.result_type(args, [None] * len(args))
+            except shapes.Refusal as exc:      # located by the caller, which knows the statement
+                raise shapes.Refusal(f"`{rule.name}`: {exc.message}", exc.hint) from None
         return abstract.FLOAT
 
 

@@ -5,4 +5,4 @@
 Importing this package registers every built-in rule.
 """
 from .registry import RULES, Rule, lookup, lookup_operator  # noqa: F401
-from . import operators, scalar_math, numpy_rules, runtime_rules, composites  # noqa: F401  (registration side effects)
+from . import operators, scalar_math, numpy_rules, runtime_rules, linalg, composites, refused  # noqa: F401  (registration side effects)

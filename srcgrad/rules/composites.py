@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .. import runtime as _rt
 from .registry import composite
 
 
@@ -245,6 +246,12 @@ def _take_rows(a, indices):
     for k in range(indices.shape[0]):
         out[k, :] = a[indices[k], :]
     return out
+
+
+@composite(np.linalg.slogdet)
+def slogdet(a):
+    """(sign, log|det|) of one square matrix: the sign has no derivative (srcgrad/rules/linalg.py)."""
+    return _rt.det_sign(a), _rt.logabsdet(a)
 
 
 @composite(np.linalg.norm)
@@ -688,3 +695,188 @@ def einsum_subscripts(spec: str) -> str:
         return spec
     letters = spec.replace(",", "")
     return spec + "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+
+
+# ---- aliases and small functions of real arrays (issue 23).  NumPy 2's names (np.trapezoid,
+# np.linalg.vector_norm, ...) are looked up with getattr: absent from NumPy 1.x, they are skipped.
+
+@composite(np.mod, np.remainder)
+def mod(a, b):
+    return a % b            # Python's % is NumPy's remainder: the sign of the divisor
+
+
+@composite(np.floor_divide)
+def floor_divide(a, b):
+    return a // b
+
+
+@composite(np.real, np.conj, np.conjugate)
+def real(a):
+    """The real part, or the conjugate, of a real value: the value itself."""
+    return a
+
+
+@composite(np.copy)
+def copy(a):
+    return a.copy()
+
+
+@composite(np.vdot)
+def vdot(a, b):
+    """The dot product of the flattened arrays (real)."""
+    return np.sum(a * b)
+
+
+@composite(np.inner)
+def inner(a, b):
+    """Sum over the last axes: a dot product of vectors, a @ b.T of matrices."""
+    if a.ndim == 1 and b.ndim == 1:
+        return np.dot(a, b)
+    if b.ndim == 1:
+        return a @ b
+    if a.ndim == 1:
+        return b @ a
+    return a @ b.T
+
+
+@composite(np.swapaxes)
+def swapaxes(a, axis1, axis2):
+    assert a.ndim == 2, "np.swapaxes of an array that is not 2-D"
+    if _axis(a, axis1) == _axis(a, axis2):
+        return a
+    return a.T
+
+
+@composite(np.moveaxis)
+def moveaxis(a, source, destination):
+    assert a.ndim == 2, "np.moveaxis of an array that is not 2-D"
+    if _axis(a, source) == _axis(a, destination):
+        return a
+    return a.T
+
+
+@composite(getattr(np, "matrix_transpose", None), getattr(np.linalg, "matrix_transpose", None))
+def matrix_transpose(a):
+    assert a.ndim == 2, "a matrix transpose of an array that is not 2-D"
+    return a.T
+
+
+@composite(np.diagonal, getattr(np.linalg, "diagonal", None))
+def diagonal(a):
+    assert a.ndim == 2, "np.diagonal of an array that is not 2-D"
+    return np.diag(a)
+
+
+@composite(getattr(np.linalg, "outer", None))
+def linalg_outer(a, b):
+    return np.outer(a, b)
+
+
+@composite(getattr(np.linalg, "matmul", None))
+def linalg_matmul(a, b):
+    return a @ b
+
+
+@composite(getattr(np.linalg, "trace", None))
+def linalg_trace(a):
+    return np.trace(a)
+
+
+@composite(getattr(np.linalg, "cross", None))
+def linalg_cross(a, b):
+    return np.cross(a, b)
+
+
+@composite(getattr(np.linalg, "vector_norm", None))
+def vector_norm(x):
+    """The 2-norm of all of x's elements (NumPy's defaults: ord=2, axis=None)."""
+    return np.linalg.norm(x)
+
+
+@composite(getattr(np.linalg, "matrix_norm", None))
+def matrix_norm(x):
+    """The Frobenius norm (NumPy's default, ord='fro')."""
+    assert x.ndim == 2, "np.linalg.matrix_norm of an array that is not 2-D"
+    return np.linalg.norm(x)
+
+
+@composite(np.ptp)
+def ptp(a, axis=None, keepdims=False):
+    return np.max(a, axis, keepdims=keepdims) - np.min(a, axis, keepdims=keepdims)
+
+
+@composite(getattr(np, "trapezoid", None))
+def trapezoid(y, x=None, dx=1.0):
+    """The trapezoidal rule over a 1-D y (with sample points x, or a spacing dx)."""
+    assert y.ndim == 1, "np.trapezoid of an array that is not 1-D"
+    if x is None:
+        return dx * (np.sum(y) - 0.5 * (y[0] + y[-1]))
+    return 0.5 * np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]))
+
+
+@composite(np.polyval)
+def polyval(p, x):
+    """Horner's rule: p[0] x^(n-1) + ... + p[n-1] (x a number or an array)."""
+    r = p[0] + 0.0 * x
+    for i in range(1, p.shape[0]):
+        r = r * x + p[i]
+    return r
+
+
+@composite(np.cumprod)
+def cumprod(a):
+    """Running products of the flattened array (exact at zeros: no division)."""
+    flat = np.reshape(a, (a.size,))
+    out = np.empty(a.size)
+    acc = 1.0
+    for i in range(a.size):
+        acc = acc * flat[i]
+        out[i] = acc
+    return out
+
+
+@composite(np.linalg.matrix_power)
+def matrix_power(a, n):
+    """a @ a @ ... (n a constant integer; a negative n powers the inverse)."""
+    assert a.ndim == 2, "np.linalg.matrix_power of an array that is not 2-D"
+    if n == 0:
+        return np.eye(a.shape[0])
+    m = a
+    k = n
+    if n < 0:
+        m = np.linalg.inv(a)
+        k = -n
+    r = m
+    for _ in range(k - 1):
+        r = r @ m
+    return r
+
+
+@composite(np.linalg.multi_dot)
+def multi_dot(arrays):
+    """The product of a tuple or list of up to 6 arrays written in the call, left to right."""
+    assert isinstance(arrays, tuple), "np.linalg.multi_dot of one array (pass a list of arrays)"
+    assert 2 <= len(arrays) <= 6, "np.linalg.multi_dot of 2 to 6 arrays"
+    r = np.dot(arrays[0], arrays[1])
+    if len(arrays) >= 3:
+        r = np.dot(r, arrays[2])
+    if len(arrays) >= 4:
+        r = np.dot(r, arrays[3])
+    if len(arrays) >= 5:
+        r = np.dot(r, arrays[4])
+    if len(arrays) >= 6:
+        r = np.dot(r, arrays[5])
+    return r
+
+
+@composite(getattr(np, "cumulative_sum", None))
+def cumulative_sum(x):
+    """NumPy 2's np.cumulative_sum of a 1-D array (no include_initial): np.cumsum."""
+    assert x.ndim == 1, "np.cumulative_sum of an array that is not 1-D"
+    return np.cumsum(x)
+
+
+@composite(getattr(np, "cumulative_prod", None))
+def cumulative_prod(x):
+    assert x.ndim == 1, "np.cumulative_prod of an array that is not 1-D"
+    return np.cumprod(x)

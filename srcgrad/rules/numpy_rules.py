@@ -4,8 +4,8 @@ reductions and products (vjps), and array constructors (no derivative).
 `np.mean(x, axis)` is lowered as `np.sum(x, axis) / x.shape[axis]` (Numba has no mean with an
 axis), so it needs no rule of its own.
 
-Conventions: ``np.abs`` at 0 has derivative 0; ``np.maximum``/``np.minimum`` give a tie to the
-first argument, like the builtins; ``np.where(c, a, b)`` has no derivative in ``c``.
+Conventions: ``np.abs`` at 0 has derivative 0; ``np.maximum``/``np.minimum`` (and ``np.fmax``/
+``np.fmin``) give a tie to the first argument, like the builtins; ``np.where(c, a, b)`` has no derivative in ``c``.
 """
 import numpy as np
 
@@ -60,6 +60,56 @@ def square(x):
 @partials(np.power, domain=((0.2, 3.0), (-2.0, 2.0)))
 def power(x, y, out):
     return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
+
+
+@partials(np.exp2)
+def exp2(x, out):
+    return out * np.log(2.0)
+
+
+@partials(np.cbrt, domain=((0.2, 3.0),))
+def cbrt(x, out):
+    return 1.0 / (3.0 * out * out)          # infinite at 0, as the derivative is
+
+
+@partials(np.reciprocal, domain=((0.2, 3.0),))
+def reciprocal(x, out):
+    return -out * out
+
+
+@partials(np.deg2rad, np.radians)
+def deg2rad(x):
+    return 0.017453292519943295             # pi / 180
+
+
+@partials(np.rad2deg, np.degrees)
+def rad2deg(x):
+    return 57.29577951308232                # 180 / pi
+
+
+@partials(np.positive)
+def positive(x):
+    return 1.0
+
+
+@partials(np.float_power, domain=((0.2, 3.0), (-2.0, 2.0)))
+def float_power(x, y, out):
+    return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
+
+
+@partials(np.logaddexp2)
+def logaddexp2(x, y, out):
+    return np.exp2(x - out), np.exp2(y - out)
+
+
+@partials(np.fmod, domain=((0.1, 5.0), (0.7, 2.0)))
+def fmod(x, y):
+    return 1.0, -np.trunc(x / y)            # x - trunc(x / y) * y off its jumps
+
+
+@partials(np.copysign, domain=((0.1, 2.0), (-2.0, 2.0)))
+def copysign(x, y):
+    return np.copysign(1.0, x) * np.copysign(1.0, y), None
 
 
 @partials(np.sin)
@@ -145,6 +195,16 @@ def maximum(x, y):
 @partials(np.minimum)
 def minimum(x, y):
     return _rt.indicator(x <= y), _rt.indicator(x > y)
+
+
+@partials(np.fmax)
+def fmax(x, y):     # NaN-ignoring: the other argument is the result where one is NaN
+    return _rt.indicator(np.logical_or(x >= y, np.isnan(y))), _rt.indicator(np.logical_or(x < y, np.isnan(x)))
+
+
+@partials(np.fmin)
+def fmin(x, y):
+    return _rt.indicator(np.logical_or(x <= y, np.isnan(y))), _rt.indicator(np.logical_or(x > y, np.isnan(x)))
 
 
 @partials(np.where, domain=((-1.0, 1.0), (-2.0, 2.0), (-2.0, 2.0)), call="_rt.where")

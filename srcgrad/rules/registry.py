@@ -61,8 +61,9 @@ class Rule:
     view: bool = False                # the result shares memory with the first argument (x.T)
     linear: bool = False              # linear in its first argument (the others constants): forward
                                       # mode's tangent is the primitive applied to the tangent
-    tangent: ast.expr | None = None   # vjp rules: forward mode's tangent for the first argument's
-                                      # tangent `t` (in terms of t, the arguments and `out`)
+    tangents: tuple[ast.expr | None, ...] = ()   # vjp rules: forward mode's tangent of the result
+                                      # for a tangent `t` of each argument (in terms of t, the
+                                      # arguments and `out`; None: that argument has none)
 
     def result_type(self, tys, consts):
         return self.typer(list(tys), list(consts))
@@ -101,14 +102,19 @@ def _external_name(obj) -> str | None:
     return mangled
 
 
-def _tangent_expr(fn, params):
-    """A vjp rule's forward-mode tangent `(t, *args, out) -> expr`, in the rule's parameter names."""
-    if fn is None:
-        return None
-    names, expr = _return_expr(fn)
-    if names[1:1 + len(params)] != list(params):
-        raise SrcgradError(f"tangent {fn.__name__}: parameters must be (t, {', '.join(params)}[, out])")
-    return _bind_externals(fn, (expr,), set(names))[0]
+def _tangent_exprs(fns, params):
+    """A vjp rule's forward-mode tangents: one function `(t, *args, out) -> expr` per argument
+    (a single function: the first argument's), in the rule's parameter names."""
+    out = []
+    for fn in _as_tuple(fns):
+        if fn is None:
+            out.append(None)
+            continue
+        names, expr = _return_expr(fn)
+        if names[1:1 + len(params)] != list(params):
+            raise SrcgradError(f"tangent {fn.__name__}: parameters must be (t, {', '.join(params)}[, out])")
+        out.append(_bind_externals(fn, (expr,), set(names))[0])
+    return tuple(out)
 
 
 def _bind_externals(fn, exprs, params):
@@ -212,8 +218,8 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
     """Declare a vector-Jacobian product: the function takes (g, *args, out) and returns one
     contribution per argument (None where the argument is not differentiable).  `tangent`, a
     function of (t, *args, out) returning one expression, gives forward mode the tangent of
-    the result for a tangent t of the first argument (`linear=True` says it is the primitive
-    applied to t)."""
+    the result for a tangent t of the first argument; a tuple of such functions gives one per
+    argument (`linear=True` says the tangent is the primitive applied to t)."""
 
     def deco(fn):
         names, expr = _return_expr(fn)
@@ -226,9 +232,10 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
             _register(Rule(name=call or _call_name(key), key=key, arity=arity, kind="vjp",
                            call=call or _call_name(key), params=params[:arity], exprs=exprs[:arity],
                            uses_out="out" in names, domain=dom, fn=fn,
-                           result=result, array_only=array_only, notes=notes, source=_source(fn),
+                           result=result, array_only=array_only, notes=notes,
+                           source=_source(fn) + "".join(_source(t) for t in _as_tuple(tangent)),
                            typer=typer or _default_typer(result), view=view, linear=linear,
-                           tangent=_tangent_expr(tangent, params[:arity])))
+                           tangents=_tangent_exprs(tangent, params[:arity])))
         return fn
 
     return deco
@@ -245,6 +252,10 @@ def nondiff(*keys, arity: int | tuple[int, ...] | None = None, call: str | None 
             _register(Rule(name=call or _call_name(key), key=key, arity=a, kind="nondiff",
                            call=call or _call_name(key), result=result, array_only=array_only,
                            typer=typer or _default_typer(result)))
+
+
+def _as_tuple(fns):
+    return () if fns is None else fns if isinstance(fns, tuple) else (fns,)
 
 
 def _default_typer(result: str):
@@ -304,10 +315,24 @@ def composite(*keys):
     when no primitive rule matches the call exactly (by number of positional arguments)."""
     def deco(fn):
         for key in keys:
-            COMPOSITES[key] = fn
+            if key is not None:         # a name this NumPy does not have (see composites.py)
+                COMPOSITES[key] = fn
         GENERATION[0] += 1
         return fn
     return deco
+
+
+# Functions srcgrad knows and does not differentiate (srcgrad/rules/refused.py): the object ->
+# (why, what to do instead).  The lowering refuses a call of one with these words, and the
+# README's list of NumPy functions is generated from here and from the rules (srcgrad/rules/catalog.py).
+REFUSED: dict = {}
+
+
+def refuse(*keys, why: str, instead: str):
+    """Declare functions srcgrad refuses, with the reason and the remedy a user is shown."""
+    for key in keys:
+        if key is not None:             # a name this NumPy does not have
+            REFUSED[key] = (why, instead)
 
 
 def lookup_operator(op: str) -> Rule:

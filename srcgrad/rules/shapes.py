@@ -104,3 +104,28 @@ def reshape(tys, consts):
     if isinstance(consts[1], tuple):
         return Ty(len(consts[1]), x.dtype)
     return Ty(1, x.dtype)
+
+
+def square_matrix(tys, consts):
+    """np.linalg.inv/cholesky: a 2-D float array (a stack of matrices is refused)."""
+    a = tys[0]
+    if a.ndim != 2:
+        raise Refusal(f"np.linalg of a {a.ndim}-D array (srcgrad takes one square matrix)",
+                      "loop over the leading axis and call it on each matrix")
+    return Ty(2, "f")
+
+
+def matrix_scalar(tys, consts):
+    """np.linalg.det: a number from one square matrix."""
+    square_matrix(tys, consts)
+    return FLOAT
+
+
+def solve(tys, consts):
+    """np.linalg.solve(a, b): the shape of b (a vector or a matrix of right-hand sides)."""
+    square_matrix(tys[:1], consts)
+    b = tys[1]
+    if b.ndim not in (1, 2):
+        raise Refusal(f"np.linalg.solve with a {b.ndim}-D right-hand side",
+                      "give b as a vector or a matrix whose columns are right-hand sides")
+    return Ty(b.ndim, "f")

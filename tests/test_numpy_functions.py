@@ -1,0 +1,130 @@
+"""NumPy's function surface as a whole (issue 23): every function that JAX or autograd
+differentiates for real inputs (tests/peer_numpy_functions.py, generated from their sources and
+by running them) is differentiated by srcgrad, run with no derivative, or refused with a reason
+that the user's error states; the README's list is the one the registry gives; the functions
+added as composites or partials agree with central differences in reverse and forward mode.
+"""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad.errors import NoDerivativeRuleError
+from srcgrad.rules import catalog
+from srcgrad.testing import numerical_grad
+
+from . import peer_numpy_functions as peers
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_every_function_a_peer_differentiates_is_differentiated_or_refused_with_a_reason():
+    names = catalog.numpy_names()
+    present = {n for ns in names.values() for n in ns}
+    known = set(catalog.differentiated()) | set(catalog.constant()) | set(catalog.refused())
+    missing = [n for n in peers.UNION if n in present and n not in known]
+    assert not missing, missing
+    assert len([n for n in peers.UNION if n in present]) >= 250
+
+
+def test_no_function_is_both_differentiated_and_refused():
+    assert not set(catalog.differentiated()) & set(catalog.refused())
+
+
+def test_every_refusal_says_why_and_what_to_do_instead():
+    for name, (why, instead) in catalog.refused().items():
+        assert len(why) > 20 and len(instead) > 15, name
+
+
+def test_the_readme_lists_what_the_registry_says():
+    """`python -m srcgrad.rules.catalog --write` regenerates the block.  It names the functions
+    of the NumPy it was generated with; under another NumPy, the names both have must agree."""
+    block = catalog.readme_block(README.read_text())
+    if block.startswith(f"For NumPy {catalog.numpy_minor()}."):
+        assert block == catalog.markdown()
+        return
+    present = {n for ns in catalog.numpy_names().values() for n in ns}
+    readme_lines, ours = block.split("\n\n"), catalog.markdown().split("\n\n")
+    for mine, theirs in zip(ours[:2], readme_lines[:2]):
+        listed = {w.strip("`.,") for w in theirs.split() if w.startswith("`np.")}
+        assert {w.strip("`.,") for w in mine.split() if w.startswith("`np.")} >= listed & present
+
+
+def rfft_energy(x):
+    return np.sum(np.abs(np.fft.rfft(x)))
+
+
+def sorted_weights(x):
+    return np.sum(np.sort(x) * np.arange(4.0))
+
+
+def eigenvalue_sum(a):
+    return np.sum(np.linalg.eigvalsh(a))
+
+
+def step(x):
+    return np.sum(np.heaviside(x, 0.5) * x)
+
+
+@pytest.mark.parametrize("f,arg,words", [
+    (rfft_energy, np.ones(4), ("np.fft.rfft", "complex-valued", "np.cos/np.sin")),
+    (sorted_weights, np.ones(4), ("np.sort", "order statistics", "x[idx]")),
+    (eigenvalue_sum, np.eye(3), ("np.linalg.eigvalsh", "spectral decompositions", "np.linalg.solve")),
+    (step, np.ones(4), ("np.heaviside", "Numba cannot compile", "np.where(x > 0")),      # a ufunc: refused later
+])
+def test_a_refused_function_is_refused_at_the_call_with_its_reason(f, arg, words):
+    with pytest.raises(NoDerivativeRuleError) as e:
+        srcgrad.grad(f)(arg)
+    msg = str(e.value)
+    assert "is not differentiated by srcgrad" in msg and "test_numpy_functions.py" in msg
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+# ---- the composites and partials added for the peers' surface -------------------------------
+
+def shapes_and_products(a, m, x):
+    s = np.vdot(m, m) + np.inner(a, x) + np.sum(np.inner(m, m)) + np.sum(np.swapaxes(m, 0, 1) * m)
+    s = s + np.sum(np.moveaxis(m, 0, -1)[0]) + np.sum(np.diagonal(m)) + np.sum(np.real(a) * np.conj(x))
+    s = s + np.sum(np.linalg.multi_dot([m, m, m])) + np.sum(np.linalg.matrix_power(m, 3))
+    s = s + np.sum(np.linalg.matrix_power(m, -1)) + np.sum(np.copy(a) * 2.0)
+    return s
+
+
+def curves(p, x, y):
+    s = np.sum(np.polyval(p, x)) + np.polyval(p, 0.7) + np.trapezoid(y, x) + np.trapezoid(y, dx=0.1)
+    s = s + np.ptp(y) + np.sum(np.ptp(np.outer(x, y), axis=0)) + np.sum(np.cumprod(y))
+    s = s + np.sum(np.mod(y, 0.7)) + np.sum(np.fmod(y, 0.7)) + np.sum(np.remainder(x, 0.3))
+    return s
+
+
+def ufuncs(x, y):
+    return np.sum(np.exp2(x) + np.cbrt(x) + np.reciprocal(x) + np.deg2rad(x) + np.radians(y) + np.rad2deg(x)
+                  + np.degrees(y) + np.positive(x) + np.float_power(x, y) + np.logaddexp2(x, y)
+                  + np.copysign(x, y - 1.0) + np.fmax(x, y) + np.fmin(x, y))
+
+
+_R = np.random.default_rng(0)
+_X = np.sort(_R.uniform(0.5, 1.5, 3))
+CASES = {
+    "shapes_and_products": (shapes_and_products, (_R.uniform(0.5, 1.5, 3), _R.normal(size=(3, 3)) + 2 * np.eye(3),
+                                                  _R.uniform(0.5, 1.5, 3))),
+    "curves": (curves, (_R.normal(size=4), _X, _R.uniform(0.5, 1.5, 3))),
+    "ufuncs": (ufuncs, (_X, _R.uniform(0.5, 1.5, 3))),
+}
+
+
+@pytest.mark.skipif(not hasattr(np, "trapezoid"), reason="np.trapezoid is NumPy 2's")
+@pytest.mark.parametrize("name", list(CASES))
+def test_added_functions_match_central_differences(name):
+    f, args = CASES[name]
+    argnums = tuple(range(len(args)))
+    value, grads = srcgrad.value_and_grad(f, argnums=argnums)(*args)
+    assert value == pytest.approx(f(*args), rel=1e-12)
+    num = numerical_grad(f, args, argnums)
+    for g, n in zip(grads, num):
+        np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-7)
+    t = tuple(np.random.default_rng(1).normal(size=np.shape(a)) for a in args)
+    _, tan = srcgrad.jvp(f, args, t)
+    assert tan == pytest.approx(sum(np.sum(n * ti) for n, ti in zip(num, t)), rel=1e-6, abs=1e-7)
