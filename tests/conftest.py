@@ -3,7 +3,9 @@
 * Every test session compiles into its own fresh cache directory, so a stale cache from a
   previous run can never make a test pass; it is deleted when the session ends.
 * Tests marked `slow` (compile-heavy variants of features that keep a fast test) run only in
-  the long mode: `SRCGRAD_LONG=1`, or any `-m` expression (`-m slow` runs only them).  Besides
+  the long mode: `SRCGRAD_LONG=1`, or any `-m` expression (`-m slow` runs only them).
+* Tests marked `extended` (the ones listed in tests/extended.txt) leave the README's quick
+  command for CI's second job, `python -m pytest -q -n 2 -m extended`, which .ci/run runs too.  Besides
   `@pytest.mark.slow` on a test, SLOW_TESTS and SLOW_CASES below mark tests by node id, so that
   a corpus-driven test keeps a few representative cases in the default run.
 * The default run compiles with LLVM at -O0 (NUMBA_OPT=0, see below); the long mode at Numba's
@@ -116,6 +118,13 @@ SLOW_CASES = {
 }
 
 
+# CI's second job (`-m extended`): compile-heavy tests moved out of the README's quick command,
+# chosen by measured time (tests/extended_list.py writes the list and says how).
+from .extended_list import load as _load_extended  # noqa: E402
+
+EXTENDED = _load_extended()
+
+
 def _is_slow(item) -> bool:
     if item.get_closest_marker("slow"):
         return True
@@ -131,6 +140,11 @@ def pytest_collection_modifyitems(config, items):
     slow = [item for item in items if _is_slow(item)]
     for item in slow:
         item.add_marker(pytest.mark.slow)
+    chosen = set(map(id, slow))
+    extended = [item for item in items if item.nodeid in EXTENDED and id(item) not in chosen]
+    for item in extended:
+        item.add_marker(pytest.mark.extended)
+    slow += extended
     if LONG or config.getoption("markexpr", ""):
         return
     if slow:
