@@ -37,10 +37,6 @@ from .activity import Analysis
 from ..codegen.astb import N, add as _add, assign, call as _call, comment, index_ast, is_comment as _is_comment, op_ast
 from ..codegen.astb import LineComments, primal_expr, range_call as _range
 
-# tangents of the array primitives whose adjoint is a vjp: all are linear or bilinear
-_LINEAR = {"transpose", "copy"}
-
-
 _GENERAL = "general"         # a tangent that is not known to be constant
 
 
@@ -263,8 +259,9 @@ class Forward:
             for t in terms[1:]:
                 out = _add(out, t)
             return out
-        # vjp rules: the array primitives are linear or bilinear in their arguments
-        if r.linear or _is_linear(r.key):
+        # vjp rules: the rule says the primitive is linear in its first argument, or gives a
+        # tangent per argument
+        if r.linear:
             t = self.tangent_of(v.args[0])
             if _const_value(t) == 0.0:          # a linear map of a zero tangent
                 return ast.Constant(0.0)
@@ -284,14 +281,6 @@ class Forward:
             for t in terms[1:]:
                 out = _add(out, t)
             return out
-        if r.key == "matmul" or r.key is _np_dot():
-            a, b = v.args
-            terms = []
-            if self.has(a):
-                terms.append(primal_expr(ir.Prim(r, (_Tmp(N(self.dot(a.name))), _Tmp(op_ast(b))))))
-            if self.has(b):
-                terms.append(primal_expr(ir.Prim(r, (_Tmp(op_ast(a)), _Tmp(N(self.dot(b.name)))))))
-            return terms[0] if len(terms) == 1 else _add(terms[0], terms[1])
         raise NoDerivativeRuleError(
             f"`{r.name}` has a reverse-mode rule (vjp) but no forward-mode tangent", s.loc,
             "use grad/value_and_grad for this function, or declare the function's partials instead")
@@ -496,14 +485,3 @@ class _Tmp(ir.Var):
     def __init__(self, node):
         object.__setattr__(self, "name", "")
         object.__setattr__(self, "node", node)
-
-
-def _is_linear(key) -> bool:
-    """Array primitives linear in their first argument: the tangent is the op on the tangent."""
-    import numpy as np
-    return key in _LINEAR or any(key is f for f in (np.sum, np.mean, np.transpose))
-
-
-def _np_dot():
-    import numpy as np
-    return np.dot

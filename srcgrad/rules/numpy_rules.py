@@ -218,17 +218,17 @@ nondiff(np.isnan, np.isinf, np.isfinite, result="bool")
 
 # ---- reductions and products (adjoints are not elementwise) ----
 
-@vjp(np.sum, arity=1, typer=shapes.scalar_sum)
+@vjp(np.sum, arity=1, typer=shapes.scalar_sum, linear=True)
 def sum_(g, x):
     return _rt.sum_grad(g, x)
 
 
-@vjp(np.sum, arity=2, typer=shapes.reduce_axis)
+@vjp(np.sum, arity=2, typer=shapes.reduce_axis, linear=True)
 def sum_axis(g, x, axis):
     return _rt.sum_axis_grad(g, x, axis), None
 
 
-@vjp(np.mean, arity=1, typer=shapes.scalar_float)
+@vjp(np.mean, arity=1, typer=shapes.scalar_float, linear=True)
 def mean(g, x):
     return _rt.sum_grad(g, x) / x.size
 
@@ -261,12 +261,20 @@ def norm(g, x, out):
     return _rt.norm_grad(g, x, out)         # 0 at x == 0 (the subgradient of smallest norm)
 
 
-@vjp(np.dot, arity=2, typer=shapes.matmul)
+def _dot_tangent_x(t, x, y):
+    return np.dot(t, y)
+
+
+def _dot_tangent_y(t, x, y):
+    return np.dot(x, t)
+
+
+@vjp(np.dot, arity=2, typer=shapes.matmul, tangent=(_dot_tangent_x, _dot_tangent_y))
 def dot(g, x, y):
     return _rt.matmul_grad_a(g, x, y), _rt.matmul_grad_b(g, x, y)
 
 
-@vjp(np.transpose, arity=1, typer=shapes.same, view=True)
+@vjp(np.transpose, arity=1, typer=shapes.same, view=True, linear=True)
 def transpose(g, x):
     return g.T
 

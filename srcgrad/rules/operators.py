@@ -60,16 +60,24 @@ def pos(x):
 nondiff("floordiv", arity=2, call="//", typer=shapes.elementwise(None))
 
 
-@vjp("matmul", arity=2, call="@", typer=shapes.matmul)
+def _matmul_tangent_x(t, x, y):
+    return t @ y
+
+
+def _matmul_tangent_y(t, x, y):
+    return x @ t
+
+
+@vjp("matmul", arity=2, call="@", typer=shapes.matmul, tangent=(_matmul_tangent_x, _matmul_tangent_y))
 def matmul(g, x, y):
     return _rt.matmul_grad_a(g, x, y), _rt.matmul_grad_b(g, x, y)
 
 
-@vjp("transpose", arity=1, call=".T", typer=shapes.same, view=True)
+@vjp("transpose", arity=1, call=".T", typer=shapes.same, view=True, linear=True)
 def transpose(g, x):
     return g.T
 
 
-@vjp("copy", arity=1, call=".copy()", typer=shapes.same)
+@vjp("copy", arity=1, call=".copy()", typer=shapes.same, linear=True)
 def copy(g, x):
     return g
