@@ -128,3 +128,16 @@ def test_added_functions_match_central_differences(name):
     t = tuple(np.random.default_rng(1).normal(size=np.shape(a)) for a in args)
     _, tan = srcgrad.jvp(f, args, t)
     assert tan == pytest.approx(sum(np.sum(n * ti) for n, ti in zip(num, t)), rel=1e-6, abs=1e-7)
+
+
+def reciprocal_where_nonzero(x):
+    return np.sum(np.where(x != 0.0, np.reciprocal(x), 0.0))
+
+
+def test_an_infinite_partial_on_the_untaken_side_of_where_gives_zero_not_nan():
+    """np.reciprocal's partial -1/x**2 is -inf at 0, where np.where takes the other side: the
+    adjoint there is 0 (by hand: -1/x**2 elsewhere), not 0 * inf = NaN (rules' `nonfinite`)."""
+    x = np.array([0.0, 2.0, -0.5])
+    with np.errstate(divide="ignore"):
+        g = srcgrad.grad(reciprocal_where_nonzero)(x)
+    np.testing.assert_array_equal(g, [0.0, -0.25, -4.0])

@@ -486,7 +486,7 @@ class Reverse:
                 c = substitute(r.exprs[i], mapping)
             else:
                 partial = substitute(r.exprs[i], mapping)
-                if t in self.maybe_zero and _may_be_nonfinite(partial):
+                if t in self.maybe_zero and r.nonfinite[i]:
                     c = call("_rt.zsafe", N(self.bar(t)), partial)
                 else:
                     c = scale(N(self.bar(t)), partial)
@@ -569,22 +569,6 @@ class Reverse:
             args += [ast.arg(self.fs), ast.arg(self.is_)]
         return ast.FunctionDef(name=name, args=ast.arguments([], args, None, [], [], None, []),
                                body=body, decorator_list=[N("_jit")], returns=None, type_params=[])
-
-
-_NONFINITE_CALLS = ("sqrt", "log", "log1p", "log2", "log10", "pow_dy", "pow_dx", "arcsin", "arccos", "arctanh",
-                    "arccosh", "asin", "acos", "atanh", "acosh", "tan", "power")
-
-
-def _may_be_nonfinite(expr) -> bool:
-    """Whether a partial can be inf/NaN at finite arguments (division, powers, sqrt/log, ...)."""
-    for n in ast.walk(expr):
-        if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Div, ast.Pow, ast.FloorDiv, ast.Mod)):
-            return True
-        if isinstance(n, ast.Call):
-            name = ast.unparse(n.func).rsplit(".", 1)[-1]
-            if name in _NONFINITE_CALLS or name.startswith("_x_"):
-                return True
-    return False
 
 
 def _nested_stmts(s):

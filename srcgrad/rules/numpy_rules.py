@@ -57,7 +57,7 @@ def square(x):
     return 2.0 * x
 
 
-@partials(np.power, domain=((0.2, 3.0), (-2.0, 2.0)))
+@partials(np.power, domain=((0.2, 3.0), (-2.0, 2.0)), nonfinite=True)
 def power(x, y, out):
     return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
 
@@ -72,7 +72,7 @@ def cbrt(x, out):
     return 1.0 / (3.0 * out * out)          # infinite at 0, as the derivative is
 
 
-@partials(np.reciprocal, domain=((0.2, 3.0),))
+@partials(np.reciprocal, domain=((0.2, 3.0),), nonfinite=True)
 def reciprocal(x, out):
     return -out * out
 
@@ -92,7 +92,7 @@ def positive(x):
     return 1.0
 
 
-@partials(np.float_power, domain=((0.2, 3.0), (-2.0, 2.0)))
+@partials(np.float_power, domain=((0.2, 3.0), (-2.0, 2.0)), nonfinite=True)
 def float_power(x, y, out):
     return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
 
@@ -122,7 +122,7 @@ def cos(x):
     return -np.sin(x)
 
 
-@partials(np.tan, domain=((-1.2, 1.2),))
+@partials(np.tan, domain=((-1.2, 1.2),), nonfinite=True)
 def tan(x, out):
     return 1.0 + out * out
 

@@ -37,7 +37,7 @@ def truediv(x, y, out):
     return 1 / y, -out * (1 / y)
 
 
-@partials("pow", dtype=None, domain=(POS_DOM, (-2.0, 2.0)))
+@partials("pow", dtype=None, domain=(POS_DOM, (-2.0, 2.0)), nonfinite=True)
 def pow_(x, y, out):
     return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
 

@@ -61,6 +61,8 @@ class Rule:
     view: bool = False                # the result shares memory with the first argument (x.T)
     linear: bool = False              # linear in its first argument (the others constants): forward
                                       # mode's tangent is the primitive applied to the tangent
+    nonfinite: tuple[bool, ...] = ()  # partials rules: per argument, whether the partial can be
+                                      # inf/NaN where the primal is finite (see `partials`)
     tangents: tuple[ast.expr | None, ...] = ()   # vjp rules: forward mode's tangent of the result
                                       # for a tangent `t` of each argument (in terms of t, the
                                       # arguments and `out`; None: that argument has none)
@@ -187,9 +189,14 @@ def _np_ufunc_type():
 
 
 def partials(*keys, arity: int | None = None, domain=None, call: str | None = None,
-             notes: str = "", array_only: bool = False, dtype: str | None = "f"):
+             notes: str = "", array_only: bool = False, dtype: str | None = "f", nonfinite: bool = False):
     """Declare elementwise partial derivatives for one or more primal callables (or operator names).
-    `dtype`: the result's kind ("f", or None for NumPy's promotion of the arguments' kinds)."""
+    `dtype`: the result's kind ("f", or None for NumPy's promotion of the arguments' kinds).
+    `nonfinite=True`: a partial can be infinite or NaN where the primal is finite (tan near
+    pi/2, 1/x**2 at 0 through `out`, helper calls); partials with a division or a power, or
+    calling a user's function, are taken to be so without saying it.  The reverse pass then
+    multiplies such a partial by its adjoint with `_rt.zsafe`, so that a zero adjoint (an
+    untaken branch) gives 0, not 0 * inf = NaN.  tests/rules checks the declarations."""
 
     def deco(fn):
         names, expr = _return_expr(fn)
@@ -206,7 +213,8 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | None = No
             _register(Rule(name=call or _call_name(key), key=key, arity=arity or len(params),
                            kind="partials", call=call or _call_name(key), params=params, exprs=exprs,
                            uses_out="out" in names, domain=dom, fn=fn, notes=notes,
-                           array_only=array_only, source=_source(fn), typer=shapes.elementwise(dtype)))
+                           array_only=array_only, source=_source(fn), typer=shapes.elementwise(dtype),
+                           nonfinite=tuple(nonfinite or _may_be_nonfinite(e) for e in exprs)))
         return fn
 
     return deco
@@ -252,6 +260,19 @@ def nondiff(*keys, arity: int | tuple[int, ...] | None = None, call: str | None 
             _register(Rule(name=call or _call_name(key), key=key, arity=a, kind="nondiff",
                            call=call or _call_name(key), result=result, array_only=array_only,
                            typer=typer or _default_typer(result)))
+
+
+def _may_be_nonfinite(expr) -> bool:
+    """What a partial's expression shows: a division or a power (1 / x, x ** -0.5), or a call
+    of a user's function (whose values srcgrad cannot see)."""
+    if expr is None:
+        return False
+    for n in ast.walk(expr):
+        if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Div, ast.Pow, ast.FloorDiv, ast.Mod)):
+            return True
+        if isinstance(n, ast.Name) and n.id.startswith("_x_"):
+            return True
+    return False
 
 
 def _as_tuple(fns):

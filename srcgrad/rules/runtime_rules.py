@@ -12,11 +12,11 @@ nondiff(_rt.sign, _rt.indicator, arity=1)
 nondiff(_rt.zeros_like, arity=1, result="array", typer=shapes.float_like_first)
 
 
-@partials(_rt.pow_dy, domain=((0.2, 3.0), (0.2, 3.0)))
+@partials(_rt.pow_dy, domain=((0.2, 3.0), (0.2, 3.0)), nonfinite=True)
 def pow_dy(x, p):     # pow_dy(x, p) = p * log(x); `p` is the power's value, not this rule's out
     return p / x, np.log(x)
 
-@partials(_rt.pow_dx, domain=((0.2, 3.0), (-2.0, 2.0)))
+@partials(_rt.pow_dx, domain=((0.2, 3.0), (-2.0, 2.0)), nonfinite=True)
 def pow_dx(x, y):     # pow_dx(x, y) = y * x ** (y - 1), 0 where y == 0
     return y * _rt.pow_dx(x, y - 1), x ** (y - 1) * (1.0 + y * np.log(x))
 

@@ -58,7 +58,7 @@ def sqrt(x, out):
     return 0.5 / out
 
 
-@partials(math.pow, builtins.pow, domain=((0.2, 3.0), (-2.0, 2.0)), call="math.pow")
+@partials(math.pow, builtins.pow, domain=((0.2, 3.0), (-2.0, 2.0)), call="math.pow", nonfinite=True)
 def pow_(x, y, out):
     return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
 
@@ -73,7 +73,7 @@ def cos(x):
     return -math.sin(x)
 
 
-@partials(math.tan, domain=((-1.2, 1.2),))
+@partials(math.tan, domain=((-1.2, 1.2),), nonfinite=True)
 def tan(x, out):
     return 1.0 + out * out
 

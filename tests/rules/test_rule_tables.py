@@ -96,3 +96,30 @@ def test_conventions_at_kinks():
     assert _d(f_sqrt, (0.0,)) == math.inf
     assert _d(f_pow_y, (0.0, 2.0), (0, 1)) == (0.0, 0.0)
     assert _d(f_floor, (2.5,)) == 2.0
+
+
+_PROBES = (0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, 0.5, 2.0, -3.0, 1e10)
+
+
+@pytest.mark.parametrize("rule", PARTIAL_RULES, ids=lambda r: f"{r.name}/{r.arity}:{getattr(r.key, '__name__', r.key)}")
+def test_a_partial_that_can_be_infinite_says_so(rule):
+    """Where the primal is finite and a partial is not (sqrt at 0, tan's 1 + out**2 near its
+    poles, pow at 0 with a negative exponent), the rule must carry `nonfinite` for that
+    argument, or the reverse pass multiplies an untaken branch's zero adjoint by inf: NaN."""
+    import itertools
+    f = _primal(rule)
+    if rule.key is np.where:
+        return
+    for args in itertools.product(_PROBES, repeat=rule.arity):
+        with np.errstate(all="ignore"):
+            try:
+                out = f(*args)
+                parts = rule.fn(*args, **({"out": out} if rule.uses_out else {}))
+            except (ValueError, ZeroDivisionError, OverflowError):
+                continue
+        if not np.all(np.isfinite(out)):
+            continue
+        parts = parts if isinstance(parts, tuple) else (parts,)
+        for i, p in enumerate(parts):
+            if p is not None and not np.all(np.isfinite(p)):
+                assert rule.nonfinite[i], (rule.name, i, args, p)
