@@ -225,6 +225,22 @@ def _zsafe(g, partial):
     return lambda g, partial: g * 0.0 if g == 0 else g * partial
 
 
+def div0(a, b):
+    """a / b, and 0 where b is 0 (hypot's partials x / hypot(x, y) at the origin: the norm's
+    subgradient of smallest size, as np.linalg.norm at 0)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
+    return 0.0 if b == 0 else a / b
+
+
+@overload(div0)
+def _div0(a, b):
+    if _is_array(a) or _is_array(b):
+        return lambda a, b: np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
+    return lambda a, b: 0.0 if b == 0 else a / b
+
+
 def to_float(x):
     """A differentiated argument passed as an int is treated as a float (the seeds' `apple = 100`)."""
     if isinstance(x, (bool, int, np.integer)):

@@ -251,6 +251,10 @@ class Forward:
                     elif isinstance(partial, ast.UnaryOp) and isinstance(partial.operand, ast.Constant) \
                             and partial.operand.value == 1:
                         terms.append(ast.UnaryOp(ast.USub(), d))
+                    elif r.nonfinite[i] and c is None:
+                        # a zero tangent (a direction that does not move this input, or an
+                        # element of an array tangent) times an infinite partial is 0, not NaN
+                        terms.append(_call("_rt.zsafe", d, partial))
                     else:
                         terms.append(ast.BinOp(partial, ast.Mult(), d))
             if not terms:

@@ -179,7 +179,7 @@ def arctanh(x):
 
 @partials(np.hypot, domain=((0.3, 2.0), (0.3, 2.0)))
 def hypot(x, y, out):
-    return x / out, y / out
+    return _rt.div0(x, out), _rt.div0(y, out)      # 0 at the origin: the norm's subgradient
 
 
 @partials(np.abs, np.absolute, np.fabs, call="np.abs", domain=((0.1, 2.0),))

@@ -29,6 +29,11 @@ nondiff(_rt.trip_count, arity=3, result="int")
 nondiff(_rt.segment_length, arity=2, result="int")
 
 
+@partials(_rt.div0, domain=((-2.0, 2.0), (0.5, 3.0)), nonfinite=True)
+def div0(a, b):           # a / b off b == 0 (where it is 0: measure zero)
+    return _rt.div0(1.0, b), -_rt.div0(a, b * b)
+
+
 @partials(_rt.zsafe)
 def zsafe(g, p):          # the product g * p (its exact-zero special case has measure zero)
     return p, g

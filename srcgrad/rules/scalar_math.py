@@ -140,7 +140,7 @@ def erfc(x):
 
 @partials(math.hypot, domain=((0.3, 2.0), (0.3, 2.0)))
 def hypot(x, y, out):
-    return x / out, y / out
+    return _rt.div0(x, out), _rt.div0(y, out)      # 0 at the origin: the norm's subgradient
 
 
 @partials(math.fabs, builtins.abs, call="abs", domain=((0.1, 2.0),), notes="0 at x == 0")
