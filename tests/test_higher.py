@@ -231,3 +231,20 @@ def test_forward_gradient_inf_partial_does_not_reach_an_independent_direction():
     # d(x*y)/dy = x is finite at y = inf; a zero seed times the inf partial would be NaN
     rev = srcgrad.grad(product, argnums=(0, 1))(2.0, math.inf)
     assert _forward_grad(product, (0, 1))(2.0, math.inf) == rev == (math.inf, 2.0)
+
+
+def sqrt_in_a_branch(x, y):
+    r = 0.0
+    if y > 0.0:
+        r = math.sqrt(x) * y
+    return r + x * y
+
+
+def test_second_derivative_through_a_zero_safe_product():
+    """The first derivative multiplies sqrt's partial by its adjoint with _rt.zsafe (the adjoint
+    is 0 when the branch is not taken); differentiating that product again used the adjoint in
+    place of zsafe's first argument (its rule named it `g`): -0.795 instead of the hand-derived
+    d2/dx2 (sqrt(x) y + x y) = -y / (4 x^1.5) = -0.265 at (2, 3)."""
+    d2 = srcgrad.grad(srcgrad.grad(sqrt_in_a_branch), argnums=0)
+    assert d2(2.0, 3.0) == pytest.approx(-3.0 / (4 * 2.0 ** 1.5), rel=1e-12)
+    assert srcgrad.hessian(sqrt_in_a_branch)(2.0, 3.0) == pytest.approx(-3.0 / (4 * 2.0 ** 1.5), rel=1e-12)

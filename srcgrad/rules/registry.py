@@ -201,6 +201,8 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | None = No
     def deco(fn):
         names, expr = _return_expr(fn)
         params = tuple(n for n in names if n != "out")
+        if "g" in params:       # the reverse pass binds `g` to the incoming adjoint
+            raise SrcgradError(f"rule {fn.__name__}: a parameter may not be named `g` (the adjoint's name)")
         exprs = tuple(expr.elts) if isinstance(expr, ast.Tuple) else (expr,)
         if len(exprs) != len(params):
             raise SrcgradError(f"rule {fn.__name__}: {len(params)} arguments but {len(exprs)} partials")

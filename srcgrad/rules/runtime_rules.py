@@ -35,5 +35,5 @@ def div0(a, b):           # a / b off b == 0 (where it is 0: measure zero)
 
 
 @partials(_rt.zsafe)
-def zsafe(g, p):          # the product g * p (its exact-zero special case has measure zero)
-    return p, g
+def zsafe(a, p):          # the product a * p (its exact-zero special case has measure zero); not
+    return p, a           # `g`: that name is the incoming adjoint in rule expressions
