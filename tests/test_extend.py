@@ -67,3 +67,15 @@ def test_a_rule_for_a_local_function_is_refused():
 
 def lambda_free_partial(x):
     return 1.0
+
+
+def test_a_partials_rule_may_not_name_a_parameter_g():
+    """Rule expressions bind `g` to the incoming adjoint; a parameter of that name would be
+    silently replaced by it (the bug behind a wrong second derivative, tests/test_higher.py)."""
+    def scaled(a, g):
+        return a * g
+
+    with pytest.raises(srcgrad.SrcgradError, match="may not be named `g`"):
+        @srcgrad.partials(scaled)
+        def _(a, g):
+            return g, a
