@@ -234,6 +234,8 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
     def deco(fn):
         names, expr = _return_expr(fn)
         params = tuple(n for n in names if n not in ("g", "out"))
+        if tangent is not None and "t" in params:     # tangent expressions bind `t` to the tangent
+            raise SrcgradError(f"rule {fn.__name__}: with a tangent, a parameter may not be named `t`")
         exprs = tuple(expr.elts) if isinstance(expr, ast.Tuple) else (expr,)
         exprs = tuple(None if (isinstance(e, ast.Constant) and e.value is None) else e for e in exprs)
         exprs = _bind_externals(fn, exprs, set(params))
