@@ -741,7 +741,7 @@ def inner(a, b):
 
 @composite(np.swapaxes)
 def swapaxes(a, axis1, axis2):
-    assert a.ndim == 2, "np.swapaxes of an array that is not 2-D"
+    assert a.ndim == 2, "np.swapaxes/np.moveaxis of an array that is not 2-D"
     if _axis(a, axis1) == _axis(a, axis2):
         return a
     return a.T
@@ -749,10 +749,8 @@ def swapaxes(a, axis1, axis2):
 
 @composite(np.moveaxis)
 def moveaxis(a, source, destination):
-    assert a.ndim == 2, "np.moveaxis of an array that is not 2-D"
-    if _axis(a, source) == _axis(a, destination):
-        return a
-    return a.T
+    """Of a 2-D array: swapaxes (moving an axis of two is swapping them)."""
+    return swapaxes(a, source, destination)
 
 
 @composite(getattr(np, "matrix_transpose", None), getattr(np.linalg, "matrix_transpose", None))
