@@ -19,8 +19,21 @@ def log(x, base=math.e):
     return math.log(x) / math.log(base)
 
 
+def _one_axis(a, axis):
+    """`axis` as None (all axes) or one integer: a tuple naming every axis is all of them, a
+    tuple of one is that one (NumPy's axis=(0, 1) of a matrix)."""
+    if isinstance(axis, tuple):
+        assert len(axis) == 1 or len(axis) == a.ndim, \
+            "a reduction over a tuple of some of the axes (give one axis, or all of them)"
+        if len(axis) == 1:
+            return axis[0]
+        return None
+    return axis
+
+
 @composite(np.mean)
 def mean(a, axis=None, keepdims=False):
+    axis = _one_axis(a, axis)
     if axis is None:
         m = np.sum(a) / a.size
     else:
@@ -32,6 +45,7 @@ def mean(a, axis=None, keepdims=False):
 
 @composite(np.sum)
 def sum_(a, axis=None, keepdims=False):
+    axis = _one_axis(a, axis)
     if axis is None:
         s = np.sum(a)
     else:
@@ -44,12 +58,15 @@ def sum_(a, axis=None, keepdims=False):
 def _keep(r, a, axis):
     """A reduction's result with the reduced axes kept as length 1 (keepdims=True)."""
     if axis is None or a.ndim == 1:
+        if a.ndim == 2:
+            return np.zeros((1, 1)) + r
         return np.zeros((1,) * a.ndim) + r
     return np.expand_dims(r, axis)
 
 
 @composite(np.var)
 def var(a, axis=None, ddof=0, keepdims=False):
+    axis = _one_axis(a, axis)
     d = a - np.mean(a, axis, keepdims=True)
     if axis is None:
         n = a.size
@@ -184,6 +201,8 @@ def min_(a, axis=None, keepdims=False):
 
 def _extremum(a, axis, keepdims, largest):
     """np.max/np.min along an axis of a 1-D or 2-D array: the whole-array reduction row by row."""
+    axis = _one_axis(a, axis)
+    assert axis is None or a.ndim <= 2, "np.max/np.min along an axis of an array of more than 2 dimensions"
     if axis is None or a.ndim == 1:
         if largest:
             m = np.max(a)
