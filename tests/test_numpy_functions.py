@@ -169,3 +169,40 @@ def test_max_along_an_axis_of_a_3d_array_is_refused_not_wrong():
     with pytest.raises(srcgrad.UnsupportedSyntaxError, match="more than 2 dimensions") as e:
         srcgrad.grad(max_along_axis_of_3d)(np.ones((2, 2, 3)))
     assert "test_numpy_functions.py" in str(e.value)
+
+
+def linspace_of_x(x, y):
+    return np.sum(np.linspace(x, y, 5) ** 2)
+
+
+def full_of_x(x):
+    return np.sum(np.full(3, x))
+
+
+def expand_two_axes(x):
+    return np.sum(np.expand_dims(x, (0, 2)))
+
+
+@pytest.mark.parametrize("f,args,words", [
+    (linspace_of_x, (1.0, 2.0), ("np.linspace", "depend on its arguments", "np.linspace(0.0, 1.0, num)")),
+    (full_of_x, (1.5,), ("np.full", "depend on its arguments", "np.zeros(shape) + value")),
+])
+def test_a_constructor_reached_by_a_differentiated_value_is_refused_not_constant(f, args, words):
+    """np.linspace(x, y, 5) of differentiated end points was run as a constant: a zero gradient
+    (found by the NumPy-surface table's long run); it is refused at the call now."""
+    with pytest.raises(NoDerivativeRuleError) as e:
+        srcgrad.grad(f)(*args)
+    for w in words + ("test_numpy_functions.py",):
+        assert w in str(e.value), (w, str(e.value))
+
+
+def test_constructors_of_constants_still_run():
+    def h(x):
+        return np.sum(np.linspace(0.0, 1.0, 5) * x) + np.sum(np.full(2, 3.0)) * x + np.sum(np.arange(3.0)) * x
+    assert srcgrad.grad(h)(2.0) == pytest.approx(2.5 + 6.0 + 3.0, rel=1e-12)
+
+
+def test_expand_dims_with_a_tuple_of_axes_is_refused_at_the_call():
+    with pytest.raises(srcgrad.UnsupportedArrayUseError, match="tuple of axes") as e:
+        srcgrad.grad(expand_two_axes)(np.ones(3))
+    assert "once per axis" in str(e.value)

@@ -962,7 +962,11 @@ class Lowerer:
         if any_rule is not None and any_rule.kind == "nondiff":
             call = ast.copy_location(ast.Call(ast.Name("__f__", ast.Load()), args, keywords), e)
             call.func = e.func if isinstance(e, ast.Call) and e.args == args else _name_ast(any_rule.call or name, e)
-            return self.raw(call, target)
+            t = self.raw(call, target)
+            if any_rule.depends:        # np.full(n, x): refused if a differentiated value reaches it
+                self.cur.stmts[-1].value.norule = name
+                self.cur.stmts[-1].value.refused = any_rule.depends
+            return t
         if any_rule is not None:
             raise self.error(NoDerivativeRuleError,
                              f"`{name}` with {len(args)} argument(s)" + (" and keywords" if keywords else "")

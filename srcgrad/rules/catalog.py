@@ -63,6 +63,13 @@ def constant() -> list[str]:
     return sorted(n for k in _objects(keys) for n in names[id(k)] if n not in diff)
 
 
+def depends() -> list[str]:
+    """The constant-valued functions whose values depend on their arguments (np.full)."""
+    keys = [r.key for r in registry.RULES.values() if r.kind == "nondiff" and r.depends]
+    names = numpy_names()
+    return sorted(n for k in _objects(keys) for n in names[id(k)])
+
+
 def refused() -> dict[str, tuple[str, str]]:
     """name -> (why, what to do instead) for the functions srcgrad refuses on purpose."""
     names = numpy_names()
@@ -74,7 +81,9 @@ def markdown() -> str:
     lines = [f"For NumPy {numpy_minor()}. Differentiated ({len(differentiated())} names, reverse and forward mode): "
              + ", ".join(f"`{n}`" for n in differentiated()) + ".", "",
              f"Run, with no derivative (piecewise constant, integer-valued or constructors; "
-             f"{len(constant())} names): " + ", ".join(f"`{n}`" for n in constant()) + ".", "",
+             f"{len(constant())} names): " + ", ".join(f"`{n}`" for n in constant()) + ". Of these, "
+             + ", ".join(f"`{n}`" for n in depends()) + " are refused when a differentiated value reaches "
+             "them (their values depend on their arguments).", "",
              "Refused with a `NoDerivativeRuleError` at the call that says why and what to do instead:", ""]
     by_reason: dict = {}
     for n, (why, instead) in sorted(refused().items()):

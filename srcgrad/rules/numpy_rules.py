@@ -292,5 +292,11 @@ def reshape(g, x, shape):
 # ---- constructors and shape queries: no derivative ----
 nondiff(np.zeros, np.ones, np.empty, arity=(1, 2), result="array")
 nondiff(np.zeros_like, np.ones_like, np.empty_like, arity=(1, 2), result="array", array_only=True, typer=shapes.same)
-nondiff(np.arange, arity=(1, 2, 3), result="array")
-nondiff(np.linspace, np.eye, np.identity, np.full, np.full_like, result="array")
+_VALUES = "its values depend on its arguments, and srcgrad runs it with no derivative"
+nondiff(np.arange, arity=(1, 2, 3), result="array",
+        depends=(_VALUES, "write start + step * np.arange(n) with an integer n"))
+nondiff(np.linspace, result="array",
+        depends=(_VALUES, "write start + (stop - start) * np.linspace(0.0, 1.0, num)"))
+nondiff(np.full, np.full_like, result="array",
+        depends=(_VALUES, "write np.zeros(shape) + value (or np.zeros_like(a) + value)"))
+nondiff(np.eye, np.identity, result="array")

@@ -61,6 +61,8 @@ class Rule:
     view: bool = False                # the result shares memory with the first argument (x.T)
     linear: bool = False              # linear in its first argument (the others constants): forward
                                       # mode's tangent is the primitive applied to the tangent
+    depends: tuple = ()               # nondiff rules whose output depends on the arguments' values:
+                                      # (why, instead) for the refusal (see `nondiff`)
     nonfinite: tuple[bool, ...] = ()  # partials rules: per argument, whether the partial can be
                                       # inf/NaN where the primal is finite (see `partials`)
     tangents: tuple[ast.expr | None, ...] = ()   # vjp rules: forward mode's tangent of the result
@@ -254,8 +256,11 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
 
 
 def nondiff(*keys, arity: int | tuple[int, ...] | None = None, call: str | None = None,
-            result: str = "float", array_only: bool = False, typer=None):
-    """Declare primal callables whose outputs carry no derivative (any arity unless given)."""
+            result: str = "float", array_only: bool = False, typer=None, depends: tuple = ()):
+    """Declare primal callables whose outputs carry no derivative (any arity unless given).
+    `depends=(why, instead)`: the output does depend on the arguments' values (np.full's fill
+    value, np.linspace's end points), so a call that a differentiated value reaches is refused
+    with these words rather than run as a constant."""
     if arity is None:
         arity = tuple(range(9))
     arities = arity if isinstance(arity, tuple) else (arity,)
@@ -263,7 +268,7 @@ def nondiff(*keys, arity: int | tuple[int, ...] | None = None, call: str | None 
         for a in arities:
             _register(Rule(name=call or _call_name(key), key=key, arity=a, kind="nondiff",
                            call=call or _call_name(key), result=result, array_only=array_only,
-                           typer=typer or _default_typer(result)))
+                           typer=typer or _default_typer(result), depends=depends))
 
 
 def _may_be_nonfinite(expr) -> bool:

@@ -93,6 +93,8 @@ def shape_ndim(shape_ty, shape_const) -> int:
 
 def expand_dims(tys, consts):
     x = tys[0]
+    if isinstance(consts[1], tuple) or isinstance(tys[1], TupleTy):
+        raise Refusal("np.expand_dims with a tuple of axes", "call np.expand_dims once per axis")
     return Ty(x.ndim + 1, x.dtype)
 
 
