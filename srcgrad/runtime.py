@@ -143,6 +143,19 @@ def _cumsum_grad(g, x):
     return impl
 
 
+def norm(x):
+    """np.linalg.norm(x) with no other argument: the 2-norm of all the elements (Frobenius for
+    a matrix), for any number of dimensions (Numba's takes 1-D and 2-D arrays only)."""
+    return np.linalg.norm(x)
+
+
+@overload(norm)
+def _norm(x):
+    if _is_array(x) and x.ndim > 2:
+        return lambda x: np.linalg.norm(np.ascontiguousarray(x).reshape(x.size))
+    return lambda x: np.linalg.norm(x)
+
+
 def norm_grad(g, x, out):
     """Adjoint of np.linalg.norm(x) (2-norm, Frobenius for matrices): g x / out, 0 at x == 0."""
     return np.zeros(np.shape(x)) if out == 0 else g * np.asarray(x) / out

@@ -206,3 +206,36 @@ def test_expand_dims_with_a_tuple_of_axes_is_refused_at_the_call():
     with pytest.raises(srcgrad.UnsupportedArrayUseError, match="tuple of axes") as e:
         srcgrad.grad(expand_two_axes)(np.ones(3))
     assert "once per axis" in str(e.value)
+
+
+def list_index_and_norms(x, a):
+    s = np.sum(x[[0, 2, 2]] ** 2) + np.sum(a[[1, 0, 1]] * 3.0) + np.linalg.norm(a, axis=(0, 1))
+    return s + np.linalg.norm(np.reshape(a, (1, 2, 3)))
+
+
+def spectral_norm(a):
+    return np.linalg.norm(a, ord=2, axis=(0, 1))
+
+
+def norm_along_axis_of_3d(x):
+    return np.sum(np.linalg.norm(x, axis=0))
+
+
+def test_list_indices_and_norms_of_any_array_match_central_differences():
+    """x[[0, 2, 2]] (an InternalError before), the Frobenius norm over axis=(0, 1) (a crash) and
+    the norm of a 3-D array (a CompilationError: Numba's norm takes 1-D and 2-D arrays)."""
+    r = np.random.default_rng(8)
+    args = (r.normal(size=4), r.normal(size=(2, 3)))
+    grads = srcgrad.grad(list_index_and_norms, argnums=(0, 1))(*args)
+    for g, n in zip(grads, numerical_grad(list_index_and_norms, args, (0, 1))):
+        np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("f,arg,words", [
+    (spectral_norm, np.ones((2, 3)), "only the Frobenius norm"),          # NumPy's spectral norm
+    (norm_along_axis_of_3d, np.ones((2, 2, 3)), "more than 2 dimensions"),  # was a wrong gradient
+])
+def test_norms_srcgrad_does_not_differentiate_are_refused_where_written(f, arg, words):
+    with pytest.raises(srcgrad.UnsupportedSyntaxError, match=words) as e:
+        srcgrad.grad(f)(arg)
+    assert "test_numpy_functions.py" in str(e.value)

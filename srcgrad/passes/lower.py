@@ -666,6 +666,13 @@ class Lowerer:
                 arr = self.array_operand(e.value, e)
             except _TupleResult as r:
                 return self.tuple_item(r.value, e)
+            if isinstance(e.slice, ast.List):   # x[[0, 2, 2]]: a list of integers indexes as an array
+                idx = self.array_literal(e.slice, e, None)
+                ity = self.type_of(idx) if isinstance(idx, ir.Var) else None
+                if ity is None or ity.ndim != 1 or ity.dtype != "i":
+                    raise self.error(UnsupportedSyntaxError, "indexing by a list that is not a flat list of integers",
+                                     e, "index with integers, slices, or a 1-D integer array")
+                return self.gather(arr, idx, e, target)
             index = self.index(e.slice, arr, e)
             if len(index) == 1 and isinstance(index[0], ir.Var) and self.type_of(index[0]).is_array:
                 return self.gather(arr, index[0], e, target)

@@ -277,8 +277,13 @@ def slogdet(a):
 def linalg_norm(x, ord=None, axis=None, keepdims=False):
     """The 2-norm (Frobenius for a whole matrix) with axis= and keepdims=: the whole-array
     rule, row by row (0 at a zero row: the subgradient of smallest norm)."""
+    if isinstance(axis, tuple):     # two axes: a matrix norm (Frobenius by default)
+        assert len(axis) == x.ndim and ord is None, \
+            "np.linalg.norm over a tuple of axes: only the Frobenius norm (ord=None) of a whole matrix"
+        axis = None
     assert ord is None or (ord == 2 and (x.ndim == 1 or axis is not None)), \
         "np.linalg.norm: only the 2-norm of vectors (ord=None or 2) and the Frobenius norm have a derivative here"
+    assert axis is None or x.ndim <= 2, "np.linalg.norm along an axis of an array of more than 2 dimensions"
     if axis is None or x.ndim == 1:
         n = np.linalg.norm(x)
     else:

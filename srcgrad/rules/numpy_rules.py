@@ -256,7 +256,7 @@ def _norm_tangent(t, x, out):
     return np.sum(t * _rt.norm_grad(1.0, x, out))
 
 
-@vjp(np.linalg.norm, arity=1, typer=shapes.scalar_float, call="np.linalg.norm", tangent=_norm_tangent)
+@vjp(np.linalg.norm, _rt.norm, arity=1, typer=shapes.scalar_float, call="_rt.norm", tangent=_norm_tangent)
 def norm(g, x, out):
     return _rt.norm_grad(g, x, out)         # 0 at x == 0 (the subgradient of smallest norm)
 
