@@ -17,8 +17,10 @@ from . import npcheck as nc
 # Measured 2026-12-03 on main with python -m tests.corpus_numpy: 83 of 94 entries ok (67 at the
 # session start, 3 when the corpus was written), 11 refused (located), 0 wrong, 0 crash; then
 # bilinear_einsum and weighted_stats were made to pass (np.einsum, np.average(weights=)), each
-# checked with corpus_numpy.run in every mode: 85 of 94.
-EXPECTED_MIN_OK = 85 / 94
+# checked with corpus_numpy.run in every mode: 85 of 94.  Measured again 2026-12-03 (session 27,
+# np.linalg supported): 90 of 94 ok, 4 refused (FFT, np.vander, two axis reductions of 3-D
+# arrays), 0 wrong, 0 crash.
+EXPECTED_MIN_OK = 90 / 94
 
 KNOWN: dict = {}        # (entry, mode) -> why it is wrong or crashes today: none known
 
