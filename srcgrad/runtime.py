@@ -641,6 +641,14 @@ def cholesky_tangent(t, out):
     return np.dot(out, _phi(m))
 
 
+@register_jitable
+def copy(a):
+    """A C-ordered copy of an array of any layout: Numba's np.copy of a value typed with layout
+    'A' (F-ordered on one path into it, C-ordered on another) fails to compile ("Don't know how
+    to allocate array with layout 'A'")."""
+    return np.ascontiguousarray(a).copy()
+
+
 # ---------------------------------------------------------------- control flow and storage
 
 @register_jitable

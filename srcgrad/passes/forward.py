@@ -219,7 +219,7 @@ class Forward:
         if c is not None:
             return _call("_rt.zeros_like", N(target)) if c == 0.0 else _call("np.full_like", N(target), t)
         if isinstance(t, ast.Name) and target in self.written:
-            return _call("np.copy", t)
+            return _call("_rt.copy", t)
         return t
 
     def tangent(self, s: ir.Assign):

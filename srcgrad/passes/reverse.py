@@ -119,7 +119,10 @@ class Reverse:
         if not fl and not il and not al:
             return out
         out.append(comment("save for the adjoint: " + ", ".join(fl + il + al)))
-        out += [ast.Expr(call(f"{self.tape_of(v)}.append", N(v))) for v in al]
+        # a C-ordered array (no copy when it is one already): a value carried around a loop may
+        # be F-ordered on one trip and C-ordered on the next (0.5 * A.T, then m @ A), and the
+        # tape, a typed list, holds one layout
+        out += [ast.Expr(call(f"{self.tape_of(v)}.append", call("np.ascontiguousarray", N(v)))) for v in al]
         return out + self._push_code(fl, il, ensure=block.id not in self.reserved_blocks)
 
     def _push_code(self, fl, il, ensure: bool) -> list:
@@ -194,7 +197,7 @@ class Reverse:
         old = self.old[id(s)] = self.names.fresh(f"_{s.array.name}_old")
         region = ast.Subscript(N(s.array.name), index_ast(s.index), ast.Load())
         out = [comment(f"keep what the write overwrites: the adjoint reads `{s.array.name}` before it"),
-               assign(old, call("np.copy", region) if kind == "array" else region)]
+               assign(old, call("_rt.copy", region) if kind == "array" else region)]
         if self.depth_of[id(s)] > 0 and self.taping:
             if kind == "array":
                 out.append(ast.Expr(call(f"{self.tape_of(old)}.append", N(old))))
@@ -412,7 +415,7 @@ class Reverse:
                 elem = lambda ctx: ast.Subscript(N(self.bar(s.array.name)), index_ast(s.index), ctx())  # noqa: E731
                 if self.needs(s.value):
                     if self.plan_region(s):      # a copy: the region's adjoint is zeroed next
-                        c = call("_rt.unbroadcast", call("np.copy", elem(ast.Load)),
+                        c = call("_rt.unbroadcast", call("_rt.copy", elem(ast.Load)),
                                  N(self.bar(s.value.name)) if s.value.name in inited else N(s.value.name))
                     else:
                         c = elem(ast.Load)
@@ -505,7 +508,7 @@ class Reverse:
         if isinstance(res, ir.Var) and (res.name in saved or (writes and not self.an.is_scalar(res.name))):
             # (an array the function writes into may have regions restored by the adjoint sweep)
             final = self.names.fresh(f"{res.name}_final")
-            body.append(assign(final, N(res.name) if self.an.is_scalar(res.name) else call("np.copy", N(res.name))))
+            body.append(assign(final, N(res.name) if self.an.is_scalar(res.name) else call("_rt.copy", N(res.name))))
             return N(final)
         return op_ast(res)
 

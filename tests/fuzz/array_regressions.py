@@ -347,3 +347,18 @@ def helper_and_max_axis_inside_an_if_condition(x):
         if _h_cond(x[i]) > 0 and np.max(np.outer(x, x), axis=0)[i] > 0.05:
             s += x[i] ** 3
     return s
+
+
+_M3 = np.array([[0.5, -0.2, 0.3], [0.1, 0.8, -0.4], [-0.3, 0.2, 0.6]])
+
+
+@case((0,), (_M3,))
+def carried_array_fortran_then_c_ordered(m):
+    """`r = 0.5 * m.T` is F-ordered, `r @ m` C-ordered: the carried array had layout 'A', which
+    the tape (a typed list of the first value's layout) could not take: a CompilationError
+    (an AssertionError in Numba's cast; found through np.linalg.matrix_power(m, -1), whose
+    LAPACK inverse is F-ordered).  Saved C-ordered now."""
+    r = 0.5 * m.T
+    for _ in range(2):
+        r = r @ m
+    return np.sum(r)
