@@ -67,6 +67,12 @@ class Forward:
         self.known: dict | None = None
         self._solving = False
         self._dry = False       # building expressions only to count their operations
+        # A JVP's tangents are the caller's values, and often exactly zero in places (a one-hot
+        # direction, an element of an array tangent): an infinite partial (sqrt at 0) times a
+        # zero tangent must give 0, so such products go through _rt.zsafe.  build_grad's one-hot
+        # seeds are symbolic constants, so its zeros are known while generating and dropped,
+        # and its products stay plain (the per-element loop kernels of vectorize use it).
+        self.zero_safe = True
         self.plans: list = []   # step-Jacobian plans of `for` loops (see _plan)
         self.plan_of: dict = {}  # id(ir.For) -> plan
         # arrays written in place, and every array that may share memory with one
@@ -251,7 +257,7 @@ class Forward:
                     elif isinstance(partial, ast.UnaryOp) and isinstance(partial.operand, ast.Constant) \
                             and partial.operand.value == 1:
                         terms.append(ast.UnaryOp(ast.USub(), d))
-                    elif r.nonfinite[i] and c is None:
+                    elif r.nonfinite[i] and c is None and self.zero_safe:
                         # a zero tangent (a direction that does not move this input, or an
                         # element of an array tangent) times an infinite partial is 0, not NaN
                         terms.append(_call("_rt.zsafe", d, partial))
@@ -433,6 +439,7 @@ class Forward:
         signature of a stack-free reverse-mode vjp, computed in one forward sweep.  The one-hot
         seeds of scalar parameters are symbolic constants (see the module docstring)."""
         fn = self.fn
+        self.zero_safe = False
         seeds = {(fn.params[i].name, j): 1.0 if j == jj else 0.0
                  for jj, i in enumerate(fn.argnums) for j in range(self.ndir)}
         self.solve(seeds)
