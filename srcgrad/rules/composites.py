@@ -902,3 +902,29 @@ def cumulative_sum(x):
 def cumulative_prod(x):
     assert x.ndim == 1, "np.cumulative_prod of an array that is not 1-D"
     return np.cumprod(x)
+
+
+@composite(np.fix)
+def fix(x):
+    """Rounding toward zero: np.trunc (no derivative; Numba has no np.fix)."""
+    return np.trunc(x)
+
+
+@composite(np.cumsum)
+def cumsum(a, axis=None):
+    """np.cumsum with axis= of a 2-D array: the flat running sum row by row (or column by
+    column); without an axis, of the flattened array."""
+    if axis is None or a.ndim == 1:
+        return np.cumsum(a)
+    assert a.ndim == 2, "np.cumsum along an axis of an array of more than 2 dimensions"
+    columns = axis == 0 or axis == -2
+    rows = a
+    if columns:
+        rows = a.T
+    out = np.empty((rows.shape[0], rows.shape[1]))
+    for i in range(rows.shape[0]):
+        out[i, :] = np.cumsum(rows[i])
+    if columns:
+        return out.T
+    return out
+

@@ -213,6 +213,7 @@ def where(c, x, y):
 
 
 nondiff(np.floor, np.ceil, np.trunc, np.sign, np.rint, call=None, typer=shapes.float_like_first)
+nondiff(np.round, np.around, call=None, typer=shapes.float_like_first)     # with or without decimals
 nondiff(np.isnan, np.isinf, np.isfinite, result="bool")
 
 
