@@ -560,24 +560,16 @@ def det_grad(g, a, out):
     return g * _cofactors(a)
 
 
+@register_jitable
 def det_sign(a):
     """The sign of det(A) (np.linalg.slogdet's first output): no derivative."""
     return np.linalg.slogdet(a)[0]
 
 
+@register_jitable
 def logabsdet(a):
     """log|det(A)| (np.linalg.slogdet's second output)."""
     return np.linalg.slogdet(a)[1]
-
-
-@overload(det_sign)
-def _det_sign(a):
-    return lambda a: np.linalg.slogdet(a)[0]
-
-
-@overload(logabsdet)
-def _logabsdet(a):
-    return lambda a: np.linalg.slogdet(a)[1]
 
 
 @register_jitable

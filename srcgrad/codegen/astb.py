@@ -72,6 +72,16 @@ def add(a, b):
     return ast.BinOp(a, ast.Add(), b if isinstance(b, ast.AST) else ast.Constant(b))
 
 
+def total(terms):
+    """The sum of expressions, left to right (0.0 when there are none)."""
+    if not terms:
+        return ast.Constant(0.0)
+    out = terms[0]
+    for t in terms[1:]:
+        out = add(out, t)
+    return out
+
+
 def mul(a, b):
     return ast.BinOp(a, ast.Mult(), b if isinstance(b, ast.AST) else ast.Constant(b))
 

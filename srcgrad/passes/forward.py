@@ -34,8 +34,8 @@ from ..errors import NoDerivativeRuleError
 from ..rules.registry import substitute
 from . import alias
 from .activity import Analysis
-from ..codegen.astb import N, add as _add, assign, call as _call, comment, index_ast, is_comment as _is_comment, op_ast
-from ..codegen.astb import LineComments, primal_expr, range_call as _range
+from ..codegen.astb import N, assign, call as _call, comment, index_ast, is_comment as _is_comment, op_ast
+from ..codegen.astb import LineComments, primal_expr, range_call as _range, total
 
 _GENERAL = "general"         # a tangent that is not known to be constant
 
@@ -263,12 +263,7 @@ class Forward:
                         terms.append(_call("_rt.zsafe", d, partial))
                     else:
                         terms.append(ast.BinOp(partial, ast.Mult(), d))
-            if not terms:
-                return ast.Constant(0.0)
-            out = terms[0]
-            for t in terms[1:]:
-                out = _add(out, t)
-            return out
+            return total(terms)
         # vjp rules: the rule says the primitive is linear in its first argument, or gives a
         # tangent per argument
         if r.linear:
@@ -287,10 +282,7 @@ class Forward:
                 mapping = {"t": t, "out": N(s.target)}
                 mapping.update({p: op_ast(a) for p, a in zip(r.params, v.args)})
                 terms.append(substitute(r.tangents[i], mapping))
-            out = terms[0] if terms else ast.Constant(0.0)
-            for t in terms[1:]:
-                out = _add(out, t)
-            return out
+            return total(terms)
         raise NoDerivativeRuleError(
             f"`{r.name}` has a reverse-mode rule (vjp) but no forward-mode tangent", s.loc,
             "use grad/value_and_grad for this function, or declare the function's partials instead")
@@ -400,12 +392,7 @@ class Forward:
         self.j = j
         if _const_value(direct) != 0.0:
             terms.append(direct)
-        if not terms:
-            return ast.Constant(0.0)
-        out = terms[0]
-        for t in terms[1:]:
-            out = _add(out, t)
-        return self._float(out)
+        return self._float(total(terms))
 
     def step_jacobian_block(self, plan) -> list:
         out, lines = [], LineComments()

@@ -969,31 +969,35 @@ class Lowerer:
         if any_rule is not None and any_rule.kind == "nondiff":
             call = ast.copy_location(ast.Call(ast.Name("__f__", ast.Load()), args, keywords), e)
             call.func = e.func if isinstance(e, ast.Call) and e.args == args else _name_ast(any_rule.call or name, e)
-            t = self.raw(call, target)
             if any_rule.depends:        # np.full(n, x): refused if a differentiated value reaches it
-                self.cur.stmts[-1].value.norule = name
-                self.cur.stmts[-1].value.refused = any_rule.depends
-            return t
+                return self.raw_without_rule(call, target, name, any_rule.depends)
+            return self.raw(call, target)
         if any_rule is not None:
             raise self.error(NoDerivativeRuleError,
                              f"`{name}` with {len(args)} argument(s)" + (" and keywords" if keywords else "")
                              + " has no derivative rule", e,
                              "pass the arguments srcgrad's rule takes, by position")
+        refused = registry.REFUSED.get(obj, ()) if _hashable(obj) else ()
         if getattr(obj, "__module__", None) == "math" or isinstance(obj, np.ufunc):
-            # a constant while no differentiated value reaches it (math.lgamma(0.5 * d)):
-            # the activity pass refuses it otherwise
-            t = self.raw(ast.copy_location(ast.Call(e.func, args, keywords), e), target)
-            self.cur.stmts[-1].value.norule = name
-            self.cur.stmts[-1].value.refused = registry.REFUSED.get(obj, ()) if _hashable(obj) else ()
-            return t
-        refused = registry.REFUSED.get(obj) if _hashable(obj) else None
-        if refused is not None:
+            # a constant while no differentiated value reaches it (math.lgamma(0.5 * d))
+            return self.raw_without_rule(ast.copy_location(ast.Call(e.func, args, keywords), e), target, name,
+                                         refused)
+        if refused:
             raise self.error(NoDerivativeRuleError, f"`{name}` is not differentiated by srcgrad: {refused[0]}",
                              e, refused[1])
         raise self.error(
             NoDerivativeRuleError, f"`{name}` has no derivative rule", e,
             "write it as a plain Python helper function (srcgrad differentiates through helpers), "
             "give it one with @srcgrad.partials, or compute it outside and pass the value in")
+
+    def raw_without_rule(self, call, target, name, refused=()):
+        """A call with no derivative, run as written while no differentiated value reaches it;
+        the activity pass refuses it otherwise, with `refused` = (why, instead) when srcgrad
+        refuses it on purpose (rules/refused.py, a nondiff rule's `depends`)."""
+        t = self.raw(call, target)
+        raw = self.cur.stmts[-1].value
+        raw.norule, raw.refused = name, refused
+        return t
 
     def array_literal(self, arg, e, target):
         """np.array([a, b, c]) / np.array([[a, b], [c, d]]) / np.array([x, y]): a new array filled

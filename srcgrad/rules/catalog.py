@@ -6,6 +6,7 @@ registry, so the README's list (generated from here) cannot drift from the rules
 """
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ _NAMESPACES = (("np.linalg", "linalg"), ("np.fft", "fft"), ("np", None))
 BEGIN, END = "<!-- numpy-functions -->", "<!-- /numpy-functions -->"
 
 
+@functools.cache
 def numpy_names() -> dict:
     """id(object) -> its public names in np, np.linalg and np.fft (aliases together)."""
     out: dict = {}
@@ -33,14 +35,10 @@ def numpy_names() -> dict:
     return out
 
 
-def _objects(keys) -> list:
+def _names_of(keys) -> list[str]:
+    """The sorted NumPy names of the objects among `keys` (each object's aliases too)."""
     names = numpy_names()
-    seen, out = set(), []
-    for key in keys:
-        if id(key) in names and id(key) not in seen:
-            seen.add(id(key))
-            out.append(key)
-    return out
+    return sorted({n for key in keys if id(key) in names for n in names[id(key)]})
 
 
 # Calls the lowering itself turns into primitives (srcgrad/passes/lower.py: `einsum`,
@@ -50,24 +48,19 @@ LOWERED = (np.einsum, np.array)
 
 def differentiated() -> list[str]:
     """The NumPy functions with a derivative: a rule (partials, vjp), a composite, or lowered."""
-    keys = [r.key for r in registry.RULES.values() if r.kind != "nondiff"] + list(registry.COMPOSITES) + list(LOWERED)
-    names = numpy_names()
-    return sorted(n for k in _objects(keys) for n in names[id(k)])
+    return _names_of([r.key for r in registry.RULES.values() if r.kind != "nondiff"] + list(registry.COMPOSITES)
+                     + list(LOWERED))
 
 
 def constant() -> list[str]:
     """The NumPy functions srcgrad runs with no derivative (piecewise constant, constructors)."""
-    keys = [r.key for r in registry.RULES.values() if r.kind == "nondiff"]
-    names = numpy_names()
     diff = set(differentiated())
-    return sorted(n for k in _objects(keys) for n in names[id(k)] if n not in diff)
+    return [n for n in _names_of(r.key for r in registry.RULES.values() if r.kind == "nondiff") if n not in diff]
 
 
 def depends() -> list[str]:
     """The constant-valued functions whose values depend on their arguments (np.full)."""
-    keys = [r.key for r in registry.RULES.values() if r.kind == "nondiff" and r.depends]
-    names = numpy_names()
-    return sorted(n for k in _objects(keys) for n in names[id(k)])
+    return _names_of(r.key for r in registry.RULES.values() if r.kind == "nondiff" and r.depends)
 
 
 def refused() -> dict[str, tuple[str, str]]:
@@ -78,10 +71,11 @@ def refused() -> dict[str, tuple[str, str]]:
 
 def markdown() -> str:
     """The README's block: the three lists, refusals grouped by their reason."""
-    lines = [f"For NumPy {numpy_minor()}. Differentiated ({len(differentiated())} names, reverse and forward mode): "
-             + ", ".join(f"`{n}`" for n in differentiated()) + ".", "",
+    diff, const = differentiated(), constant()
+    lines = [f"For NumPy {numpy_minor()}. Differentiated ({len(diff)} names, reverse and forward mode): "
+             + ", ".join(f"`{n}`" for n in diff) + ".", "",
              f"Run, with no derivative (piecewise constant, integer-valued or constructors; "
-             f"{len(constant())} names): " + ", ".join(f"`{n}`" for n in constant()) + ". Of these, "
+             f"{len(const)} names): " + ", ".join(f"`{n}`" for n in const) + ". Of these, "
              + ", ".join(f"`{n}`" for n in depends()) + " are refused when a differentiated value reaches "
              "them (their values depend on their arguments).", "",
              "Refused with a `NoDerivativeRuleError` at the call that says why and what to do instead:", ""]

@@ -55,6 +55,14 @@ def sum_(a, axis=None, keepdims=False):
     return s
 
 
+def _rows_along(a, axis):
+    """A matrix whose rows are the lines of the 2-D array `a` along `axis` (its columns for
+    axis 0): a reduction along an axis is the whole-array reduction of each row."""
+    if axis == 0 or axis == -2:
+        return a.T
+    return a
+
+
 def _keep(r, a, axis):
     """A reduction's result with the reduced axes kept as length 1 (keepdims=True)."""
     if axis is None or a.ndim == 1:
@@ -209,9 +217,7 @@ def _extremum(a, axis, keepdims, largest):
         else:
             m = np.min(a)
     else:
-        rows = a
-        if axis == 0 or axis == -2:
-            rows = a.T
+        rows = _rows_along(a, axis)
         m = np.empty(rows.shape[0])
         for i in range(rows.shape[0]):
             if largest:
@@ -287,9 +293,7 @@ def linalg_norm(x, ord=None, axis=None, keepdims=False):
     if axis is None or x.ndim == 1:
         n = np.linalg.norm(x)
     else:
-        rows = x
-        if axis == 0 or axis == -2:
-            rows = x.T
+        rows = _rows_along(x, axis)
         n = np.empty(rows.shape[0])
         for i in range(rows.shape[0]):
             n[i] = np.linalg.norm(rows[i])
@@ -917,14 +921,9 @@ def cumsum(a, axis=None):
     if axis is None or a.ndim == 1:
         return np.cumsum(a)
     assert a.ndim == 2, "np.cumsum along an axis of an array of more than 2 dimensions"
-    columns = axis == 0 or axis == -2
-    rows = a
-    if columns:
-        rows = a.T
+    rows = _rows_along(a, axis)
     out = np.empty((rows.shape[0], rows.shape[1]))
     for i in range(rows.shape[0]):
         out[i, :] = np.cumsum(rows[i])
-    if columns:
-        return out.T
-    return out
+    return _rows_along(out, axis)       # back to a's layout (the transpose is its own inverse)
 
