@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 from numba import types
-from numba.extending import overload, register_jitable
+from numba.extending import intrinsic, overload, register_jitable
 
 
 def _is_array(t):
@@ -639,6 +639,42 @@ def copy(a):
     'A' (F-ordered on one path into it, C-ordered on another) fails to compile ("Don't know how
     to allocate array with layout 'A'")."""
     return np.ascontiguousarray(a).copy()
+
+
+def carried(a):
+    """The value of an array carried around a loop, typed with layout 'A' (no copy: the same
+    array object, so `old = w; w += x` still changes `old`).
+
+    Numba types a variable once for all trips, and an array expression takes the type of the
+    variable it is assigned to.  A carried array that is F-ordered on entry (0.5 * A.T) and
+    C-ordered after a trip is typed 'F' on the first pass of type inference and 'A' after it;
+    an expression of it (m * s) is then 'F' and 'C' on the two passes, unified to 'A', and
+    Numba cannot allocate an 'A' result ("Don't know how to allocate array with layout 'A'").
+    Typed 'A' from the first pass on, every expression of the carried value has one layout
+    (C, or F when another operand is F-ordered) and compiles.  Numba's own code crashes the
+    same way on such a loop; srcgrad's split of `m *= s` into a temporary and a write made the
+    crash reachable from loops that Numba compiles (array fuzzer seeds 957, 973, 1315).
+    C-ordered values keep their type: most carried arrays are C-ordered on every trip, and
+    'A' would cost them Numba's contiguous kernels (`Wh @ h` warns and copies)."""
+    return a
+
+
+@overload(carried)
+def _carried(a):
+    if _is_array(a) and a.layout != "C":
+        return lambda a: _as_layout_a(a)
+    return lambda a: a
+
+
+@intrinsic
+def _as_layout_a(typingctx, a):
+    ret = a.copy(layout="A")
+
+    def codegen(context, builder, sig, args):
+        out = context.cast(builder, args[0], sig.args[0], sig.return_type)
+        context.nrt.incref(builder, sig.return_type, out)
+        return out
+    return ret(a), codegen
 
 
 # ---------------------------------------------------------------- control flow and storage

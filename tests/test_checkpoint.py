@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import srcgrad
+from srcgrad.testing import numerical_grad
 
 from . import checkpoint_functions as cf
 
@@ -34,6 +35,30 @@ def test_storage_drops_from_linear_to_square_root():
     assert cp < 16 * 4 * int(n ** 0.5) + 1024
 
 
-def test_array_writes_in_a_checkpointed_loop_are_refused():
-    with pytest.raises(srcgrad.UnsupportedArrayUseError, match="checkpointed"):
-        srcgrad.grad(cf.writes_in_checkpointed_loop)(1.0, 5)
+def test_element_writes_in_a_checkpointed_loop():
+    # y[i] is written once per step; y[n - 1] * x reads the last one
+    for n in (1, 5, 9):
+        assert srcgrad.grad(cf.writes_in_checkpointed_loop)(1.5, n) == pytest.approx(2 * 1.5 * (n - 1))
+
+
+_R = np.random.default_rng(22)
+ARRAY_CASES = [
+    (cf.heat, cf.heat_plain, (_R.random(9), 0.2), (0, 1)),
+    (cf.oscillator, cf.oscillator_plain, (_R.random(4), 0.7, 0.3), (0, 1, 2)),
+    (cf.aliased, cf.aliased_plain, (_R.random(3), 0.8), (0, 1)),
+    (cf.rebound_and_written, cf.rebound_and_written_plain, (_R.random(4), 0.8), (0, 1)),
+]
+
+
+@pytest.mark.parametrize("every", [1, 3, 4, 50])
+@pytest.mark.parametrize("fn, plain, args, argnums", ARRAY_CASES, ids=lambda c: getattr(c, "__name__", ""))
+def test_arrays_through_checkpointed_loops(fn, plain, args, argnums, every):
+    """Value and gradient as the plain loop's, and both as central differences: segments of
+    1, 3, 4 steps and one segment longer than the loop."""
+    args = args + (every,)
+    v, g = srcgrad.value_and_grad(fn, argnums=argnums)(*args)
+    vp, gp = srcgrad.value_and_grad(plain, argnums=argnums)(*args)
+    assert v == pytest.approx(plain(*args), rel=1e-13)
+    for a, b, c in zip(g, gp, numerical_grad(plain, args, argnums)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(a, c, rtol=1e-6, atol=1e-8)

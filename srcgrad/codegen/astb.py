@@ -123,6 +123,14 @@ def primal_expr(v):
     raise TypeError(v)
 
 
+def carried(s, types, e):
+    """`e`, the value `s` assigns, through `_rt.carried` when `s` is the entry or back-edge copy
+    of an array carried around a loop (runtime.carried: one Numba layout for all trips)."""
+    if getattr(s, "phi", "") in ("entry", "carry") and types[s.target].is_array:
+        return call("_rt.carried", e)
+    return e
+
+
 def index_ast(index):
     def one(i):
         if i is None:

@@ -36,7 +36,7 @@ class Aliases:
         return a is not None and b is not None and bool(a & b)
 
 
-def _is_view(value, an) -> bool:
+def is_view(value, an) -> bool:
     """Whether an assigned value shares memory with its first operand (transposes, slices)."""
     if isinstance(value, ir.Load):
         return an.types.get(value.array.name) is not None and _load_is_view(value, an)
@@ -76,7 +76,7 @@ def analyse(fn: ir.Function, an: Analysis) -> Aliases:
                     if lp is not None:
                         new = frozenset((k, n, 1) if k == "new" and n in inside[id(lp)] else (k, n, a)
                                         for k, n, a in new)
-            elif _is_view(v, an):
+            elif is_view(v, an):
                 base = v.array.name if isinstance(v, ir.Load) else v.args[0].name
                 new = objs(base)
             elif isinstance(v, (ir.Prim, ir.Raw, ir.Load)):

@@ -35,7 +35,7 @@ from ..rules.registry import substitute
 from . import alias
 from .activity import Analysis
 from ..codegen.astb import N, assign, call as _call, comment, index_ast, is_comment as _is_comment, op_ast
-from ..codegen.astb import LineComments, primal_expr, range_call as _range, total
+from ..codegen.astb import LineComments, carried, primal_expr, range_call as _range, total
 
 _GENERAL = "general"         # a tangent that is not known to be constant
 
@@ -185,11 +185,12 @@ class Forward:
         if isinstance(s, ir.Assert):
             return [ast.Assert(op_ast(s.cond), None)]
         if isinstance(s, ir.Assign):
-            out = [assign(s.target, primal_expr(s.value))]
+            out = [assign(s.target, carried(s, self.an.types, primal_expr(s.value)))]
             if s.target in self.an.active:
                 for self.j in range(self.ndir):
                     if self.constant(s.target) is _GENERAL:
-                        out.append(assign(self.dot(s.target), self.array_tangent(s.target, self._float(self.tangent(s)))))
+                        t = self.array_tangent(s.target, self._float(self.tangent(s)))
+                        out.append(assign(self.dot(s.target), carried(s, self.an.types, t)))
             return out
         if isinstance(s, ir.Store):
             out = [ast.Assign([ast.Subscript(N(s.array.name), index_ast(s.index), ast.Store())], op_ast(s.value))]

@@ -21,8 +21,8 @@ from __future__ import annotations
 import ast
 
 from .. import ir
-from ..codegen.astb import (LineComments, N, S, add, assign, aug, call, comment, index_ast, is_comment,
-                            mul, op_ast, primal_expr, range_call, reversed_range, scale, where)
+from ..codegen.astb import (LineComments, N, S, add, assign, aug, call, carried, comment, index_ast,
+                            is_comment, mul, op_ast, primal_expr, range_call, reversed_range, scale, where)
 from ..errors import UnsupportedArrayUseError
 from ..rules.registry import substitute
 from . import alias, tape
@@ -50,6 +50,13 @@ class Reverse:
         self.aliases = alias.analyse(fn, an)
         self.plan = tape.plan(fn, an, self.aliases)
         self.depth_of = {id(x): b.depth for b in self.blocks.values() for x in b.stmts}
+        # views the tape must copy when they are made: a later write into the memory they
+        # share (the same trip's `m[1, :] = ...` after `t = m[1, :]`) would change them before
+        # the end of the block, where the other saves are pushed
+        written = {x.array.name for x in ir.walk_stmts(fn.body) if isinstance(x, ir.Store)}
+        self.early_saves = {x.target for x in ir.walk_stmts(fn.body) if isinstance(x, ir.Assign)
+                            and alias.is_view(x.value, an)
+                            and any(self.aliases.may_alias(x.target, w) for w in written)}
         self.old: dict = {}                 # id(Store) -> the variable holding what it overwrote
         self._primal_of: dict[str, str] = {}     # adjoint name -> primal name
         self.collector = Collector(self._is_scalar_bar, self._product_defs(), self._never_changes(), is_comment)
@@ -101,21 +108,25 @@ class Reverse:
         out = []
         lines = LineComments()
         carries = []
+        early = set(self.plan.arrays.get(block.id, ())) & self.early_saves if self.taping else set()
         for s in block.stmts:
             if isinstance(s, ir.Assign) and s.phi == "carry":
-                carries.append(assign(s.target, primal_expr(s.value)))
+                carries.append(assign(s.target, carried(s, self.an.types, primal_expr(s.value))))
                 continue
             out += lines.before(s)
             out += self.forward_stmt(s)
-        out += self.pushes(block)
+            if isinstance(s, ir.Assign) and s.target in early:
+                out.append(comment(f"save for the adjoint: {s.target} (a view: copied before a write changes it)"))
+                out.append(ast.Expr(call(f"{self.tape_of(s.target)}.append", call("_rt.copy", N(s.target)))))
+        out += self.pushes(block, early)
         return out + carries
 
-    def pushes(self, block) -> list:
+    def pushes(self, block, early=frozenset()) -> list:
         out = []
         if not self.taping:
             return out
         fl, il = list(self.plan.floats.get(block.id, ())), list(self.plan.ints.get(block.id, ()))
-        al = list(self.plan.arrays.get(block.id, ()))
+        al = [v for v in self.plan.arrays.get(block.id, ()) if v not in early]
         if not fl and not il and not al:
             return out
         out.append(comment("save for the adjoint: " + ", ".join(fl + il + al)))
@@ -169,7 +180,7 @@ class Reverse:
 
     def forward_stmt(self, s) -> list:
         if isinstance(s, ir.Assign):
-            return [assign(s.target, primal_expr(s.value))]
+            return [assign(s.target, carried(s, self.an.types, primal_expr(s.value)))]
         if isinstance(s, ir.Store):
             return self.save_overwritten(s) + [
                 ast.Assign([ast.Subscript(N(s.array.name), index_ast(s.index), ast.Store())], op_ast(s.value))]
@@ -261,16 +272,26 @@ class Reverse:
         return s._cp
 
     def _snapshot(self, s, push: bool) -> list:
-        """Push (forward) or pop (reverse) the carried values of checkpointed loop `s`."""
-        fl = [p for p in s.phis if self.an.dtype.get(p) not in ("int", "bool")]
-        il = [p for p in s.phis if self.an.dtype.get(p) in ("int", "bool")]
-        for p in s.phis:
-            if self.an.kind.get(p) == "array":
-                raise UnsupportedArrayUseError(f"the array `{p}` is carried around a checkpointed loop",
-                                               s.loc, "remove the checkpoint marker")
+        """Push (forward) or pop (reverse) the state of checkpointed loop `s` at a segment's start:
+        its carried values, and the arrays its body writes in place that were made before it.
+
+        Arrays are saved as copies, one per segment, in tapes of their own.  A carried array is
+        re-bound to its copy when the segment is re-run (the re-run's in-place writes then go
+        to the copy); an array written in place but not re-bound gets the copy's elements back
+        in the same object, which every alias of it sees, as the first run did."""
+        arrays = [p for p in s.phis if self.an.kind.get(p) == "array"]
+        fl = [p for p in s.phis if p not in arrays and self.an.dtype.get(p) not in ("int", "bool")]
+        il = [p for p in s.phis if p not in arrays and self.an.dtype.get(p) in ("int", "bool")]
+        made = {x.target for x in ir.walk_stmts(s.body) if isinstance(x, ir.Assign)}
+        written = sorted({x.array.name for x in ir.walk_stmts(s.body) if isinstance(x, ir.Store)}
+                         - made - set(s.phis))
         if push:
-            return self._push_code(fl, il, ensure=True)
-        return self._pop_code(fl, il)
+            return [ast.Expr(call(f"{self.tape_of('_snap_' + a)}.append", call("_rt.copy", N(a))))
+                    for a in arrays + written] + self._push_code(fl, il, ensure=True)
+        out = [assign(a, call(f"{self.tape_of('_snap_' + a)}.pop")) for a in arrays]
+        out += [ast.Assign([ast.Subscript(N(a), ast.Constant(Ellipsis), ast.Store())],
+                           call(f"{self.tape_of('_snap_' + a)}.pop")) for a in written]
+        return out + self._pop_code(fl, il)
 
     def forward_checkpointed(self, s: ir.For) -> list:
         cp = self._cp_names(s)

@@ -362,3 +362,36 @@ def carried_array_fortran_then_c_ordered(m):
     for _ in range(2):
         r = r @ m
     return np.sum(r)
+
+
+_M34 = np.array([[0.5, -0.2, 0.3, 0.9], [0.1, 0.8, -0.4, 0.2], [-0.3, 0.2, 0.6, -0.7]])
+
+
+@case((0, 1), (_M34, 0.9))
+def carried_array_typed_two_layouts_by_numba(A, s):
+    """A CompilationError ("Don't know how to allocate array with layout 'A'", array fuzzer
+    seeds 957, 973 and 1315 with --features all): `m` is F-ordered on entry and C-ordered after
+    a trip, so Numba typed `m * s` (the temporary of `m *= s`) 'F' on its first pass and 'C'
+    on the next, and an array expression cannot allocate the unified 'A'.  The carried value
+    is typed 'A' from the start now (runtime.carried, no copy)."""
+    m = 0.5 * A.T
+    k = 0
+    while k < 3:
+        m *= s
+        m = 0.5 * m + np.tanh(np.abs(m[0:4, 0:3]))
+        k += 1
+    return np.sum(m)
+
+
+@case((0, 1), (np.array([[0.3, -0.6], [0.9, 0.4]]), 0.8))
+def view_saved_after_its_rows_are_overwritten(A, s):
+    """A silent wrong gradient: d/ds was 0.0414 for the exact 0.0460 (at A = ones, s = 0.8).
+    `m[1, :] * s` reads the view `t = m[1, :]`, which the adjoint needs, and the write that
+    follows changes it; the loop's tape pushed its blocks' saves at the end of the block, after
+    the write.  Views that may share memory with a written array are copied onto the tape
+    when they are made now."""
+    m = 0.5 * A
+    for t in range(2):
+        m = m * 1.0
+        m[1, :] = m[1, :] * s
+    return np.sum(m)
