@@ -13,7 +13,8 @@ srcgrad: the primal compiled with numba.njit, the gradient with srcgrad (`.kerne
 called from Python, best of several warm calls.  JAX: `jax.jit` of the same Python loop
 (unrolled by tracing) and `jax.grad` of it, timed with `block_until_ready`, float64.  Cold
 compile times: the first call of each, in this process (srcgrad's on-disk cache is bypassed
-with a fresh cache directory).
+with a fresh cache directory).  A second table: heat and oscillator under srcgrad.checkpoint,
+the tape's peak size (GradFunction.tape_size) and the gradient's time, plain and checkpointed.
 """
 import os
 import sys
@@ -25,6 +26,8 @@ import numpy as np
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 sys.path.insert(0, ROOT)
+
+import srcgrad  # noqa: E402  (after the path: the checkout's srcgrad)
 
 
 # ---- the workloads -------------------------------------------------------------------------
@@ -38,6 +41,23 @@ def heat(u0, alpha):
 def oscillator(u, k, c):
     v = np.zeros_like(u)
     for t in range(STEPS_OSC):
+        a = -k * u - c * v
+        v = v + 0.001 * a
+        u = u + 0.001 * v
+    return np.sum(u * u)
+
+
+# the same loops under srcgrad.checkpoint (sqrt(steps) segments): memory saved, time paid
+def heat_checkpointed(u0, alpha):
+    u = u0.copy()
+    for t in srcgrad.checkpoint(range(STEPS_HEAT)):
+        u[1:-1] = u[1:-1] + alpha * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return np.sum(u * u)
+
+
+def oscillator_checkpointed(u, k, c):
+    v = np.zeros_like(u)
+    for t in srcgrad.checkpoint(range(STEPS_OSC)):
         a = -k * u - c * v
         v = v + 0.001 * a
         u = u + 0.001 * v
@@ -192,6 +212,23 @@ def main(argv=None):
         jcols = f"{j[0] * 1e3:.2f} ms | {j[1] * 1e3:.2f} ms | {j[1] / j[0]:.1f}" if j else "- | - | -"
         jc = f"{j[3]:.1f} s" if j else "-"
         print(f"| {name} | {tp * 1e3:.2f} ms | {tg * 1e3:.2f} ms | {tg / tp:.1f} | {jcols} | {cg:.1f} s / {jc} |")
+    checkpoint_table(quick)
+
+
+def checkpoint_table(quick):
+    """Tape size (GradFunction.tape_size: its peak) and gradient time, plain and checkpointed."""
+    ins = inputs(quick)
+    print()
+    print("| workload | tape, plain | tape, checkpointed | memory saved | gradient, plain | gradient, "
+          "checkpointed | time paid |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, cp in (("heat", heat_checkpointed), ("oscillator", oscillator_checkpointed)):
+        fn, args, argnums = ins[name]
+        g, gc = srcgrad.grad(fn, argnums=argnums), srcgrad.grad(cp, argnums=argnums)
+        t, tc = g.tape_size(*args), gc.tape_size(*args)
+        s, sc = best(g, args), best(gc, args)
+        print(f"| {name} | {t / 2**20:.1f} MB | {tc / 2**20:.2f} MB | {t / tc:.0f}x | {s * 1e3:.1f} ms "
+              f"| {sc * 1e3:.1f} ms | {sc / s:.2f}x |")
 
 
 if __name__ == "__main__":

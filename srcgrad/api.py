@@ -184,6 +184,31 @@ class GradFunction:
         """The generated source for arguments like `args` (arrays or numbers)."""
         return self.module(self.signature(self.bind(args, {}))).__srcgrad_source__
 
+    def tape_size(self, *args, **kwargs) -> TapeSize:
+        """Run the derivative once at `args` and report the memory its tape held at its peak:
+        the arrays saved for the adjoint sweep (one block per loop trip), the elements writes
+        overwrote, checkpoint snapshots, and the used part of the number stacks.  The peak is
+        at the end of the forward sweep, or, with `srcgrad.checkpoint`, during the re-run of a
+        segment (snapshots plus one segment's saves)."""
+        vals = self.bind(args, kwargs)
+        sig = self.signature(vals)
+        mod = self.module(sig)
+        layout = getattr(mod, "TAPE", ())
+        if not layout:
+            return TapeSize(0, {})
+        stats = np.zeros(1 + len(layout), np.int64)
+        call = list(vals) + list(self.hidden_values(sig)) + [1.0]
+        if mod.USES_STACKS:
+            from . import runtime
+            call += [runtime.new_float_stack(64), runtime.new_int_stack(64)]
+        try:
+            getattr(mod, self.vjp_name)(*call, stats)
+        except Exception as exc:
+            if _is_numba_error(exc):
+                raise self._compilation_error(exc, sig) from None
+            raise
+        return TapeSize(int(stats[0]), dict(zip(layout, (int(b) for b in stats[1:]))))
+
     @property
     def entry_name(self) -> str:
         return f"{self.fun.__name__}_{'value_and_grad' if self.has_aux else self.kind}"
@@ -320,6 +345,27 @@ class GradFunction:
         return CompilationError(
             f"Numba could not compile the derivative of {self.fun.__qualname__}{where}: {first}\n"
             f"Print `.source` to see the generated code. Full Numba message:\n{text}")
+
+
+class TapeSize(int):
+    """The bytes a derivative's tape held at its peak (an int), with `.parts`: bytes per saved
+    variable at that peak, named as in the generated source (`.source`)."""
+
+    def __new__(cls, nbytes: int, parts: dict):
+        self = super().__new__(cls, nbytes)
+        self.parts = parts
+        return self
+
+    def __repr__(self):
+        parts = ", ".join(f"{k}: {_bytes(v)}" for k, v in sorted(self.parts.items(), key=lambda kv: -kv[1]) if v)
+        return f"TapeSize({_bytes(int(self))}" + (f"; {parts})" if parts else ")")
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
 
 
 def _hidden_getters(mod, watch) -> list:

@@ -178,6 +178,10 @@ def hessian(fun: Callable, argnums: int | tuple = 0) -> Callable:
             x = args[i]
             if isinstance(x, np.ndarray):
                 return _array_hessian(fun, i, args)
+            if any(isinstance(a, np.ndarray) for a in args):
+                # grad(grad(f)) builds its inner partial for numbers first; H v with v = 1
+                # is generated for the arguments' real types
+                return float(hvp(fun, argnums=i)(*args, 1.0))
             return grad(grad(fun, argnums=i), argnums=i)(*args)
         return tuple(tuple(grad(grad(fun, argnums=j), argnums=k)(*args) for k in nums) for j in nums)
 

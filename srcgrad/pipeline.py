@@ -118,6 +118,11 @@ def transform(func, argnums: tuple, single: bool, sig=None, outputs: str = "scal
                      f"RESULT_NDIMS = {_ndims(fn.result, an)!r}\n")
         else:
             wraps = emit.wrappers(parsed.name, params, argnums, single, rev.uses_stacks, names)
+        layout = rev.tape_layout()
+        if layout:
+            extra += ("# what the vjp's `_tape_stats` holds after a call: the tape's peak size in bytes,\n"
+                      "# then its parts at that peak (GradFunction.tape_size)\n"
+                      f"TAPE = {tuple(layout)!r}\n")
         return emit.module_source(_header(func, parsed, argnums, rev.uses_stacks, fn), [vjp] + wraps, extra=extra)
 
     return _run(func, argnums, "reverse", build, sig, seeded=loss_only if outputs == "aux" else None)

@@ -641,6 +641,27 @@ def copy(a):
     return np.ascontiguousarray(a).copy()
 
 
+@register_jitable
+def tape_nbytes(tape):
+    """The bytes of the arrays a tape (a typed list) holds."""
+    n = 0
+    for a in tape:
+        n += a.nbytes
+    return n
+
+
+@register_jitable
+def note_tape(stats, sizes):
+    """Keep in `stats` the largest total of `sizes` seen (stats[0]) and its parts (stats[1:])."""
+    total = 0
+    for b in sizes:
+        total += b
+    if total > stats[0]:
+        stats[0] = total
+        for k in range(len(sizes)):
+            stats[1 + k] = sizes[k]
+
+
 def carried(a):
     """The value of an array carried around a loop, typed with layout 'A' (no copy: the same
     array object, so `old = w; w += x` still changes `old`).

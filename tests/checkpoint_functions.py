@@ -136,3 +136,25 @@ def contracting_checkpointed(x, w, n):
     for i in srcgrad.checkpoint(range(n)):
         s = s * w + 0.1 * math.sin(x + s)
     return s
+
+
+def oscillator_long(u, k, c):
+    v = np.zeros_like(u)
+    for t in range(400):
+        a = -k * u - c * v
+        v = v + 0.001 * a
+        u = u + 0.001 * v
+    return np.sum(u * u)
+
+
+def oscillator_long_checkpointed(u, k, c):
+    v = np.zeros_like(u)
+    for t in srcgrad.checkpoint(range(400)):
+        a = -k * u - c * v
+        v = v + 0.001 * a
+        u = u + 0.001 * v
+    return np.sum(u * u)
+
+
+def no_loop(x):
+    return math.sin(x) * x

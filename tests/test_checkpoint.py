@@ -62,3 +62,32 @@ def test_arrays_through_checkpointed_loops(fn, plain, args, argnums, every):
     for a, b, c in zip(g, gp, numerical_grad(plain, args, argnums)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(a, c, rtol=1e-6, atol=1e-8)
+
+
+def test_tape_size_of_loops_carrying_arrays():
+    """The tape holds u and v once per step (two blocks of n floats); checkpointed, it holds
+    them once per segment of 20 steps (sqrt(400)) plus one segment's steps.  The peak is the
+    re-run of the last segment, whose snapshot has just been taken off the tape."""
+    n, steps, seg = 300, 400, 20
+    u = np.linspace(0.1, 1.0, n)
+    plain = srcgrad.grad(cf.oscillator_long, argnums=(0, 1, 2)).tape_size(u, 0.7, 0.3)
+    assert plain == 2 * steps * n * 8
+    assert plain.parts == {"u_1": steps * n * 8, "v_1": steps * n * 8}
+    cp = srcgrad.grad(cf.oscillator_long_checkpointed, argnums=(0, 1, 2)).tape_size(u, 0.7, 0.3)
+    assert cp == 2 * (steps // seg - 1) * n * 8 + 2 * seg * n * 8
+    assert cp.parts["u_1 (checkpoint snapshots)"] == (steps // seg - 1) * n * 8
+    assert "MB" in repr(plain) and "kB" in repr(cp)
+    g = srcgrad.grad(cf.oscillator_long_checkpointed, argnums=(0, 1, 2))(u, 0.7, 0.3)
+    gp = srcgrad.grad(cf.oscillator_long, argnums=(0, 1, 2))(u, 0.7, 0.3)
+    for a, b in zip(g, gp):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_tape_size_of_number_stacks_and_of_no_tape():
+    n = 1000
+    plain = srcgrad.grad(cf.plain, argnums=(0, 1)).tape_size(0.9, 1.01, n)
+    assert plain.parts["float stack"] >= n * 8 and plain.parts["int stack"] >= n * 8
+    cp = srcgrad.grad(cf.sqrt_schedule, argnums=(0, 1)).tape_size(0.9, 1.01, n)
+    assert cp < plain / 10
+    assert srcgrad.grad(cf.oscillator, argnums=0).tape_size(np.ones(3), 0.7, 0.3, 4) > 0
+    assert srcgrad.grad(cf.no_loop).tape_size(2.0) == 0

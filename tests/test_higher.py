@@ -248,3 +248,16 @@ def test_second_derivative_through_a_zero_safe_product():
     d2 = srcgrad.grad(srcgrad.grad(sqrt_in_a_branch), argnums=0)
     assert d2(2.0, 3.0) == pytest.approx(-3.0 / (4 * 2.0 ** 1.5), rel=1e-12)
     assert srcgrad.hessian(sqrt_in_a_branch)(2.0, 3.0) == pytest.approx(-3.0 / (4 * 2.0 ** 1.5), rel=1e-12)
+
+
+def _scaled_energy(x, k):
+    u = x.copy()                 # an array method: the partial must be built for an array x
+    return np.sum(u * u) * k * k + math.sin(k)
+
+
+def test_hessian_of_a_number_beside_an_array_argument():
+    # it was refused with "the method `.copy()` of a number": the second derivative was built
+    # for all-number arguments first
+    x = np.array([0.5, -1.0, 2.0])
+    want = 2.0 * np.sum(x * x) - math.sin(0.7)          # d2/dk2, by hand
+    assert srcgrad.hessian(_scaled_energy, argnums=1)(x, 0.7) == pytest.approx(want, rel=1e-12)

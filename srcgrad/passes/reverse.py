@@ -318,7 +318,9 @@ class Reverse:
                     + self._snapshot(s, False)
                     + [assign(cp["lo"], ast.BinOp(N(cp["seg"]), ast.Mult(), N(cp["K"]))),
                        assign(cp["hi"], call("min", add(N(cp["lo"]), N(cp["K"])), N(s.trips))),
-                       ast.For(S(cp["j"]), call("range", N(cp["lo"]), N(cp["hi"])), rerun, []),
+                       ast.For(S(cp["j"]), call("range", N(cp["lo"]), N(cp["hi"])), rerun, [])]
+                    + self._note_tape()
+                    + [
                        ast.For(S(cp["j"]), call("range", ast.BinOp(N(cp["hi"]), ast.Sub(), one),
                                                  ast.BinOp(N(cp["lo"]), ast.Sub(), one), ast.UnaryOp(ast.USub(), one)),
                                back, [])])
@@ -547,6 +549,43 @@ class Reverse:
             return out
         return [(res, seed)]
 
+    # ------------------------------------------------------------------ the tape's size
+    def _note_tape(self) -> list:
+        """`if _tape_stats is not None: _rt.note_tape(...)` where the tape is at a peak (the end
+        of the forward sweep, a checkpointed segment's re-run); its sizes are filled in by
+        `_fill_tape_notes` once every tape is known.  Numba prunes the branch in the compiled
+        function that is called without `_tape_stats`: the measurement costs nothing then."""
+        note = ast.If(ast.Compare(N(TAPE_STATS), [ast.IsNot()], [ast.Constant(None)]), [], [])
+        self._notes = getattr(self, "_notes", []) + [note]
+        return [note]
+
+    def tape_layout(self) -> list:
+        """What `_tape_stats[1:]` holds, one label per entry (`_tape_stats[0]`: the total)."""
+        def label(v):
+            if v.startswith("_snap_"):
+                return f"{v[len('_snap_'):]} (checkpoint snapshots)"
+            if v in self.old.values():
+                return f"{v[1:-len('_old')]} (elements a write overwrote)"
+            return v
+        out = [label(v) for v in sorted(self.tapes)]
+        return out + (["float stack", "int stack"] if self.uses_stacks else [])
+
+    def _fill_tape_notes(self) -> bool:
+        """Fill the notes `_note_tape` left; False (and no notes) when nothing is saved."""
+        notes = getattr(self, "_notes", [])
+        if not self.tapes and not self.uses_stacks:
+            for n in notes:         # nothing to measure: the notes are dropped (`drop_notes`)
+                n.body = []
+            return False
+        sizes = [call("_rt.tape_nbytes", N(t)) for _, t in sorted(self.tapes.items())]
+        if self.uses_stacks:
+            sizes += [ast.BinOp(N(ptr), ast.Mult(), ast.Attribute(N(st), "itemsize", ast.Load()))
+                      for st, ptr in ((self.fs, self.fp), (self.is_, self.ip))]
+        for n in notes:
+            n.body = [comment("the tape's size, when asked (GradFunction.tape_size)"),
+                      ast.Expr(call("_rt.note_tape", N(TAPE_STATS), ast.Tuple(sizes, ast.Load())))]
+        return True
+
     def build(self, name: str, outputs: str = "scalar") -> ast.FunctionDef:
         """`outputs`: "scalar" (a gradient's one number), "all" (vjp: any result, seeded by a
         cotangent of its structure) or "aux" (`(loss, aux...)`: only the loss seeded)."""
@@ -555,6 +594,7 @@ class Reverse:
         if self.uses_stacks:
             body += [assign(self.fp, ast.Constant(0)), assign(self.ip, ast.Constant(0))]
         body += self.forward(fn.body)
+        body += self._note_tape()
         res = fn.result
         saved = self.plan.saved()
         saved |= {p for x in ir.walk_stmts(fn.body) if isinstance(x, ir.For) and x.checkpoint is not None
@@ -583,6 +623,9 @@ class Reverse:
             grads.append(N(self.bar(p.name)))
         if self.tapes:
             body = [assign(t, call("_List")) for _, t in sorted(self.tapes.items())] + body
+        measured = self._fill_tape_notes()
+        if not measured:
+            body = _DropEmptyIfs().visit(ast.Module(body, [])).body
         body = drop_unread(body, set(self.bars.values()), {g.id for g in grads}, is_comment)
         ret = [result_ast, ast.Tuple(grads, ast.Load())]
         if self.uses_stacks:
@@ -591,8 +634,27 @@ class Reverse:
         args = [ast.arg(p.name) for p in fn.params] + [ast.arg(seed)]
         if self.uses_stacks:
             args += [ast.arg(self.fs), ast.arg(self.is_)]
-        return ast.FunctionDef(name=name, args=ast.arguments([], args, None, [], [], None, []),
+        defaults = []
+        if measured:
+            args.append(ast.arg(TAPE_STATS))
+            defaults.append(ast.Constant(None))
+        return ast.FunctionDef(name=name, args=ast.arguments([], args, None, [], [], None, defaults),
                                body=body, decorator_list=[N("_jit")], returns=None, type_params=[])
+
+
+class _DropEmptyIfs(ast.NodeTransformer):
+    """Remove the tape-size notes of a function that saves nothing (their bodies are empty)."""
+
+    def visit_If(self, node):
+        self.generic_visit(node)
+        if not node.body and not node.orelse:
+            return None
+        if not node.body:
+            node.body = [ast.Pass()]
+        return node
+
+
+TAPE_STATS = "_tape_stats"     # the vjp's last, optional parameter: an int64 array the tape's size is noted in
 
 
 def _nested_stmts(s):
