@@ -200,7 +200,7 @@ class GradFunction:
         call = list(vals) + list(self.hidden_values(sig)) + [1.0]
         if mod.USES_STACKS:
             from . import runtime
-            call += [runtime.new_float_stack(64), runtime.new_int_stack(64)]
+            call += [runtime.new_float_stack(runtime.STACK_START), runtime.new_int_stack(runtime.STACK_START)]
         try:
             getattr(mod, self.vjp_name)(*call, stats)
         except Exception as exc:

@@ -254,20 +254,6 @@ def _div0(a, b):
     return lambda a, b: 0.0 if b == 0 else a / b
 
 
-def to_float(x):
-    """A differentiated argument passed as an int is treated as a float (the seeds' `apple = 100`)."""
-    if isinstance(x, (bool, int, np.integer)):
-        return float(x)
-    return x
-
-
-@overload(to_float)
-def _to_float(x):
-    if isinstance(x, (types.Integer, types.Boolean)):
-        return lambda x: float(x)
-    return lambda x: x
-
-
 def zeros_like(x):
     """A zero adjoint shaped like `x`: 0.0 for scalars, a float array for arrays."""
     if isinstance(x, np.ndarray):
@@ -730,6 +716,10 @@ def grow(stack, need):
     for i in range(cap):       # an explicit loop: slice assignment costs seconds of compile time
         out[i] = stack[i]
     return out
+
+
+# the first size of the number stacks a derivative saves on (they double when full)
+STACK_START = 64
 
 
 @register_jitable

@@ -39,6 +39,7 @@ from numba.extending import overload
 from . import __version__
 from .codegen import compile as cache
 from .errors import SrcgradError
+from .runtime import STACK_START
 
 # ---------------------------------------------------------------- helpers the drivers call
 
@@ -148,8 +149,8 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
         ]
         if stacks:
             body += ["        # storage for the adjoint's saved values: once per block",
-                     "        _fs = _rt.new_float_stack(64)",
-                     "        _is = _rt.new_int_stack(64)"]
+                     f"        _fs = _rt.new_float_stack({STACK_START})",
+                     f"        _is = _rt.new_int_stack({STACK_START})"]
         body += [
             "        i = b * block",
             "        stop = min(i + block, n)",
@@ -189,7 +190,7 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
     call, outs = _kernel_call(kind, ngrads, stacks, gargs)
     body = [f"def {name}_gufunc_body({', '.join(gargs + os_)}):"]
     if stacks:
-        body += ["    _fs = _rt.new_float_stack(64)", "    _is = _rt.new_int_stack(64)"]
+        body += [f"    _fs = _rt.new_float_stack({STACK_START})", f"    _is = _rt.new_int_stack({STACK_START})"]
     body += [f"    {line}" for line in call]
     body += [f"    {o}[0] = {e}" for o, e in zip(os_, outs)]
     text += "\n\n" + "\n".join(body) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 
+from ..runtime import STACK_START
 from .astb import COMMENT, N, S, assign
 
 HEADER = '''"""srcgrad: {kind} derivative of `{qualname}` ({where}), argnums={argnums}.
@@ -40,8 +41,8 @@ def _call_vjp(name: str, params: list[str], seed: ast.expr, uses_stacks: bool, v
     targets = [S(value), S(grads)]
     body = []
     if uses_stacks:
-        body.append(assign(fs, ast.Call(ast.parse("_rt.new_float_stack", mode="eval").body, [ast.Constant(64)], [])))
-        body.append(assign(is_, ast.Call(ast.parse("_rt.new_int_stack", mode="eval").body, [ast.Constant(64)], [])))
+        body.append(assign(fs, ast.Call(ast.parse("_rt.new_float_stack", mode="eval").body, [ast.Constant(STACK_START)], [])))
+        body.append(assign(is_, ast.Call(ast.parse("_rt.new_int_stack", mode="eval").body, [ast.Constant(STACK_START)], [])))
         call_args += [N(fs), N(is_)]
         targets += [S(fs), S(is_)]
     body.append(ast.Assign([ast.Tuple(targets, ast.Store())], ast.Call(N(f"{name}_vjp"), call_args, [])))

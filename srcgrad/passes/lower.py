@@ -117,7 +117,7 @@ class Lowerer:
         self.cur.stmts.append(stmt)
 
     def temp(self, hint="t"):
-        return self.names.fresh(f"_{hint}")
+        return self.names.temp(hint)
 
     def error(self, cls, msg, node, hint=""):
         return cls(msg, self.loc(node), hint)
