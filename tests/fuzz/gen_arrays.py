@@ -1079,7 +1079,7 @@ class _Gen:
                 lines.append(f"{pad}    if {self.cond(child)}:")
                 self.loop_mode, self.in_loop = saved
                 lines.append(f"{pad}        break")
-            if sc.loop is None and self.on("checkpointed_loops") and self.chance(40) and not any(
+            if sc.loop is None and self.in_main and self.on("checkpointed_loops") and self.chance(40) and not any(
                     w in ln.split() for ln in lines[head + 1:] for w in ("break", "continue", "return")):
                 lines[head] = f"{pad}for {i} in srcgrad.checkpoint(range({rng}), every={self.draw(1, 3)}):"
         else:
@@ -1118,6 +1118,7 @@ class _Gen:
         sc = _Scope([Var(p, s) for p, s in params], [], roots, [], None, False, is_main,
                     frozenset(p for p, _ in params))
         lines = [f"def {name}({', '.join(p for p, _ in params)}):"]
+        self.in_main = is_main          # checkpointed loops: not in helpers (inlined into loops)
         self.writable = set()
         # a helper's scalar parameters may be bound to anything: only f's are pure
         self.pure = {p for p, s in params if s == ()} if is_main else set()
