@@ -909,7 +909,11 @@ class _Gen:
                 target, tshape = f"{v}[:, {self.index(sc, shape[1])}]", (shape[0],)
             else:
                 target, tshape = f"{v}[{self.index(sc, shape[0])}, :]", (shape[1],)
-            rhs = self.written(sc, v, lambda: self.expr(sc, tshape if tshape in self.U else ()))
+            if self.chance(30):         # the region it writes, read on the right (m[1, :] = m[1, :] * s)
+                e = self.written(sc, v, lambda: self.expr(sc, ()))
+                rhs = self.pick([f"{target} * ({e})", f"np.tanh({target}) + ({e})"])
+            else:
+                rhs = self.written(sc, v, lambda: self.expr(sc, tshape if tshape in self.U else ()))
             lines.append(f"{pad}{target} {self.pick(['=', '=', '+='])} {rhs}")
         elif k == "buf":
             self.buffer(sc, depth, lines, indent)
