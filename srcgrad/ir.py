@@ -157,6 +157,7 @@ class Function:
     loc: Loc
     argnums: tuple
     types: dict = field(default_factory=dict)      # SSA name -> abstract.Ty (from the lowering)
+    source_names: dict = field(default_factory=dict)   # SSA name -> the user's names for it
 
 
 def walk_blocks(block: Block):

@@ -128,6 +128,22 @@ def test_write_through_a_second_name_while_both_are_used_is_refused():
     assert "copy" in str(err.value)
 
 
+def test_the_refusal_names_the_users_variables_not_ssa_ones():
+    # it said "`v_1` is written while `v`", the names of the lowering's SSA variables
+    def f(x, s):
+        v = x * 2.0
+        old = v
+        for i in range(2):
+            v += np.sin(x * s)
+            v = x * 0.5
+        return np.sum(v) + old[1]
+    with pytest.raises(srcgrad.UnsupportedArrayUseError) as err:
+        srcgrad.grad(f)(X3, 0.3)
+    msg = str(err.value)
+    assert "`v` is written while `old`, which may share its memory" in msg
+    assert "old = v.copy()" in msg and "v_1" not in msg
+
+
 def test_write_after_the_other_name_is_dead_is_fine():
     def f(x):
         A = x[:, None] * x[None, :]

@@ -139,7 +139,21 @@ def _refuse_hazards(fn, an, al):
         y = s.array.name
         for u in sorted(al.live_after.get(id(s), ())):
             if u != y and u in al.objects and al.may_alias(u, y):
+                yn, un = _shown(fn, y), _shown(fn, u, besides=y)
+                read = f"`{un}`, which may share its memory," if un else \
+                    "an array that may share its memory (computed before the write)"
                 raise UnsupportedArrayUseError(
-                    f"`{y}` is written while `{u}`, which may share its memory, is still used after the "
-                    "write: srcgrad would accumulate their derivatives apart", s.loc,
-                    f"copy the array you read (`{u} = ....copy()`), or write through one name only")
+                    f"`{yn}` is written while {read} is still used after the write: srcgrad would "
+                    "accumulate their derivatives apart", s.loc,
+                    f"copy the array you read (`{un or 'other'} = {yn}.copy()`), or write through one name only")
+
+
+def _shown(fn, v, besides=None):
+    """The user's name for SSA variable `v` (one it does not share with `besides`), or None for
+    a temporary the user never named."""
+    names = fn.source_names.get(v, [])
+    taken = set(fn.source_names.get(besides, [])) if besides else set()
+    own = [n for n in names if n not in taken]
+    if own:
+        return own[0]
+    return None if besides else (names[0] if names else v)

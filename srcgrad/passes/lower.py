@@ -66,6 +66,12 @@ class _Names(NameGen):
     def __init__(self, reserved):
         super().__init__()
         self.reserved = set(reserved)
+        self.source_names: dict[str, list[str]] = {}    # SSA name -> the names the user bound to it
+
+    def note_source_name(self, ssa: str, name: str):
+        names = self.source_names.setdefault(ssa, [])
+        if name not in names:
+            names.append(name)
 
     def fresh_source(self, base: str) -> str:
         """A new name for a variable srcgrad adds at the source level (flags, the return value):
@@ -116,6 +122,13 @@ class Lowerer:
     def emit(self, stmt):
         self.cur.stmts.append(stmt)
 
+    def bind(self, name: str, op):
+        """The source name `name` now stands for `op`; remembered for error messages, which
+        name the user's variables, not SSA ones (srcgrad's own composites bind no names)."""
+        self.env[name] = op
+        if isinstance(op, ir.Var) and self.call_loc is None and not name.startswith("_"):
+            self.names.note_source_name(op.name, name)
+
     def temp(self, hint="t"):
         return self.names.temp(hint)
 
@@ -128,7 +141,7 @@ class Lowerer:
         params = []
         for i, a in enumerate(fdef.args.args):
             name = self.names.claim(a.arg)
-            self.env[a.arg] = ir.Var(name)
+            self.bind(a.arg, ir.Var(name))
             self.ty[name] = sig[i]
             params.append(ir.Param(name, i in argnums))
         body = ir.Block([], 0)
@@ -138,6 +151,7 @@ class Lowerer:
             params.append(ir.Param(pname, False, hidden=(func.__qualname__, gname)))
         fn = ir.Function(self.p.name, params, body, result, self.loc(fdef), tuple(argnums))
         fn.types = self.ty
+        fn.source_names = self.names.source_names
         return fn
 
     # ------------------------------------------------------------------ types
@@ -209,7 +223,7 @@ class Lowerer:
                     op = ir.Var(name)
                 else:   # a constant: keep it a binding; give the name back for later use
                     self.names.used.discard(name)
-            self.env[target.id] = op
+            self.bind(target.id, op)
             return
         if isinstance(target, (ast.Tuple, ast.List)):
             self.unpack(target, self.expr(s.value), s)
@@ -261,7 +275,7 @@ class Lowerer:
             if isinstance(t, (ast.Tuple, ast.List)):
                 self.unpack(t, item, s)
             elif isinstance(t, ast.Name):
-                self.env[t.id] = item
+                self.bind(t.id, item)
             elif isinstance(t, ast.Subscript) and not isinstance(item, TupleVal):
                 tmp = self.names.fresh("_unpacked")
                 self.env[tmp] = item
@@ -374,7 +388,7 @@ class Lowerer:
             init = self.env[name]
             self.emit(ir.Assign(phi, init, self.loc(s), phi="entry"))
             self.set_type(phi, self.type_of(init))
-            self.env[name] = ir.Var(phi)
+            self.bind(name, ir.Var(phi))
             phis.append((name, phi))
         return phis
 
