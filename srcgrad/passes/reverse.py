@@ -23,7 +23,6 @@ import ast
 from .. import ir
 from ..codegen.astb import (LineComments, N, S, add, assign, aug, call, carried, comment, index_ast,
                             is_comment, mul, op_ast, primal_expr, range_call, reversed_range, scale, where)
-from ..errors import UnsupportedArrayUseError
 from ..rules.registry import substitute
 from . import alias, tape
 from .activity import Analysis
@@ -58,6 +57,7 @@ class Reverse:
                             and alias.is_view(x.value, an)
                             and any(self.aliases.may_alias(x.target, w) for w in written)}
         self.old: dict = {}                 # id(Store) -> the variable holding what it overwrote
+        self._notes: list = []              # the tape-size notes (`_note_tape`), filled in by build()
         self._primal_of: dict[str, str] = {}     # adjoint name -> primal name
         self.collector = Collector(self._is_scalar_bar, self._product_defs(), self._never_changes(), is_comment)
 
@@ -556,7 +556,7 @@ class Reverse:
         `_fill_tape_notes` once every tape is known.  Numba prunes the branch in the compiled
         function that is called without `_tape_stats`: the measurement costs nothing then."""
         note = ast.If(ast.Compare(N(TAPE_STATS), [ast.IsNot()], [ast.Constant(None)]), [], [])
-        self._notes = getattr(self, "_notes", []) + [note]
+        self._notes.append(note)
         return [note]
 
     def tape_layout(self) -> list:
@@ -572,16 +572,15 @@ class Reverse:
 
     def _fill_tape_notes(self) -> bool:
         """Fill the notes `_note_tape` left; False (and no notes) when nothing is saved."""
-        notes = getattr(self, "_notes", [])
         if not self.tapes and not self.uses_stacks:
-            for n in notes:         # nothing to measure: the notes are dropped (`drop_notes`)
+            for n in self._notes:   # nothing to measure: build() drops the emptied notes
                 n.body = []
             return False
         sizes = [call("_rt.tape_nbytes", N(t)) for _, t in sorted(self.tapes.items())]
         if self.uses_stacks:
             sizes += [ast.BinOp(N(ptr), ast.Mult(), ast.Attribute(N(st), "itemsize", ast.Load()))
                       for st, ptr in ((self.fs, self.fp), (self.is_, self.ip))]
-        for n in notes:
+        for n in self._notes:
             n.body = [comment("the tape's size, when asked (GradFunction.tape_size)"),
                       ast.Expr(call("_rt.note_tape", N(TAPE_STATS), ast.Tuple(sizes, ast.Load())))]
         return True
