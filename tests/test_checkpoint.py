@@ -91,3 +91,12 @@ def test_tape_size_of_number_stacks_and_of_no_tape():
     assert cp < plain / 10
     assert srcgrad.grad(cf.oscillator, argnums=0).tape_size(np.ones(3), 0.7, 0.3, 4) > 0
     assert srcgrad.grad(cf.no_loop).tape_size(2.0) == 0
+
+
+def test_forward_mode_through_a_checkpointed_array_loop():
+    """jvp runs the loop forward (nothing to checkpoint); the marker must not change it."""
+    u, d = np.linspace(0.2, 1.0, 9), np.linspace(1.0, -1.0, 9)
+    args = (u, 0.2, 3)
+    _, t = srcgrad.jvp(cf.heat, args, (d, 0.0, 0))
+    want = np.sum(numerical_grad(cf.heat_plain, args, (0,))[0] * d)
+    assert t == pytest.approx(want, rel=1e-7)
