@@ -62,22 +62,22 @@ def heat_plain(u0, alpha, every):
     return np.sum(u * u)
 
 
-def oscillator(u, k, c, every):
-    """Arrays re-bound every step (`v = v + ...`)."""
+def oscillator(u, k, c, every, steps=25, dt=0.05):
+    """Arrays re-bound every step (`v = v + ...`); `every=0`: segments of about sqrt(steps)."""
     v = np.zeros_like(u)
-    for t in srcgrad.checkpoint(range(25), every=every):
+    for t in srcgrad.checkpoint(range(steps), every=every):
         a = -k * u - c * v
-        v = v + 0.05 * a
-        u = u + 0.05 * v
+        v = v + dt * a
+        u = u + dt * v
     return np.sum(u * u)
 
 
-def oscillator_plain(u, k, c, every):
+def oscillator_plain(u, k, c, every, steps=25, dt=0.05):
     v = np.zeros_like(u)
-    for t in range(25):
+    for t in range(steps):
         a = -k * u - c * v
-        v = v + 0.05 * a
-        u = u + 0.05 * v
+        v = v + dt * a
+        u = u + dt * v
     return np.sum(u * u)
 
 
@@ -136,24 +136,6 @@ def contracting_checkpointed(x, w, n):
     for i in srcgrad.checkpoint(range(n)):
         s = s * w + 0.1 * math.sin(x + s)
     return s
-
-
-def oscillator_long(u, k, c):
-    v = np.zeros_like(u)
-    for t in range(400):
-        a = -k * u - c * v
-        v = v + 0.001 * a
-        u = u + 0.001 * v
-    return np.sum(u * u)
-
-
-def oscillator_long_checkpointed(u, k, c):
-    v = np.zeros_like(u)
-    for t in srcgrad.checkpoint(range(400)):
-        a = -k * u - c * v
-        v = v + 0.001 * a
-        u = u + 0.001 * v
-    return np.sum(u * u)
 
 
 def no_loop(x):

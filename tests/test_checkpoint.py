@@ -70,15 +70,16 @@ def test_tape_size_of_loops_carrying_arrays():
     re-run of the last segment, whose snapshot has just been taken off the tape."""
     n, steps, seg = 300, 400, 20
     u = np.linspace(0.1, 1.0, n)
-    plain = srcgrad.grad(cf.oscillator_long, argnums=(0, 1, 2)).tape_size(u, 0.7, 0.3)
+    args = (u, 0.7, 0.3, 0, steps, 0.001)         # every=0: segments of sqrt(400) steps
+    plain = srcgrad.grad(cf.oscillator_plain, argnums=(0, 1, 2)).tape_size(*args)
     assert plain == 2 * steps * n * 8
     assert plain.parts == {"u_1": steps * n * 8, "v_1": steps * n * 8}
-    cp = srcgrad.grad(cf.oscillator_long_checkpointed, argnums=(0, 1, 2)).tape_size(u, 0.7, 0.3)
+    cp = srcgrad.grad(cf.oscillator, argnums=(0, 1, 2)).tape_size(*args)
     assert cp == 2 * (steps // seg - 1) * n * 8 + 2 * seg * n * 8
     assert cp.parts["u_1 (checkpoint snapshots)"] == (steps // seg - 1) * n * 8
     assert "MB" in repr(plain) and "kB" in repr(cp)
-    g = srcgrad.grad(cf.oscillator_long_checkpointed, argnums=(0, 1, 2))(u, 0.7, 0.3)
-    gp = srcgrad.grad(cf.oscillator_long, argnums=(0, 1, 2))(u, 0.7, 0.3)
+    g = srcgrad.grad(cf.oscillator, argnums=(0, 1, 2))(*args)
+    gp = srcgrad.grad(cf.oscillator_plain, argnums=(0, 1, 2))(*args)
     for a, b in zip(g, gp):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
