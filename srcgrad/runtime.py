@@ -649,8 +649,8 @@ def note_tape(stats, sizes):
 
 
 def carried(a):
-    """The value of an array carried around a loop, typed with layout 'A' (no copy: the same
-    array object, so `old = w; w += x` still changes `old`).
+    """The value of an array carried around a loop, typed with layout 'A' unless it is C-ordered
+    (no copy: the same array object, so `old = w; w += x` still changes `old`).
 
     Numba types a variable once for all trips, and an array expression takes the type of the
     variable it is assigned to.  A carried array that is F-ordered on entry (0.5 * A.T) and
