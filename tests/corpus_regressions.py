@@ -163,6 +163,30 @@ def product_of_outer_carried_value_in_inner_loop(y, w, n):
         i += 1
     return s
 
+def constant_false_condition_before_and(x0, x1, a):
+    """Fuzz seed 7121: `0.5 <= s5 and ...` with s5 = 0 was left to Numba, which pruned the
+    constant half and left the branch's variables undefined (a CompilationError).  Python's
+    short circuit now folds it while lowering."""
+    s5 = 0
+    s6 = x1
+    if 0.5 <= s5 and x1 < 3.0:
+        return x1 * a[1]
+    for i in range(3):
+        s5 = x1 * x1
+        s6, s5 = s5, s6
+        if s5 >= a[0]:
+            break
+    return math.sin(x0 * s6)
+
+
+def constant_true_condition_before_or(x0, x1):
+    """The same short circuit through `or`: the branch is always taken."""
+    s5 = 0
+    if 0.5 > s5 or x1 < 3.0:
+        return x1 * x0
+    return math.sin(x1)
+
+
 A4 = np.array([-1.2497446879659204, -0.06989770439637955, 1.794905125668996, 1.8447707276029552])
 
 # (function, argnums, list of argument tuples)
@@ -183,4 +207,6 @@ CASES = [
                                  (-0.3, 0.4, 0.2, A4)]),
     (product_of_carried_value_in_branch, (0, 1), [(0.4, 0.2, 6), (1.5, -0.7, 3)]),
     (product_of_outer_carried_value_in_inner_loop, (0, 1), [(0.4, 0.2, 6), (1.5, -0.7, 3)]),
+    (constant_false_condition_before_and, (0, 1, 2), [(1.6, 1.2, A4), (0.3, -0.7, A4)]),
+    (constant_true_condition_before_or, (0, 1), [(1.6, 1.2), (0.3, 4.5)]),
 ]

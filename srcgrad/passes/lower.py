@@ -603,10 +603,14 @@ class Lowerer:
                 out = out and _COMPARE[type(op)](a, b)
             return out
         if isinstance(e, ast.BoolOp):
-            vals = [self.fold(x) for x in e.values]
-            if any(v is _NOFOLD for v in vals):
-                return _NOFOLD
-            return all(vals) if isinstance(e.op, ast.And) else any(vals)
+            # Python's short circuit: `0.5 <= s and x < 3` with s = 0 is False whatever x is
+            # (left to Numba, the constant half was pruned and the branch's variables with it)
+            v = _NOFOLD
+            for x in e.values:
+                v = self.fold(x)
+                if v is _NOFOLD or (not v if isinstance(e.op, ast.And) else v):
+                    return v
+            return v
         if isinstance(e, ast.UnaryOp):
             v = self.fold(e.operand)
             if v is _NOFOLD:
