@@ -274,6 +274,69 @@ def _zeros_like(x):
     return lambda x: 0.0
 
 
+def adjoint_take(c, like):
+    """A new adjoint shaped like `like` holding the contribution `c`: `zeros_like(like) + c`.
+    `c` is the generated code's own fresh value (an array expression just computed, or an
+    adjoint nothing reads any more), so when it already has the adjoint's shape and type it
+    becomes the adjoint, without the zero fill and the add (reverse.first_contributions)."""
+    return zeros_like(like) + c
+
+
+@overload(adjoint_take)
+def _adjoint_take(c, like):
+    if _is_array(like) and _is_array(c) and c.ndim == like.ndim and c.layout == "C" \
+            and c.dtype == (like.dtype if isinstance(like.dtype, types.Float) else types.float64):
+        def impl(c, like):
+            if c.shape == like.shape:
+                return c
+            out = zeros_like(like)
+            out += c
+            return out
+        return impl
+    return _adjoint_copy(c, like)
+
+
+def adjoint_empty(like):
+    """An uninitialised adjoint of `like`'s shape and adjoint type (passes/fuse.py fills every
+    element)."""
+    return np.empty_like(zeros_like(like))
+
+
+@overload(adjoint_empty)
+def _adjoint_empty(like):
+    dt = like.dtype if isinstance(like.dtype, types.Float) else types.float64
+    return lambda like: np.empty(like.shape, dt)
+
+
+def adjoint_copy(c, like):
+    """`zeros_like(like) + c` for a `c` that something else may still hold (another adjoint, a
+    view): one new array, filled once (a zero's sign aside: -0.0 stays -0.0)."""
+    return zeros_like(like) + c
+
+
+@overload(adjoint_copy)
+def _adjoint_copy(c, like):
+    if _is_array(like) and _is_array(c) and c.ndim == like.ndim:
+        dt = like.dtype if isinstance(like.dtype, types.Float) else types.float64
+
+        def impl(c, like):
+            if c.shape != like.shape:
+                out = zeros_like(like)
+                out += c
+                return out
+            out = np.empty(like.shape, dt)
+            out[...] = c
+            return out
+        return impl
+    if _is_array(like):
+        def impl(c, like):
+            out = zeros_like(like)
+            out += c
+            return out
+        return impl
+    return lambda c, like: zeros_like(like) + c
+
+
 def unbroadcast(c, like):
     """Reduce a contribution `c` to the shape of `like` (sum over broadcast dimensions)."""
     c_arr = isinstance(c, np.ndarray)

@@ -24,6 +24,21 @@ def is_comment(s) -> bool:
         isinstance(s.value.func, ast.Name) and s.value.func.id == COMMENT
 
 
+def dotted(e) -> str | None:
+    """`np.sin` for the expression `np.sin` (a name or an attribute of one), else None."""
+    if isinstance(e, ast.Name):
+        return e.id
+    if isinstance(e, ast.Attribute):
+        base = dotted(e.value)
+        return None if base is None else f"{base}.{e.attr}"
+    return None
+
+
+def names_in(node) -> set:
+    """Every name an AST mentions (read or written)."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
 def N(name):  # noqa: N802 - reads like the AST it builds
     return ast.Name(name, ast.Load())
 

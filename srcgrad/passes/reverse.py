@@ -11,7 +11,9 @@ What holds for the emitted `<name>_vjp(params..., _seed[, _fs, _is])`:
 * the adjoint sweep replays the control flow in reverse: `if` on the saved condition, loops
   backwards over the recorded trip count;
 * each adjoint is assigned at its first contribution and accumulated after; it is zeroed first
-  only where the first contribution is conditional (inside a branch or loop);
+  only where the first contribution is conditional (inside a branch or loop); an array adjoint
+  is zeroed where its variable is homed, and that zero array is replaced by the first
+  contribution when nothing comes between them (first.py);
 * every group of adjoint statements is preceded by a comment naming the source line it is
   the adjoint of, with its `file:line`.
 Returns `(value, (grads...))`, plus the stacks when the function uses them.
@@ -27,6 +29,8 @@ from ..rules.registry import substitute
 from . import alias, tape
 from .activity import Analysis
 from .collect import Collector, drop_unread
+from .first import first_contributions
+from .fuse import fuse_elementwise
 
 
 class Reverse:
@@ -404,7 +408,22 @@ class Reverse:
                 group = [comment("adjoint of: " + where(line))]
                 last_line = (line.file, line.line)
             group += code
-        return out + self.collector.collect(group, last_line, block.depth > 0)
+        out += self.collector.collect(group, last_line, block.depth > 0)
+        local = {self.bars[v] for v, h in self.an.home.items() if h is block and v in self.bars}
+        out = first_contributions(out, local, set(self.bars.values()))
+        if block.depth > 0:
+            out = fuse_elementwise(out, self._element_kind, self.names.fresh, local)
+        return out
+
+    def _element_kind(self, name: str):
+        """The number of dimensions of a forward or adjoint name (0: a number), None when it is
+        not a value of the IR (passes/fuse.py)."""
+        if len(self._primal_of) != len(self.bars):
+            self._primal_of = {b: v for v, b in self.bars.items()}
+        ty = self.fn.types.get(self._primal_of.get(name, name))
+        if ty is None or getattr(ty, "dtype", None) not in ("f", "i", "b"):
+            return None
+        return ty.ndim
 
     def reverse_stmt(self, s, inited: set) -> list:
         an = self.an

@@ -1,0 +1,128 @@
+"""An array adjoint is made by its first contribution, not zeroed and then added to.
+
+Called by reverse.py on the adjoint code of each block; it rewrites that Python AST only.
+
+Why. The reverse pass gives every array adjoint a zero array where its variable is homed (and
+again after a loop-carry), then adds each contribution into it in place:
+
+    a_bar = _rt.zeros_like(a)                   # alloc + a pass writing zeros
+    ...                                         # (a_bar not mentioned)
+    a_bar += _rt.unbroadcast(_t_bar * 0.001, a_bar)   # alloc of the product + a pass adding it
+
+In a loop over whole arrays that is two passes over memory and an allocation per adjoint and
+trip, for nothing: the oscillator of benchmarks/array_loops.py allocated 7 zero arrays per
+reversed step.
+
+What. In one statement list, `X = _rt.zeros_like(Y)` followed (with no statement between that
+mentions X, nor re-binds Y) by `X += E` becomes
+
+    X = _rt.adjoint_take(E', Y)     when E is a value nothing else holds
+    X = _rt.adjoint_copy(E', Y)     otherwise
+
+where E' is E with the shape argument `_rt.unbroadcast(c, X)` read from Y (X's shape is Y's).
+Both helpers return what `zeros_like(Y) + E` holds, a fresh array of the adjoint's own type
+(take returns E itself when its type and shape are already the adjoint's; copy fills one new
+array), so the invariant the in-place `+=` and `X[i] += ...` rely on is kept: no two adjoint
+names share an array. E is a value nothing else holds when it is
+
+* an arithmetic expression (`g * p`, `-g`): Numba allocates its result;
+* `_rt.zsafe(...)`/`_rt.copy(...)`: they allocate;
+* `_rt.unbroadcast(c, ...)` of such a c (it returns c, or a new reduced array);
+* an adjoint N of this block that no later statement of the list mentions (dead after this,
+  since the block re-makes it on every execution) or re-binds before any other mention: N's
+  array is handed over, a move.
+
+The only value that can differ is a zero's sign (`0.0 + -0.0` is 0.0; a moved -0.0 stays -0.0).
+"""
+from __future__ import annotations
+
+import ast
+
+from ..codegen.astb import N, assign, call, dotted, names_in
+
+_ALLOCATING = {"_rt.zsafe", "_rt.copy"}
+
+
+def _mentions(node, name: str) -> bool:
+    return name in names_in(node)
+
+
+def _zero_init(s):
+    """(X, Y) for `X = _rt.zeros_like(Y)`."""
+    if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+            and isinstance(s.value, ast.Call) and dotted(s.value.func) == "_rt.zeros_like" \
+            and len(s.value.args) == 1 and isinstance(s.value.args[0], ast.Name):
+        return s.targets[0].id, s.value.args[0].id
+    return None
+
+
+def _rebinds(s, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in ast.walk(s))
+
+
+def _shape_from(e, x: str, y: str):
+    """E with `_rt.unbroadcast(c, X)` read as `_rt.unbroadcast(c, Y)`, or None when E reads X
+    any other way."""
+    if isinstance(e, ast.Call) and dotted(e.func) == "_rt.unbroadcast" and len(e.args) == 2 \
+            and isinstance(e.args[1], ast.Name) and e.args[1].id == x:
+        inner = _shape_from(e.args[0], x, y)
+        return None if inner is None else ast.Call(e.func, [inner, N(y)], [])
+    return None if _mentions(e, x) else e
+
+
+class _Lists:
+    """The rewrite of one statement list: `local` are the adjoints homed in its block (made
+    again each time the block's adjoint runs), `bars` every adjoint name."""
+
+    def __init__(self, local: set, bars: set):
+        self.local, self.bars = local, bars
+
+    def fresh(self, e, rest) -> bool:
+        if isinstance(e, ast.BinOp) or (isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub)):
+            return True
+        if isinstance(e, ast.Call):
+            f = dotted(e.func)
+            if f in _ALLOCATING:
+                return True
+            if f == "_rt.unbroadcast" and len(e.args) == 2:
+                return self.fresh(e.args[0], rest)
+            return False
+        if isinstance(e, ast.Name) and e.id in self.bars:
+            later = next((s for s in rest if _mentions(s, e.id)), None)
+            if later is None:
+                return e.id in self.local
+            return (isinstance(later, ast.Assign) and len(later.targets) == 1
+                    and isinstance(later.targets[0], ast.Name) and later.targets[0].id == e.id
+                    and not _mentions(later.value, e.id))
+        return False
+
+    def rewrite(self, stmts: list) -> list:
+        out = list(stmts)
+        i = 0
+        while i < len(out):
+            m = _zero_init(out[i])
+            if m is not None and self._first(out, i, *m):
+                del out[i]
+                continue
+            i += 1
+        return out
+
+    def _first(self, out, i, x, y) -> bool:
+        j = next((k for k in range(i + 1, len(out)) if _mentions(out[k], x)), None)
+        if j is None or any(_rebinds(s, y) for s in out[i + 1:j]):
+            return False
+        s = out[j]
+        if not (isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add) and isinstance(s.target, ast.Name)
+                and s.target.id == x):
+            return False
+        e = _shape_from(s.value, x, y)
+        if e is None:
+            return False
+        how = "_rt.adjoint_take" if self.fresh(e, out[j + 1:]) else "_rt.adjoint_copy"
+        out[j] = ast.copy_location(assign(x, call(how, e, N(y))), s)
+        return True
+
+
+def first_contributions(stmts: list, local: set, bars: set) -> list:
+    """`stmts` (one block's adjoint) with array adjoints made by their first contribution."""
+    return _Lists(local, bars).rewrite(stmts)

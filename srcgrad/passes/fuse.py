@@ -1,0 +1,245 @@
+"""Element-wise adjoint statements in a loop body run as one loop over the elements.
+
+Called by reverse.py on the adjoint code of each block inside a loop (after first.py); it
+rewrites that Python AST only.
+
+Why. The adjoint of `a = -k * u - c * v; v = v + dt * a; u = u + dt * v` is a dozen
+whole-array statements per reversed trip. Each is a pass over memory and most allocate, so the
+derivative of such a time-stepping loop cost 6-10x its primal, where a hand-written adjoint
+is one loop over the elements doing the same arithmetic on numbers (2-3x).
+
+What. A run of consecutive statements of one list, each of one of the forms
+
+    X = _rt.adjoint_take(E, Y)  /  X = _rt.adjoint_copy(E, Y)    (X, Y arrays; first.py)
+    X += E                                                      (X an array)
+    s += E    /    s = _rt.unbroadcast(E, t)                     (s, t numbers, E an array: a sum)
+
+where E is element-wise (names, numbers, + - * / **, unary -, `_rt.zsafe` and a few NumPy
+ufuncs of one argument, optionally inside `_rt.unbroadcast(E, X or Y)`), and every array has
+the same number of dimensions, becomes
+
+    _shape = <an array's shape>
+    if _shape == <the shape of every other array the run reads or shapes from>:
+        <new arrays for the adjoints the run (re)defines that are read after it>
+        for _i in range(_shape[0]):  (one loop per dimension)
+            <the same statements on the elements, the sums accumulated>
+        <the adjoints re-bound to the new arrays>
+    else:
+        <the statements as they were>
+
+Why it is the same. With every array of one shape, broadcasting and `unbroadcast` are the
+identity, so each statement is independent scalar computations: element i of a statement's
+result reads only element i of its operands. Running the statements element by element does
+the same arithmetic on the same numbers in an order that respects every dependence from one
+statement to a later one at the same element; arrays from before the run are only read (what
+the run defines goes to new arrays, re-bound after the loop), so no element is read after it
+is overwritten. A sum's target may be mentioned by no other statement of the run (it holds a
+partial sum inside the loop), and a statement that reads a number the run sums ends it. Only
+the order of a sum's additions changes (rounding). Anything else (another shape, arrays of
+different dimensions, a form not listed) keeps the statements as they were.
+"""
+from __future__ import annotations
+
+import ast
+
+from ..codegen.astb import N, S, assign, call, comment, dotted, is_comment, names_in
+
+# NumPy's functions on a number give what they give on each element of an array (math's may
+# raise where NumPy gives nan, so they are not here)
+_UFUNCS = {"np.sin", "np.cos", "np.tan", "np.exp", "np.log", "np.sqrt", "np.tanh", "np.sinh",
+           "np.cosh", "np.arctan", "np.abs"}
+_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+_MIN_ARRAY_STMTS = 3        # fewer whole-array statements are not worth a second copy of the code
+
+
+
+
+class _Run:
+    """The statements of one run, checked one by one as they are added."""
+
+    def __init__(self, kind):
+        self.kind = kind                # name -> its number of dimensions (0: a number), or None
+        self.ndim = None                # the arrays' number of dimensions (one for the whole run)
+        self.stmts: list = []           # (form, target, element expression, shape source) or a comment
+        self.sums: set = set()          # numbers the run sums into
+        self.mentioned: set = set()     # every name the run's statements mention
+        self.defined: set = set()       # arrays the run (re)defines
+        self.arrays = 0
+        self.original: list = []        # the statements as they were (the fallback)
+
+    def elementwise(self, e) -> bool:
+        if isinstance(e, ast.Constant):
+            return isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+        if isinstance(e, ast.Name):
+            return self.kind(e.id) is not None
+        if isinstance(e, ast.BinOp):
+            return isinstance(e.op, _BINOPS) and self.elementwise(e.left) and self.elementwise(e.right)
+        if isinstance(e, ast.UnaryOp):
+            return isinstance(e.op, ast.USub) and self.elementwise(e.operand)
+        if isinstance(e, ast.Call) and not e.keywords:
+            f = dotted(e.func)
+            if f == "_rt.zsafe" and len(e.args) == 2 or f in _UFUNCS and len(e.args) == 1:
+                return all(self.elementwise(a) for a in e.args)
+        return False
+
+    def is_array(self, name) -> bool:
+        return self.kind(name) not in (None, 0)
+
+    def has_array(self, e) -> bool:
+        return any(self.is_array(n) for n in names_in(e))
+
+    @staticmethod
+    def _strip(e, shape: str):
+        """E from `_rt.unbroadcast(E, shape)` (the identity when every shape is the same)."""
+        if isinstance(e, ast.Call) and dotted(e.func) == "_rt.unbroadcast" and len(e.args) == 2 \
+                and isinstance(e.args[1], ast.Name) and e.args[1].id == shape:
+            return e.args[0]
+        return e
+
+    def match(self, s):
+        """(form, target, element expression, shape source) for a statement of the run, or None."""
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and isinstance(s.value, ast.Call) and len(s.value.args) == 2 and not s.value.keywords:
+            x, f, (c, y) = s.targets[0].id, dotted(s.value.func), s.value.args
+            if f in ("_rt.adjoint_take", "_rt.adjoint_copy") and isinstance(y, ast.Name) \
+                    and self.is_array(y.id):
+                e = self._strip(c, y.id)
+                if self.elementwise(e) and x not in names_in(e):
+                    return "define", x, e, y.id
+            if f == "_rt.unbroadcast" and isinstance(y, ast.Name) and self.kind(y.id) == 0 \
+                    and self.kind(x) == 0 and self.elementwise(c) and self.has_array(c) \
+                    and x not in names_in(c):
+                return "sum=", x, c, None
+        if isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add) and isinstance(s.target, ast.Name):
+            x = s.target.id
+            e = self._strip(s.value, x)
+            if not self.elementwise(e) or x in names_in(e):
+                return None
+            if self.is_array(x):
+                return "add", x, e, x
+            if self.kind(x) == 0 and self.has_array(e):
+                return "sum+", x, e, None
+        return None
+
+    def add(self, s) -> bool:
+        """Take statement s into the run if it keeps the run's guarantees."""
+        if is_comment(s):
+            self.stmts.append(s)
+            return True
+        m = self.match(s)
+        if m is None:
+            return False
+        form, x, e, shape = m
+        reads = names_in(e)
+        if reads & self.sums:                            # a partial sum would be read
+            return False
+        dims = {self.kind(n) for n in reads | {x} | ({shape} if shape else set()) if self.is_array(n)}
+        if len(dims | ({self.ndim} if self.ndim else set())) != 1:   # broadcasting across dimensions
+            return False
+        self.ndim = dims.pop()
+        if form.startswith("sum"):
+            if x in self.mentioned:                       # read or written by the run already
+                return False
+            self.sums.add(x)
+        elif x in self.sums:
+            return False
+        self.mentioned |= reads | {x}
+        if not form.startswith("sum"):
+            self.defined.add(x)
+        self.arrays += 1
+        self.stmts.append(m)
+        return True
+
+
+class Fuser:
+    def __init__(self, kind, fresh, local: set):
+        self.kind, self.fresh, self.local = kind, fresh, local
+
+    def rewrite(self, stmts: list) -> list:
+        out, i = [], 0
+        while i < len(stmts):
+            run = _Run(self.kind)
+            j = i
+            while j < len(stmts) and run.add(stmts[j]):
+                j += 1
+            while j > i and is_comment(stmts[j - 1]):         # a trailing comment stays outside
+                j -= 1
+                run.stmts.pop()
+            if run.arrays >= _MIN_ARRAY_STMTS:
+                run.original = stmts[i:j]
+                out += self.fused(run, stmts[j:])
+                i = j
+            else:
+                out.append(stmts[i])
+                i += 1
+        return out
+
+    def fused(self, run: _Run, rest: list) -> list:
+        later = set().union(*(names_in(s) for s in rest)) if rest else set()
+        live = sorted(x for x in run.defined if x in later or x not in self.local)
+        shape = self.fresh("_shape")
+        idx = [self.fresh(v) for v in ("_i", "_j", "_k", "_l")[:run.ndim]] if run.ndim <= 4 else \
+            [self.fresh(f"_i{d}") for d in range(run.ndim)]
+        at = (N(idx[0]) if len(idx) == 1 else ast.Tuple([N(v) for v in idx], ast.Load()))
+        sources: list = []          # arrays read from before the run (their shapes are checked)
+        elem: dict = {}             # array the run defined -> its element's variable
+        new: dict = {}              # live array the run defines -> the new array it goes to
+        body, before = [], []
+
+        def el(e):
+            if isinstance(e, ast.Name):
+                if e.id in elem:
+                    return N(elem[e.id])
+                if run.is_array(e.id):
+                    if e.id not in sources:
+                        sources.append(e.id)
+                    return ast.Subscript(N(e.id), at, ast.Load())
+                return N(e.id)
+            if isinstance(e, ast.BinOp):
+                return ast.BinOp(el(e.left), e.op, el(e.right))
+            if isinstance(e, ast.UnaryOp):
+                return ast.UnaryOp(e.op, el(e.operand))
+            if isinstance(e, ast.Call):
+                return ast.Call(e.func, [el(a) for a in e.args], [])
+            return e
+
+        for item in run.stmts:
+            if isinstance(item, ast.stmt):              # a comment
+                body.append(item)
+                continue
+            form, x, e, like = item
+            if form in ("sum=", "sum+"):
+                if form == "sum=":
+                    before.append(assign(x, ast.Constant(0.0)))
+                body.append(ast.AugAssign(S(x), ast.Add(), el(e)))
+                continue
+            value = el(e)
+            if form == "add":
+                value = ast.BinOp(el(N(x)), ast.Add(), value)
+            if like not in sources and like not in elem:
+                sources.append(like)
+            if x in live and x not in new:
+                new[x] = self.fresh(f"{x}_new")
+                before.append(assign(new[x], call("_rt.adjoint_empty", N(like))))
+            elem[x] = self.fresh(f"{x}_i")
+            body.append(assign(elem[x], value))
+        for x in live:
+            body.append(ast.Assign([ast.Subscript(N(new[x]), at, ast.Store())], N(elem[x])))
+        after = [assign(x, N(new[x])) for x in live]
+        shape_of = lambda a: ast.Attribute(N(a), "shape", ast.Load())  # noqa: E731
+        others = [shape_of(a) for a in sources[1:]]
+        test = ast.Compare(N(shape), [ast.Eq() for _ in others], others) if others else ast.Constant(True)
+        loop = body
+        for d in reversed(range(run.ndim)):
+            loop = [ast.For(S(idx[d]), call("range", ast.Subscript(N(shape), ast.Constant(d), ast.Load())), loop, [])]
+        return [assign(shape, shape_of(sources[0])),
+                ast.If(test, [comment("the statements below, element by element (all shapes are equal)")]
+                       + before + loop + after, run.original)]
+
+
+def fuse_elementwise(stmts: list, kind, fresh, local: set) -> list:
+    """`stmts` (the adjoint of a block inside a loop) with runs of element-wise whole-array
+    statements as loops over the elements.  `kind(name)` is a name's number of dimensions (0
+    for a number), None when it is not known; `fresh(base)` makes a new name; `local` are the
+    adjoints homed in this block (made anew on each execution, so not read after the list)."""
+    return Fuser(kind, fresh, local).rewrite(stmts)
