@@ -297,3 +297,33 @@ def test_the_oscillator_adjoint_is_one_element_loop():
     src = srcgrad.grad(in_loop_elementwise, argnums=(0, 1, 2)).source_for(X4, 2.0, 0.3)
     # two runs: `np.exp(-0.1 * c)` needs the sum of its adjoint before the rest can go on
     assert src.count("element by element") == 2 and "for _i in range(_shape[0]):" in src
+
+
+def test_adds_through_slices_are_fused_while_the_array_is_not_read():
+    counter = iter(range(1000))
+    kind = lambda n: 1 if n in {"x", "x_bar", "w", "u_bar"} else 0  # noqa: E731
+    src = "x_bar = _rt.adjoint_take(w * g, x)\nu_bar[:-2] += x_bar\nu_bar[1:-1] += x_bar * 2.0"
+    out = ast.unparse(ast.fix_missing_locations(ast.Module(
+        fuse_elementwise(ast.parse(src).body, kind, lambda b: f"{b}{next(counter)}", set()), [])))
+    assert out.startswith("u_bar_view4 = u_bar[:-2]\nu_bar_view5 = u_bar[1:-1]\n")
+    assert "u_bar_view4[_i1] += x_bar_i3" in out and "u_bar_view4.shape" in out.splitlines()[3]
+    # read after an add into it: another element may already hold the add (not element-wise)
+    src = "x_bar = _rt.adjoint_take(w * g, x)\nu_bar[:-2] += x_bar\nx_bar += u_bar * 2.0\nx_bar += w"
+    out = fuse_elementwise(ast.parse(src).body, kind, lambda b: f"{b}{next(counter)}", set())
+    assert not any(isinstance(s, ast.If) for s in out)
+
+
+def stencil_in_loop(u0, alpha, w):
+    u = u0 * 1.0
+    for t in range(7):
+        u[1:-1] = u[1:-1] + alpha * (u[2:] - 2.0 * u[1:-1] + u[:-2]) * w[1:-1]
+        u[0] = u[0] * 0.5 + u[1] * 0.1
+    return np.sum(u * u * w)
+
+
+def test_a_stencil_adjoint_against_central_differences():
+    import srcgrad
+    x = np.linspace(0.0, 1.0, 9)
+    args = (np.sin(3.0 * x), 0.2, 1.0 + 0.3 * x)
+    assert "element by element" in srcgrad.grad(stencil_in_loop, argnums=(0, 1, 2)).source_for(*args)
+    check_reverse(stencil_in_loop, args, (0, 1, 2))

@@ -13,6 +13,7 @@ What. A run of consecutive statements of one list, each of one of the forms
     X = _rt.adjoint_take(E, Y)  /  X = _rt.adjoint_copy(E, Y)    (X, Y arrays; first.py)
     X += E                                                      (X an array)
     s += E    /    s = _rt.unbroadcast(E, t)                     (s, t numbers, E an array: a sum)
+    A[1:-1] += E                                                (slices only: a view of A's dimensions)
 
 where E is element-wise (names, numbers, + - * / **, unary -, `_rt.zsafe` and a few NumPy
 ufuncs of one argument, optionally inside `_rt.unbroadcast(E, X or Y)`), and every array has
@@ -34,7 +35,10 @@ the same arithmetic on the same numbers in an order that respects every dependen
 statement to a later one at the same element; arrays from before the run are only read (what
 the run defines goes to new arrays, re-bound after the loop), so no element is read after it
 is overwritten. A sum's target may be mentioned by no other statement of the run (it holds a
-partial sum inside the loop), and a statement that reads a number the run sums ends it. Only
+partial sum inside the loop), and a statement that reads a number the run sums ends it. An
+array added into through views (`u_bar[:-2] += a; u_bar[1:-1] += b`, which may overlap) is
+neither read nor defined by the run: each element gets the same additions, one at a time, in
+another order. Only
 the order of a sum's additions changes (rounding). Anything else (another shape, arrays of
 different dimensions, a form not listed) keeps the statements as they were.
 """
@@ -62,6 +66,7 @@ class _Run:
         self.ndim = None                # the arrays' number of dimensions (one for the whole run)
         self.stmts: list = []           # (form, target, element expression, shape source) or a comment
         self.sums: set = set()          # numbers the run sums into
+        self.scattered: set = set()     # arrays the run adds into through a slice
         self.mentioned: set = set()     # every name the run's statements mention
         self.defined: set = set()       # arrays the run (re)defines
         self.arrays = 0
@@ -96,6 +101,15 @@ class _Run:
             return e.args[0]
         return e
 
+    def _slices(self, index) -> bool:
+        """An index of slices only (`[1:-1]`, `[:, 2:]`): a view with the array's dimensions."""
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        bound = lambda b: b is None or (isinstance(b, ast.Constant) and type(b.value) is int) or \
+            (isinstance(b, ast.UnaryOp) and isinstance(b.op, ast.USub) and bound(b.operand)) or \
+            (isinstance(b, ast.Name) and self.kind(b.id) == 0)   # noqa: E731
+        return all(isinstance(p, ast.Slice) and bound(p.lower) and bound(p.upper) and bound(p.step)
+                   for p in parts)
+
     def match(self, s):
         """(form, target, element expression, shape source) for a statement of the run, or None."""
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
@@ -110,6 +124,11 @@ class _Run:
                     and self.kind(x) == 0 and self.elementwise(c) and self.has_array(c) \
                     and x not in names_in(c):
                 return "sum=", x, c, None
+        if isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add) and isinstance(s.target, ast.Subscript) \
+                and isinstance(s.target.value, ast.Name) and self.is_array(s.target.value.id) \
+                and self._slices(s.target.slice) and self.elementwise(s.value) \
+                and s.target.value.id not in names_in(s.value):
+            return "scatter", s.target.value.id, s.value, s.target
         if isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add) and isinstance(s.target, ast.Name):
             x = s.target.id
             e = self._strip(s.value, x)
@@ -131,20 +150,28 @@ class _Run:
             return False
         form, x, e, shape = m
         reads = names_in(e)
-        if reads & self.sums:                            # a partial sum would be read
+        if reads & (self.sums | self.scattered):        # a partial sum would be read
             return False
-        dims = {self.kind(n) for n in reads | {x} | ({shape} if shape else set()) if self.is_array(n)}
+        if form == "scatter":
+            if x in self.mentioned - self.scattered:     # an array the run only adds into
+                return False
+        elif x in self.scattered:
+            return False
+        if form.startswith("sum") and x in self.mentioned:   # read or written by the run already
+            return False
+        if not form.startswith("sum") and x in self.sums:
+            return False
+        dims = {self.kind(n) for n in reads | {x} | ({shape} if isinstance(shape, str) else set())
+                if self.is_array(n)}
         if len(dims | ({self.ndim} if self.ndim else set())) != 1:   # broadcasting across dimensions
             return False
         self.ndim = dims.pop()
+        if form == "scatter":
+            self.scattered.add(x)
         if form.startswith("sum"):
-            if x in self.mentioned:                       # read or written by the run already
-                return False
             self.sums.add(x)
-        elif x in self.sums:
-            return False
         self.mentioned |= reads | {x}
-        if not form.startswith("sum"):
+        if form in ("define", "add"):
             self.defined.add(x)
         self.arrays += 1
         self.stmts.append(m)
@@ -184,7 +211,7 @@ class Fuser:
         sources: list = []          # arrays read from before the run (their shapes are checked)
         elem: dict = {}             # array the run defined -> its element's variable
         new: dict = {}              # live array the run defines -> the new array it goes to
-        body, before = [], []
+        body, before, views = [], [], []
 
         def el(e):
             if isinstance(e, ast.Name):
@@ -213,6 +240,12 @@ class Fuser:
                     before.append(assign(x, ast.Constant(0.0)))
                 body.append(ast.AugAssign(S(x), ast.Add(), el(e)))
                 continue
+            if form == "scatter":                       # `A[1:-1] += E` through a view made first
+                view = self.fresh(f"{x}_view")
+                views.append(assign(view, like))
+                sources.append(view)
+                body.append(ast.AugAssign(ast.Subscript(N(view), at, ast.Store()), ast.Add(), el(e)))
+                continue
             value = el(e)
             if form == "add":
                 value = ast.BinOp(el(N(x)), ast.Add(), value)
@@ -232,7 +265,7 @@ class Fuser:
         loop = body
         for d in reversed(range(run.ndim)):
             loop = [ast.For(S(idx[d]), call("range", ast.Subscript(N(shape), ast.Constant(d), ast.Load())), loop, [])]
-        return [assign(shape, shape_of(sources[0])),
+        return views + [assign(shape, shape_of(sources[0])),
                 ast.If(test, [comment("the statements below, element by element (all shapes are equal)")]
                        + before + loop + after, run.original)]
 
