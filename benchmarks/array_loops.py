@@ -10,7 +10,7 @@ an array), each reduced to a scalar loss:
 * rk4:        RK4 on a Lotka-Volterra system of 3 species, 1,000 steps, its right-hand side a helper
 
 srcgrad: the primal compiled with numba.njit, the gradient with srcgrad (`.kernel`), both
-called from Python, best of several warm calls.  JAX: `jax.jit` of the same Python loop
+called from Python in turn, the best of 15 warm calls of each.  JAX: `jax.jit` of the same Python loop
 (unrolled by tracing) and `jax.grad` of it, timed with `block_until_ready`, float64.  Cold
 compile times: the first call of each, in this process (srcgrad's on-disk cache is bypassed
 with a fresh cache directory).  A second table: heat and oscillator under srcgrad.checkpoint,
@@ -116,6 +116,16 @@ def best(f, args, n=5):
     return min(ts)
 
 
+def best_pair(f, g, args, n=15):
+    """Best times of f and of g, called in turn (f, g, f, g, ...): on a machine whose speed
+    drifts, both see the same drift and their ratio stays put."""
+    tf, tg = [], []
+    for _ in range(n):
+        tf.append(best(f, args, 1))
+        tg.append(best(g, args, 1))
+    return min(tf), min(tg)
+
+
 def cold(f, args):
     t = time.perf_counter()
     f(*args)
@@ -128,7 +138,7 @@ def srcgrad_row(fn, args, argnums):
     primal = numba.njit(error_model="numpy")(fn)
     g = srcgrad.grad(fn, argnums=argnums)
     c_primal, c_grad = cold(primal, args), cold(g, args)
-    return best(primal, args), best(g, args), c_primal, c_grad
+    return (*best_pair(primal, g, args), c_primal, c_grad)
 
 
 def jax_row(fn, args, argnums):
@@ -150,7 +160,7 @@ def jax_row(fn, args, argnums):
         return jax.block_until_ready(grad(*a))
 
     c_primal, c_grad = cold(p, jargs), cold(g, jargs)
-    return best(p, jargs), best(g, jargs), c_primal, c_grad
+    return (*best_pair(p, g, jargs), c_primal, c_grad)
 
 
 def _jax_heat(jnp):
@@ -226,7 +236,7 @@ def checkpoint_table(quick):
         fn, args, argnums = ins[name]
         g, gc = srcgrad.grad(fn, argnums=argnums), srcgrad.grad(cp, argnums=argnums)
         t, tc = g.tape_size(*args), gc.tape_size(*args)
-        s, sc = best(g, args), best(gc, args)
+        s, sc = best_pair(g, gc, args)
         print(f"| {name} | {t / 2**20:.1f} MB | {tc / 2**20:.2f} MB | {t / tc:.0f}x | {s * 1e3:.1f} ms "
               f"| {sc * 1e3:.1f} ms | {sc / s:.2f}x |")
 
