@@ -56,8 +56,6 @@ _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _MIN_ARRAY_STMTS = 3        # fewer whole-array statements are not worth a second copy of the code
 
 
-
-
 class _Run:
     """The statements of one run, checked one by one as they are added."""
 
@@ -128,7 +126,7 @@ class _Run:
                 and isinstance(s.target.value, ast.Name) and self.is_array(s.target.value.id) \
                 and self._slices(s.target.slice) and self.elementwise(s.value) \
                 and s.target.value.id not in names_in(s.value):
-            return "scatter", s.target.value.id, s.value, s.target
+            return "scatter", s.target.value.id, s.value, ast.Subscript(s.target.value, s.target.slice, ast.Load())
         if isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add) and isinstance(s.target, ast.Name):
             x = s.target.id
             e = self._strip(s.value, x)
@@ -136,7 +134,7 @@ class _Run:
                 return None
             if self.is_array(x):
                 return "add", x, e, x
-            if self.kind(x) == 0 and self.has_array(e):
+            if self.kind(x) == 0 and self.has_array(e) and e is not s.value:    # `s += _rt.unbroadcast(E, s)`
                 return "sum+", x, e, None
         return None
 
@@ -149,7 +147,7 @@ class _Run:
         if m is None:
             return False
         form, x, e, shape = m
-        reads = names_in(e)
+        reads = names_in(e) | (names_in(shape.slice) if form == "scatter" else set())   # slice bounds too
         if reads & (self.sums | self.scattered):        # a partial sum would be read
             return False
         if form == "scatter":
