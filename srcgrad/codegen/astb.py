@@ -34,6 +34,13 @@ def dotted(e) -> str | None:
     return None
 
 
+def unbroadcast_args(e):
+    """(c, like) for the call `_rt.unbroadcast(c, like)`, else None."""
+    if isinstance(e, ast.Call) and dotted(e.func) == "_rt.unbroadcast" and len(e.args) == 2 and not e.keywords:
+        return e.args[0], e.args[1]
+    return None
+
+
 def names_in(node) -> set:
     """Every name an AST mentions (read or written)."""
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}

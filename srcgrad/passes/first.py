@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import ast
 
-from ..codegen.astb import N, assign, call, dotted, names_in
+from ..codegen.astb import N, assign, call, dotted, names_in, unbroadcast_args
 
 _ALLOCATING = {"_rt.zsafe", "_rt.copy"}
 
@@ -56,60 +56,67 @@ def _zero_init(s):
     return None
 
 
-def _rebinds(s, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in ast.walk(s))
+def _stores(s) -> set:
+    return {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _shape_from(e, x: str, y: str):
     """E with `_rt.unbroadcast(c, X)` read as `_rt.unbroadcast(c, Y)`, or None when E reads X
     any other way."""
-    if isinstance(e, ast.Call) and dotted(e.func) == "_rt.unbroadcast" and len(e.args) == 2 \
-            and isinstance(e.args[1], ast.Name) and e.args[1].id == x:
-        inner = _shape_from(e.args[0], x, y)
+    u = unbroadcast_args(e)
+    if u is not None and isinstance(u[1], ast.Name) and u[1].id == x:
+        inner = _shape_from(u[0], x, y)
         return None if inner is None else ast.Call(e.func, [inner, N(y)], [])
     return None if _mentions(e, x) else e
 
 
 class _Lists:
     """The rewrite of one statement list: `local` are the adjoints homed in its block (made
-    again each time the block's adjoint runs), `bars` every adjoint name."""
+    again each time the block's adjoint runs), `bars` every adjoint name.  The names each
+    statement mentions and binds are read once (`names`, `stores`, kept in step with `out`):
+    a block's list holds its nested loops whole, and every zeroed adjoint looks ahead."""
 
     def __init__(self, local: set, bars: set):
         self.local, self.bars = local, bars
 
-    def fresh(self, e, rest) -> bool:
+    def fresh(self, e, start: int) -> bool:
+        """Whether E is a value nothing else holds once `out[start:]` runs."""
         if isinstance(e, ast.BinOp) or (isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub)):
             return True
         if isinstance(e, ast.Call):
-            f = dotted(e.func)
-            if f in _ALLOCATING:
-                return True
-            if f == "_rt.unbroadcast" and len(e.args) == 2:
-                return self.fresh(e.args[0], rest)
-            return False
+            u = unbroadcast_args(e)
+            return dotted(e.func) in _ALLOCATING or (u is not None and self.fresh(u[0], start))
         if isinstance(e, ast.Name) and e.id in self.bars:
-            later = next((s for s in rest if _mentions(s, e.id)), None)
-            if later is None:
+            k = self._next_mention(e.id, start)
+            if k is None:
                 return e.id in self.local
+            later = self.out[k]
             return (isinstance(later, ast.Assign) and len(later.targets) == 1
                     and isinstance(later.targets[0], ast.Name) and later.targets[0].id == e.id
                     and not _mentions(later.value, e.id))
         return False
 
+    def _next_mention(self, name: str, start: int):
+        return next((k for k in range(start, len(self.out)) if name in self.names[k]), None)
+
     def rewrite(self, stmts: list) -> list:
-        out = list(stmts)
+        self.out = list(stmts)
+        self.names = [names_in(s) for s in self.out]
+        self.stores = [_stores(s) for s in self.out]
         i = 0
-        while i < len(out):
-            m = _zero_init(out[i])
-            if m is not None and self._first(out, i, *m):
-                del out[i]
+        while i < len(self.out):
+            m = _zero_init(self.out[i])
+            if m is not None and self._first(i, *m):
+                for seq in (self.out, self.names, self.stores):
+                    del seq[i]
                 continue
             i += 1
-        return out
+        return self.out
 
-    def _first(self, out, i, x, y) -> bool:
-        j = next((k for k in range(i + 1, len(out)) if _mentions(out[k], x)), None)
-        if j is None or any(_rebinds(s, y) for s in out[i + 1:j]):
+    def _first(self, i, x, y) -> bool:
+        out = self.out
+        j = self._next_mention(x, i + 1)
+        if j is None or any(y in st for st in self.stores[i + 1:j]):
             return False
         s = out[j]
         if not (isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add) and isinstance(s.target, ast.Name)
@@ -118,8 +125,9 @@ class _Lists:
         e = _shape_from(s.value, x, y)
         if e is None:
             return False
-        how = "_rt.adjoint_take" if self.fresh(e, out[j + 1:]) else "_rt.adjoint_copy"
+        how = "_rt.adjoint_take" if self.fresh(e, j + 1) else "_rt.adjoint_copy"
         out[j] = ast.copy_location(assign(x, call(how, e, N(y))), s)
+        self.names[j], self.stores[j] = names_in(out[j]), _stores(out[j])
         return True
 
 

@@ -38,15 +38,14 @@ is overwritten. A sum's target may be mentioned by no other statement of the run
 partial sum inside the loop), and a statement that reads a number the run sums ends it. An
 array added into through views (`u_bar[:-2] += a; u_bar[1:-1] += b`, which may overlap) is
 neither read nor defined by the run: each element gets the same additions, one at a time, in
-another order. Only
-the order of a sum's additions changes (rounding). Anything else (another shape, arrays of
+another order. Only the order of a sum's additions changes (rounding). Anything else (another shape, arrays of
 different dimensions, a form not listed) keeps the statements as they were.
 """
 from __future__ import annotations
 
 import ast
 
-from ..codegen.astb import N, S, assign, call, comment, dotted, is_comment, names_in
+from ..codegen.astb import N, S, assign, call, comment, dotted, is_comment, names_in, unbroadcast_args
 
 # NumPy's functions on a number give what they give on each element of an array (math's may
 # raise where NumPy gives nan, so they are not here)
@@ -94,10 +93,8 @@ class _Run:
     @staticmethod
     def _strip(e, shape: str):
         """E from `_rt.unbroadcast(E, shape)` (the identity when every shape is the same)."""
-        if isinstance(e, ast.Call) and dotted(e.func) == "_rt.unbroadcast" and len(e.args) == 2 \
-                and isinstance(e.args[1], ast.Name) and e.args[1].id == shape:
-            return e.args[0]
-        return e
+        u = unbroadcast_args(e)
+        return u[0] if u is not None and isinstance(u[1], ast.Name) and u[1].id == shape else e
 
     def _slices(self, index) -> bool:
         """An index of slices only (`[1:-1]`, `[:, 2:]`): a view with the array's dimensions."""
@@ -118,7 +115,7 @@ class _Run:
                 e = self._strip(c, y.id)
                 if self.elementwise(e) and x not in names_in(e):
                     return "define", x, e, y.id
-            if f == "_rt.unbroadcast" and isinstance(y, ast.Name) and self.kind(y.id) == 0 \
+            if unbroadcast_args(s.value) and isinstance(y, ast.Name) and self.kind(y.id) == 0 \
                     and self.kind(x) == 0 and self.elementwise(c) and self.has_array(c) \
                     and x not in names_in(c):
                 return "sum=", x, c, None

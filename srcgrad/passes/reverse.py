@@ -37,6 +37,7 @@ class Reverse:
     def __init__(self, fn: ir.Function, an: Analysis, names):
         self.fn, self.an, self.names = fn, an, names
         self.bars: dict[str, str] = {}
+        self._primal_of: dict[str, str] = {}     # adjoint name -> primal name (bars inverted)
         self.blocks = {b.id: b for b in ir.walk_blocks(fn.body)}
         self.subtree = {}          # block id -> set of block ids inside it (incl. itself)
         for b in self.blocks.values():
@@ -62,20 +63,17 @@ class Reverse:
                             and any(self.aliases.may_alias(x.target, w) for w in written)}
         self.old: dict = {}                 # id(Store) -> the variable holding what it overwrote
         self._notes: list = []              # the tape-size notes (`_note_tape`), filled in by build()
-        self._primal_of: dict[str, str] = {}     # adjoint name -> primal name
         self.collector = Collector(self._is_scalar_bar, self._product_defs(), self._never_changes(), is_comment)
 
     # ------------------------------------------------------------------ names
     def bar(self, v: str) -> str:
         if v not in self.bars:
             self.bars[v] = self.names.fresh(f"{v}_bar")
+            self._primal_of[self.bars[v]] = v
         return self.bars[v]
 
     def _is_scalar_bar(self, name: str) -> bool:
-        """Whether `name` is the adjoint of a scalar (adjoint names are made as they are needed:
-        the inverse map is rebuilt when it has fallen behind)."""
-        if len(self._primal_of) != len(self.bars):
-            self._primal_of = {b: v for v, b in self.bars.items()}
+        """Whether `name` is the adjoint of a scalar."""
         primal = self._primal_of.get(name)
         return primal is not None and self.an.is_scalar(primal)
 
@@ -418,8 +416,6 @@ class Reverse:
     def _element_kind(self, name: str):
         """The number of dimensions of a forward or adjoint name (0: a number), None when it is
         not a value of the IR (passes/fuse.py)."""
-        if len(self._primal_of) != len(self.bars):
-            self._primal_of = {b: v for v, b in self.bars.items()}
         ty = self.fn.types.get(self._primal_of.get(name, name))
         if ty is None or getattr(ty, "dtype", None) not in ("f", "i", "b"):
             return None
