@@ -332,19 +332,56 @@ class GradFunction:
         return out
 
     def _compilation_error(self, exc, sig=None):
+        """Numba's message, located at the user's line (through the generated code's provenance
+        comments); a variable whose float precision changes around a loop is a located refusal."""
         text = str(exc)
-        where = ""
         mod = self.module(sig)
         prov = emit.provenance(mod.__srcgrad_source__)
+        generated = os.path.basename(getattr(mod, "__file__", "") or "")
+        at, line = None, None
+        # Numba prints paths relative to the working directory; the innermost site comes first
         for m in re.finditer(r'File "([^"]+)", line (\d+)', text):
-            if m.group(1) == getattr(mod, "__file__", None):
+            if generated and os.path.basename(m.group(1)) == generated:
                 line = int(m.group(2)) - 1       # the checksum line precedes the source
                 if line in prov:
-                    where = f" (at {prov[line]} of your source; generated line {line})"
+                    at = prov[line]
+                    break
+        unify = _PRECISION_CHANGE.search(text)
+        if unify is not None and at is not None:
+            raise UnsupportedArrayUseError(
+                f"`{_user_name(unify.group('var'))}` is a {unify.group('a')} array before the loop and a "
+                f"{unify.group('b')} array after a trip of it (Numba computes a float32 array with a Python "
+                f"float or a float64 value in float64, where NumPy 2 keeps float32; Numba's own compilation "
+                f"of the function fails the same way)", self._user_loc(at),
+                "keep one precision through the loop: start it from a float64 array (np.zeros(x.shape) "
+                "or np.zeros_like(x, dtype=np.float64) instead of np.zeros_like(x)), or pass float64 arguments")
+        where = f" (at {at} of your source; generated line {line})" if at else ""
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         return CompilationError(
             f"Numba could not compile the derivative of {self.fun.__qualname__}{where}: {first}\n"
             f"Print `.source` to see the generated code. Full Numba message:\n{text}")
+
+    def _user_loc(self, at: str):
+        """A Loc for the `file:line` a provenance comment names (the user's file, with its text)."""
+        import linecache
+        from .errors import Loc
+        line = int(at.rsplit(":", 1)[1])
+        try:
+            path = inspect.getsourcefile(inspect.unwrap(self.fun)) or at
+        except TypeError:
+            path = at
+        return Loc(path, line, 0, linecache.getline(path, line))
+
+
+# Numba's "Cannot unify" of one variable typed as arrays of two float precisions
+_PRECISION_CHANGE = re.compile(
+    r"Cannot unify array\((?P<a>float32|float64), \d+d, \w+\) and "
+    r"array\((?P<b>float32|float64), \d+d, \w+\) for '(?P<var>[^']+)'")
+
+
+def _user_name(generated: str) -> str:
+    """The user's variable behind a generated SSA name (`u_1.2` -> `u`)."""
+    return re.sub(r"(_\d+)?(\.\d+)?$", "", generated)
 
 
 class TapeSize(int):

@@ -97,3 +97,35 @@ def test_inplace_aliasing_in_a_loop_both_ways():
     v, g = srcgrad.value_and_grad(aliased_updates)(x)
     assert v == pytest.approx(aliased_updates(x.copy()), rel=1e-13)
     np.testing.assert_allclose(g, numerical_grad(aliased_updates, [x], (0,))[0], rtol=1e-6)
+
+
+def float32_state_promoted(x):
+    u = np.zeros_like(x)
+    for t in range(3):
+        u = u + x * 0.5        # Numba: float32 array * Python float is float64
+    return np.sum(u * u)
+
+
+def float64_state(x):
+    u = np.zeros(x.shape)
+    for t in range(3):
+        u = u + x * 0.5
+    return np.sum(u * u)
+
+
+def test_float32_state_whose_precision_changes_in_a_loop_is_refused_at_its_line():
+    """Numba types `u` float32 before the loop and float64 after a trip and cannot compile it (its
+    own compilation of the primal fails the same way): a located refusal naming `u`, not a raw
+    CompilationError; the rewrite the hint names works."""
+    x = np.arange(4, dtype=np.float32)
+    with pytest.raises(srcgrad.UnsupportedArrayUseError) as info:
+        srcgrad.value_and_grad(float32_state_promoted)(x)
+    err = info.value
+    assert err.loc is not None and err.loc.file == __file__
+    assert "for t in range(3)" in err.loc.text
+    assert "`u` is a float32 array before the loop and a float64 array" in str(err)
+    assert "np.zeros(x.shape)" in err.hint
+    v, g = srcgrad.value_and_grad(float64_state)(x)
+    assert v == pytest.approx(np.sum((1.5 * x.astype(np.float64)) ** 2), rel=1e-12)
+    np.testing.assert_allclose(g, 4.5 * x, rtol=1e-6)            # d/dx sum((1.5 x)^2), by hand
+    assert g.dtype == np.float32
