@@ -224,3 +224,86 @@ def reads_of(s) -> set:
     if isinstance(s, While):
         return operand_names([s.cond]) | ({s.exit.name} if isinstance(s.exit, Var) else set())
     return set()
+
+
+# ---------------------------------------------------------------- the IR as text (SRCGRAD_DUMP)
+def format_function(fn: Function, an=None) -> str:
+    """The IR as readable pseudo-Python, one statement per line with its type and source line:
+
+        def f(x*, k):                      (* : differentiated)
+            t_1: float = sin(x)            # f.py:3
+            for i in range(0, n, 1):       [trips _trips, carries y]
+
+    With the activity analysis `an`, values that carry a derivative are marked `active`."""
+    types = an.types if an is not None else fn.types
+    params = ", ".join(p.name + ("*" if p.active else "") + (" (hidden)" if p.hidden else "") for p in fn.params)
+    out = [f"def {fn.name}({params}):"]
+    _format_block(fn.body, 1, types, an, out)
+    out.append(f"    return {_fmt(fn.result)}")
+    return "\n".join(out)
+
+
+def _fmt(op) -> str:
+    if isinstance(op, Var):
+        return op.name
+    if isinstance(op, Const):
+        return repr(op.value)
+    if isinstance(op, Tup):
+        return "(" + ", ".join(_fmt(i) for i in op.items) + ("," if len(op.items) == 1 else "") + ")"
+    if isinstance(op, Slice):
+        return ":".join("" if p is None else _fmt(p) for p in (op.start, op.stop, op.step)).rstrip(":") or ":"
+    if op is None:
+        return "None"
+    return str(op)
+
+
+def _fmt_value(v) -> str:
+    if isinstance(v, Prim):
+        return f"{v.rule.name}({', '.join(_fmt(a) for a in v.args)})"
+    if isinstance(v, Load):
+        return f"{v.array.name}[{', '.join(_fmt(i) for i in v.index)}]"
+    if isinstance(v, Raw):
+        return f"raw {ast.unparse(v.expr)}"
+    return _fmt(v)
+
+
+def _format_block(block: Block, depth: int, types, an, out: list) -> None:
+    pad = "    " * depth
+    if not block.stmts:
+        out.append(f"{pad}pass")
+    for s in block.stmts:
+        where = f"  # {s.loc}" if getattr(s, "loc", None) is not None else ""
+        if isinstance(s, Assign):
+            ty = types.get(s.target)
+            tags = [f"phi {s.phi}"] if s.phi else []
+            if an is not None and an.needs_adjoint(s.target):
+                tags.append("active")
+            tag = f"  [{', '.join(tags)}]" if tags else ""
+            out.append(f"{pad}{s.target}: {ty} = {_fmt_value(s.value)}{tag}{where}")
+        elif isinstance(s, Store):
+            out.append(f"{pad}{s.array.name}[{', '.join(_fmt(i) for i in s.index)}] = {_fmt(s.value)}{where}")
+        elif isinstance(s, Assert):
+            out.append(f"{pad}assert {_fmt(s.cond)}{where}")
+        elif isinstance(s, If):
+            out.append(f"{pad}if {_fmt(s.cond)}:{where}")
+            _format_block(s.body, depth + 1, types, an, out)
+            out.append(f"{pad}else:")
+            _format_block(s.orelse, depth + 1, types, an, out)
+        elif isinstance(s, For):
+            extra = [f"trips {s.trips}" + (" counted" if s.counted else "")]
+            if s.exit is not None:
+                extra.append(f"exit if {_fmt(s.exit)}")
+            if s.phis:
+                extra.append(f"carries {', '.join(s.phis)}")
+            if s.checkpoint is not None:
+                extra.append(f"checkpoint every {_fmt(s.checkpoint)}")
+            out.append(f"{pad}for {s.index} in range({_fmt(s.start)}, {_fmt(s.stop)}, {_fmt(s.step)}):  "
+                       f"[{'; '.join(extra)}]{where}")
+            _format_block(s.body, depth + 1, types, an, out)
+        elif isinstance(s, While):
+            out.append(f"{pad}while:  [condition block below, then `{_fmt(s.cond)}`; trips {s.trips}]{where}")
+            _format_block(s.cond_block, depth + 1, types, an, out)
+            out.append(f"{pad}do:")
+            _format_block(s.body, depth + 1, types, an, out)
+        else:
+            out.append(f"{pad}{s!r}")

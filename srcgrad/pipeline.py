@@ -1,50 +1,148 @@
 """The pipeline, written once: from a Python function to the source text of its derivative.
 
-    parse     frontend/source.py   read and parse the source, keep file:line
-    fence     frontend/fence.py    refuse unsupported syntax, located
-    lower     passes/lower.py      desugar exits to flags, ANF + SSA IR, helpers inlined
-    activity  passes/activity.py   active/useful values, kinds, homes; refuse integer misuse
-    reverse   passes/reverse.py    fused forward + adjoint function, minimal saves
-    emit      codegen/emit.py      module text with provenance comments and wrappers
+Every mode runs one list of stages, in order; each reads what the ones before it left in a
+`Work` record and adds its own result:
 
-Set SRCGRAD_DEBUG=1 to print the generated source of every function as it is transformed.
-Every unexpected exception inside a pass is re-raised as InternalError naming the pass and the
+    parse     frontend/source.py   read and parse the source, keep file:line       -> parsed
+    fence     frontend/fence.py    refuse unsupported syntax, located               (checks)
+    desugar   passes/desugar.py    exits to flags, sugar removed (helpers: when inlined) -> body
+    lower     passes/lower.py      ANF + SSA IR, typed, helpers inlined             -> fn
+    activity  passes/activity.py   active/useful values, kinds, homes               -> an
+    alias     passes/alias.py      which arrays may share memory                    -> aliases
+    tape      passes/tape.py       what the adjoint saves or recomputes (reverse)   -> plan
+    reverse   passes/reverse.py    fused forward + adjoint function; per block it   -> funcs
+              (collect, first,     runs collect.py (adjoint terms summed), first.py
+               fuse)               (first contributions) and fuse.py (element loops)
+    forward   passes/forward.py    the tangent function(s) (forward mode)           -> funcs
+    emit      codegen/emit.py      module text with provenance comments, wrappers  -> text
+
+An unexpected exception inside a stage is re-raised as InternalError naming the stage and the
 user's function, never as a raw traceback from srcgrad's internals.
+
+`SRCGRAD_DUMP=lower,tape` (stage names, comma-separated, or `all`) prints what those stages
+produced, to stderr: source text after parse/fence/desugar, the IR (`ir.format_function`) after
+lower/activity, the alias sets, the tape plan, the generated functions and the module.
+`SRCGRAD_DEBUG=1` prints every generated module to stdout (the same as dumping `emit`).
 """
 from __future__ import annotations
 
 import ast
 import os
+import sys
+from dataclasses import dataclass, field
 
 from . import __version__, ir
 from .codegen import emit
 from .errors import InternalError, NonScalarOutputError, SrcgradError
+from .frontend.fence import fence
 from .frontend.source import parse_function
-from .passes import activity, lower, reverse
+from .passes import activity, alias, lower, reverse, tape
 from .passes.naming import NameGen
 
 
-def _run(func, argnums: tuple, stage_name: str, build, sig=None, seeded=None) -> str:
-    """The shared front of every mode: parse, lower, analyse, then `build(parsed, fn, an, names)`
-    returning the module text.  Unexpected exceptions become InternalError naming the pass."""
-    stage = "parse"
-    try:
-        parsed = parse_function(func)
-        stage = "lower"
-        fn = lower.lower(parsed, argnums, sig)
-        stage = "activity"
-        an = activity.analyse(fn, seeded(parsed, fn) if seeded is not None else None)
-        stage = stage_name
-        text = build(parsed, fn, an, _names_after(fn))
-    except SrcgradError:
-        raise
-    except Exception as exc:  # a bug in srcgrad: say where, never leak a bare traceback
-        raise InternalError(
-            f"srcgrad failed in its `{stage}` pass on `{getattr(func, '__qualname__', func)}` "
-            f"({type(exc).__name__}: {exc}); please report this with the function's source") from exc
+@dataclass
+class Work:
+    """What the stages hand each other (each stage fills in its field)."""
+    func: object
+    argnums: tuple
+    sig: object = None
+    seeded: object = None         # (parsed, fn) -> the part of the result seeded (has_aux: the loss)
+    single: bool = True           # reverse: one differentiated argument (not a tuple of them)
+    outputs: str = "scalar"       # reverse: "scalar" | "all" (vjp) | "aux" (has_aux)
+    gradient: bool = False        # forward: the whole gradient in one sweep (vector mode)
+    parsed: object = None         # parse
+    body: object = None           # desugar: (names, statements)
+    fn: object = None             # lower
+    an: object = None             # activity
+    aliases: object = None        # alias
+    plan: object = None           # tape
+    funcs: list = field(default_factory=list)   # reverse / forward: generated function ASTs
+    builder: object = None        # reverse / forward: the Reverse or Forward object (for emit)
+    text: str = ""                # emit
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: object                   # Work -> None
+    dump: object                  # Work -> str, for SRCGRAD_DUMP
+
+
+def _parse(w):
+    w.parsed = parse_function(w.func)
+
+
+def _fence(w):
+    fence(w.parsed.tree, w.parsed.loc)
+
+
+def _desugar(w):
+    w.body = lower.desugared(w.parsed)
+
+
+def _lower(w):
+    w.fn = lower.lower(w.parsed, w.argnums, w.sig, w.body)
+
+
+def _activity(w):
+    w.an = activity.analyse(w.fn, w.seeded(w.parsed, w.fn) if w.seeded is not None else None)
+
+
+def _alias(w):
+    w.aliases = alias.analyse(w.fn, w.an)
+
+
+def _tape(w):
+    w.plan = tape.plan(w.fn, w.an, w.aliases)
+
+
+def _dump_plan(w) -> str:
+    p = w.plan
+    rows = [f"block {b}: {what} {', '.join(sorted(vs))}" for what, d in
+            (("push floats", p.floats), ("push ints", p.ints), ("tape arrays", p.arrays)) for b, vs in d.items() if vs]
+    rows += [f"block {b}: recompute {', '.join(x.target for x in xs)}" for b, xs in p.recompute.items() if xs]
+    return "\n".join(rows) or "(nothing saved)"
+
+
+_FRONT = (
+    Stage("parse", _parse, lambda w: ast.unparse(w.parsed.tree)),
+    Stage("fence", _fence, lambda w: ast.unparse(w.parsed.tree)),
+    Stage("desugar", _desugar, lambda w: "\n".join(ast.unparse(s) for s in w.body[1])),
+    Stage("lower", _lower, lambda w: ir.format_function(w.fn)),
+    Stage("activity", _activity, lambda w: ir.format_function(w.fn, w.an)),
+    Stage("alias", _alias, lambda w: "\n".join(f"{v}: {sorted(map(str, o))}" for v, o in
+                                               sorted(w.aliases.objects.items())) or "(no arrays)"),
+)
+
+
+def _dump_funcs(w) -> str:
+    return emit.functions_source(list(w.funcs))
+
+
+def _run(w: Work, stages) -> str:
+    """Run `stages` in order on `w`; return the module text the last one leaves.  Unexpected
+    exceptions become InternalError naming the stage; SRCGRAD_DUMP prints stages' results."""
+    dump = {x.strip() for x in os.environ.get("SRCGRAD_DUMP", "").split(",") if x.strip()}
+    for stage in stages:
+        try:
+            stage.run(w)
+            if stage.name in dump or "all" in dump:
+                print(f"# srcgrad: {getattr(w.func, '__qualname__', w.func)} after `{stage.name}`\n"
+                      f"{stage.dump(w)}\n", file=sys.stderr)
+        except SrcgradError:
+            raise
+        except Exception as exc:  # a bug in srcgrad: say where, never leak a bare traceback
+            raise InternalError(
+                f"srcgrad failed in its `{stage.name}` pass on `{getattr(w.func, '__qualname__', w.func)}` "
+                f"({type(exc).__name__}: {exc}); please report this with the function's source") from exc
     if os.environ.get("SRCGRAD_DEBUG"):
-        print(text)
-    return text
+        print(w.text)
+    return w.text
+
+
+def stage_names(mode: str = "reverse") -> tuple:
+    """The stages a mode runs, in order (for SRCGRAD_DUMP and the tests)."""
+    return tuple(s.name for s in (_REVERSE if mode == "reverse" else _FORWARD))
 
 
 def _header(func, parsed, argnums, uses_stacks, fn) -> dict:
@@ -53,21 +151,33 @@ def _header(func, parsed, argnums, uses_stacks, fn) -> dict:
                 argnums=argnums, version=__version__, uses_stacks=uses_stacks, hidden=hidden)
 
 
+def _forward(w):
+    from .passes import forward
+    parsed, fn, an, names = w.parsed, w.fn, w.an, _names_after(w.fn)
+    if w.gradient:
+        _check_scalar_result(parsed, fn, an)
+        w.builder = forward.Forward(fn, an, names, ndir=len(w.argnums), aliases=w.aliases)
+        w.funcs = [w.builder.build_grad(f"{parsed.name}_fwdgrad")]
+    else:
+        w.builder = fwd = forward.Forward(fn, an, names, aliases=w.aliases)
+        w.funcs = [fwd.build(f"{parsed.name}_jvp", plain=False), fwd.build(f"{parsed.name}_tangent", plain=True)]
+
+
+def _emit_forward(w):
+    w.text = emit.module_source(_header(w.func, w.parsed, w.argnums, False, w.fn), w.funcs,
+                                kind="forward-mode (tangent)")
+
+
+_FORWARD = _FRONT + (
+    Stage("forward", _forward, _dump_funcs),
+    Stage("emit", _emit_forward, lambda w: w.text),
+)
+
+
 def transform_forward(func, argnums: tuple, gradient: bool = False, sig=None) -> str:
     """Source of the forward-mode module: `<f>_jvp` (compiled) and `<f>_tangent` (plain Python);
     with `gradient`, `<f>_fwdgrad`: the whole gradient in one forward sweep (vector mode)."""
-    from .passes import forward
-
-    def build(parsed, fn, an, names):
-        if gradient:
-            _check_scalar_result(parsed, fn, an)
-            funcs = [forward.Forward(fn, an, names, ndir=len(argnums)).build_grad(f"{parsed.name}_fwdgrad")]
-        else:
-            fwd = forward.Forward(fn, an, names)
-            funcs = [fwd.build(f"{parsed.name}_jvp", plain=False), fwd.build(f"{parsed.name}_tangent", plain=True)]
-        return emit.module_source(_header(func, parsed, argnums, False, fn), funcs, kind="forward-mode (tangent)")
-
-    return _run(func, argnums, "forward", build, sig)
+    return _run(Work(func, tuple(argnums), sig, gradient=gradient), _FORWARD)
 
 
 def _last_return(parsed):
@@ -87,45 +197,62 @@ def _check_scalar_result(parsed, fn, an) -> None:
                                    "return a scalar (e.g. np.sum(...) of the array), or use srcgrad.jacobian")
 
 
+def _loss_only(parsed, fn):
+    """has_aux: the loss (the first of the returned pair) is what the seed reaches."""
+    if not isinstance(fn.result, ir.Tup) or len(fn.result.items) < 2:
+        raise NonScalarOutputError("with has_aux=True the function must return a pair `(loss, aux)`",
+                                   _last_return(parsed),
+                                   "return `loss, aux` (aux: any value to carry out), or drop has_aux")
+    return fn.result.items[0]
+
+
+def _reverse(w):
+    parsed, fn, an = w.parsed, w.fn, w.an
+    if w.outputs == "scalar":
+        _check_scalar_result(parsed, fn, an)
+    elif w.outputs == "aux":
+        loss = fn.result.items[0]
+        if isinstance(loss, ir.Tup) or (isinstance(loss, ir.Var) and an.types[loss.name].is_array):
+            raise NonScalarOutputError("with has_aux=True the loss (the first returned value) must be a "
+                                       "scalar", parsed.loc(parsed.tree), "return `np.sum(...)` of an array loss")
+    w.builder = reverse.Reverse(fn, an, _names_after(fn), w.aliases, w.plan)
+    w.funcs = [w.builder.build(f"{parsed.name}_vjp", w.outputs)]
+
+
+def _emit_reverse(w):
+    parsed, fn, rev = w.parsed, w.fn, w.builder
+    names = rev.names
+    params = [p.name for p in fn.params]
+    extra = ""
+    if w.outputs == "all":
+        wraps = [emit.pullback(parsed.name, params, rev.uses_stacks, names)]
+        extra = ("# the result's structure: the number of dimensions of each returned value\n"
+                 f"RESULT_NDIMS = {_ndims(fn.result, w.an)!r}\n")
+    else:
+        wraps = emit.wrappers(parsed.name, params, w.argnums, w.single, rev.uses_stacks, names)
+    layout = rev.tape_layout()
+    if layout:
+        extra += ("# what the vjp's `_tape_stats` holds after a call: the tape's peak size in bytes,\n"
+                  "# then its parts at that peak (GradFunction.tape_size)\n"
+                  f"TAPE = {tuple(layout)!r}\n")
+    w.text = emit.module_source(_header(w.func, parsed, w.argnums, rev.uses_stacks, fn), w.funcs + wraps, extra=extra)
+
+
+_REVERSE = _FRONT + (
+    Stage("tape", _tape, _dump_plan),
+    Stage("reverse", _reverse, _dump_funcs),
+    Stage("emit", _emit_reverse, lambda w: w.text),
+)
+
+
 def transform(func, argnums: tuple, single: bool, sig=None, outputs: str = "scalar") -> str:
     """Source of the reverse-mode module: `<f>_vjp` and the `<f>_grad`/`<f>_value_and_grad`
     wrappers (`outputs="scalar"`: a number out); `<f>_vjp` and `<f>_pullback` for any result
     (`outputs="all"`, srcgrad.vjp); or the gradient of the loss of a `(loss, aux...)` tuple
     (`outputs="aux"`, has_aux=True)."""
-
-    def loss_only(parsed, fn):
-        if not isinstance(fn.result, ir.Tup) or len(fn.result.items) < 2:
-            raise NonScalarOutputError("with has_aux=True the function must return a pair `(loss, aux)`",
-                                       _last_return(parsed),
-                                       "return `loss, aux` (aux: any value to carry out), or drop has_aux")
-        return fn.result.items[0]
-
-    def build(parsed, fn, an, names):
-        if outputs == "scalar":
-            _check_scalar_result(parsed, fn, an)
-        elif outputs == "aux":
-            loss = fn.result.items[0]
-            if isinstance(loss, ir.Tup) or (isinstance(loss, ir.Var) and an.types[loss.name].is_array):
-                raise NonScalarOutputError("with has_aux=True the loss (the first returned value) must be a "
-                                           "scalar", parsed.loc(parsed.tree), "return `np.sum(...)` of an array loss")
-        rev = reverse.Reverse(fn, an, names)
-        vjp = rev.build(f"{parsed.name}_vjp", outputs)
-        params = [p.name for p in fn.params]
-        extra = ""
-        if outputs == "all":
-            wraps = [emit.pullback(parsed.name, params, rev.uses_stacks, names)]
-            extra = ("# the result's structure: the number of dimensions of each returned value\n"
-                     f"RESULT_NDIMS = {_ndims(fn.result, an)!r}\n")
-        else:
-            wraps = emit.wrappers(parsed.name, params, argnums, single, rev.uses_stacks, names)
-        layout = rev.tape_layout()
-        if layout:
-            extra += ("# what the vjp's `_tape_stats` holds after a call: the tape's peak size in bytes,\n"
-                      "# then its parts at that peak (GradFunction.tape_size)\n"
-                      f"TAPE = {tuple(layout)!r}\n")
-        return emit.module_source(_header(func, parsed, argnums, rev.uses_stacks, fn), [vjp] + wraps, extra=extra)
-
-    return _run(func, argnums, "reverse", build, sig, seeded=loss_only if outputs == "aux" else None)
+    w = Work(func, tuple(argnums), sig, seeded=_loss_only if outputs == "aux" else None, single=single,
+             outputs=outputs)
+    return _run(w, _REVERSE)
 
 
 def _ndims(res, an):

@@ -75,12 +75,17 @@ def pullback(name: str, params: list[str], uses_stacks: bool, names) -> ast.Func
     return _jit_function(f"{name}_pullback", params + [seed], body)
 
 
-def module_source(header_fields: dict, functions: list, kind: str = "reverse-mode", extra: str = "") -> str:
+def functions_source(functions: list) -> str:
+    """The generated functions as source text, comments written out (the body of the module)."""
     mod = ast.Module(body=functions, type_ignores=[])
     ast.fix_missing_locations(mod)
-    body = ast.unparse(mod)
-    body = _comments(body)
-    body = re.sub(r"\n(@_jit)", r"\n\n\n\1", body)
+    body = _comments(ast.unparse(mod))
+    return re.sub(r"\n(@_jit)", r"\n\n\n\1", body)
+
+
+def module_source(header_fields: dict, functions: list, kind: str = "reverse-mode", extra: str = "") -> str:
+    body = functions_source(functions)
+    mod = ast.Module(body=functions, type_ignores=[])
     return HEADER.format(kind=kind, **header_fields) + extra + _external_imports(mod) + "\n\n" + body + "\n"
 
 

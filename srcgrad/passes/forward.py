@@ -59,7 +59,7 @@ class Forward:
     `argnums` for a whole gradient in one sweep (one-hot tangents, no tape: the fastest gradient
     of a loop with few scalar inputs)."""
 
-    def __init__(self, fn: ir.Function, an: Analysis, names, ndir: int = 1):
+    def __init__(self, fn: ir.Function, an: Analysis, names, ndir: int = 1, aliases=None):
         self.fn, self.an, self.names, self.ndir = fn, an, names, ndir
         self.dots: dict = {}
         self.j = 0            # the direction being emitted
@@ -76,7 +76,8 @@ class Forward:
         self.plans: list = []   # step-Jacobian plans of `for` loops (see _plan)
         self.plan_of: dict = {}  # id(ir.For) -> plan
         # arrays written in place, and every array that may share memory with one
-        aliases = alias.analyse(fn, an)
+        if aliases is None:
+            aliases = alias.analyse(fn, an)
         stored = {x.array.name for x in ir.walk_stmts(fn.body) if isinstance(x, ir.Store)}
         self.written = {v for v in aliases.objects if any(v == w or aliases.may_alias(v, w) for w in stored)}
 

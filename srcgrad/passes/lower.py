@@ -136,7 +136,8 @@ class Lowerer:
         return cls(msg, self.loc(node), hint)
 
     # ------------------------------------------------------------------ entry points
-    def lower_function(self, argnums, sig) -> ir.Function:
+    def lower_function(self, argnums, sig, stmts=None) -> ir.Function:
+        """The IR of the parsed function; `stmts`: its body already desugared (by `desugared`)."""
         fdef = self.p.tree
         params = []
         for i, a in enumerate(fdef.args.args):
@@ -146,7 +147,7 @@ class Lowerer:
             params.append(ir.Param(name, i in argnums))
         body = ir.Block([], 0)
         self.cur = body
-        result = self.lower_body(fdef)
+        result = self.lower_body(fdef, stmts=stmts)
         for (func, gname), pname in self.hidden.items():
             params.append(ir.Param(pname, False, hidden=(func.__qualname__, gname)))
         fn = ir.Function(self.p.name, params, body, result, self.loc(fdef), tuple(argnums))
@@ -168,8 +169,9 @@ class Lowerer:
     def set_type(self, name, ty):
         self.ty[name] = ty
 
-    def lower_body(self, fdef, helper: bool = False) -> object:
-        stmts = desugar(fdef, self.names, self.loc, helper)
+    def lower_body(self, fdef, helper: bool = False, stmts=None) -> object:
+        if stmts is None:
+            stmts = desugar(fdef, self.names, self.loc, helper)
         for s in stmts[:-1]:
             self.stmt(s)
         ret = stmts[-1]
@@ -1549,11 +1551,19 @@ def _canonical(obj, node, lowerer):
                         "inside conditions and shape expressions use math/numpy functions, len(), int() and numbers")
 
 
-def lower(parsed, argnums, sig=None) -> ir.Function:
-    """Fence, desugar and lower `parsed` (a ParsedFunction) into the IR, typed for the abstract
-    signature `sig` (one abstract.Ty per parameter; every parameter a number when None)."""
-    fence(parsed.tree, parsed.loc)
+def desugared(parsed) -> tuple:
+    """The pipeline's `desugar` stage: (the lowering's name generator, the function's body with
+    exits turned into flags and Python's sugar removed, ending in one `return` of a name).
+    Helpers are desugared as the lowering inlines them."""
     names = _Names(NameGen.identifiers(parsed.tree))
+    return names, desugar(parsed.tree, names, parsed.loc, False)
+
+
+def lower(parsed, argnums, sig=None, desugared_body=None) -> ir.Function:
+    """Lower `parsed` (a ParsedFunction, fenced) into the IR, typed for the abstract signature
+    `sig` (one abstract.Ty per parameter; every parameter a number when None).
+    `desugared_body`: the (names, statements) of `desugared(parsed)`, made here when None."""
+    names, stmts = desugared_body if desugared_body is not None else desugared(parsed)
     if sig is None:
         sig = (abstract.FLOAT,) * len(parsed.tree.args.args)
-    return Lowerer(parsed, names).lower_function(tuple(argnums), tuple(sig))
+    return Lowerer(parsed, names).lower_function(tuple(argnums), tuple(sig), stmts)

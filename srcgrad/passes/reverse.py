@@ -34,7 +34,9 @@ from .fuse import fuse_elementwise
 
 
 class Reverse:
-    def __init__(self, fn: ir.Function, an: Analysis, names):
+    def __init__(self, fn: ir.Function, an: Analysis, names, aliases=None, plan=None):
+        """`aliases`, `plan`: the results of the pipeline's alias and tape stages (made here when
+        None)."""
         self.fn, self.an, self.names = fn, an, names
         self.bars: dict[str, str] = {}
         self._primal_of: dict[str, str] = {}     # adjoint name -> primal name (bars inverted)
@@ -51,8 +53,8 @@ class Reverse:
         # elements, and everything computed from them): their non-finite partials use a
         # zero-safe product, so a value dead on the path taken cannot poison the gradient
         self.maybe_zero: set = set()
-        self.aliases = alias.analyse(fn, an)
-        self.plan = tape.plan(fn, an, self.aliases)
+        self.aliases = aliases if aliases is not None else alias.analyse(fn, an)
+        self.plan = plan if plan is not None else tape.plan(fn, an, self.aliases)
         self.depth_of = {id(x): b.depth for b in self.blocks.values() for x in b.stmts}
         # views the tape must copy when they are made: a later write into the memory they
         # share (the same trip's `m[1, :] = ...` after `t = m[1, :]`) would change them before
