@@ -1,7 +1,7 @@
 """The tape plan: which forward values the adjoint sweep needs that a later iteration
 overwrites, and whether each is saved (pushed on a stack) or recomputed.
 
-What holds for the `TapePlan` returned by `plan(fn, an)`:
+What holds for the `TapePlan` returned by `plan(fn, an, aliases)`:
 * `adjoint_reads(s)` are the primal variables the adjoint code of statement `s` reads;
 * a variable the adjoint reads whose home block is inside a loop, or a value a loop carries that
   the adjoint reads within that loop, is in `floats[block]`/`ints[block]` (numbers, pushed on
