@@ -1,4 +1,5 @@
-"""Forward mode and higher order: jvp, jacobian, hessian, and grad(grad(f)).
+"""Forward mode and higher order: jvp, jacobian, hessian, hvp (the tangent objects themselves
+and the partial behind grad(grad(f)) are in forward_mode.py).
 
 Forward mode is its own source transformation (passes/forward.py): the tangent function runs
 beside the primal, no tape.  Second derivatives are reverse over forward: the generated
@@ -17,47 +18,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import abstract
-from .api import GradFunction, _is_numba_error, _normalize_argnums, grad
-from .errors import ArgnumsError, SrcgradError
-
-
-class JvpFunction(GradFunction):
-    """Forward-mode derivative of `fun` w.r.t. `argnums`: `.kernel(*args, *tangents)` ->
-    `(value, tangent)`; `.tangent_function` is the plain Python tangent function."""
-
-    mode = "forward"
-
-    def __init__(self, fun, argnums):
-        super().__init__(fun, argnums, kind="jvp")
-
-    def _transform(self, sig) -> str:
-        from .pipeline import transform_forward
-        return transform_forward(self.fun, self.argnums, sig=sig)
-
-    @property
-    def entry_name(self) -> str:
-        return f"{self.fun.__name__}_jvp"
-
-    def tangent_function(self, sig=None):
-        """The plain Python tangent function `(*params, *tangents) -> tangent` for abstract
-        signature `sig` of the primal arguments (every argument a number when None)."""
-        return getattr(self.module(sig), f"{self.fun.__name__}_tangent")
-
-    def __call__(self, *args):
-        n = len(self._params)
-        primals, tangents = args[:n], args[n:]
-        vals = list(self.bind(primals, {}))
-        tans = [np.asarray(t, dtype=np.float64) if isinstance(vals[i], np.ndarray) else float(t)
-                for i, t in zip(self.argnums, tangents)]
-        sig = self.signature(vals)
-        self._last_sig = sig
-        kernel = getattr(self.module(sig), self.entry_name)
-        try:
-            return kernel(*vals, *tans, *self.hidden_values(sig))
-        except Exception as exc:
-            if _is_numba_error(exc):
-                raise self._compilation_error(exc, sig) from None
-            raise
+from .api import GradFunction, grad
+from .codegen.derivative import normalize_argnums
+from .forward_mode import _jvp_function
+from .errors import ArgnumsError
 
 
 class ForwardGradFunction(GradFunction):
@@ -86,17 +50,6 @@ class ForwardGradFunction(GradFunction):
         value, grads = self.vjp_kernel(*self.bind(args, kwargs), 1.0)
         out = grads[0] if self.single else grads
         return out if self.kind == "grad" else (value, out)
-
-
-_JVPS: dict = {}
-
-
-def _jvp_function(fun, argnums) -> JvpFunction:
-    key = (fun, tuple(argnums))
-    jf = _JVPS.get(key)
-    if jf is None:
-        jf = _JVPS[key] = JvpFunction(fun, tuple(argnums))
-    return jf
 
 
 def jvp(fun: Callable, primals: Sequence, tangents: Sequence) -> tuple:
@@ -128,38 +81,6 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence) -> tuple:
     return jf(*primals, *[tangents[i] for i in argnums])
 
 
-def partial_function(g: GradFunction, sig=None):
-    """A plain Python function with g.fun's parameters returning d g.fun / d x_i (forward mode),
-    for grad(grad(f)), generated for abstract signature `sig`. Only for a single scalar argument."""
-    if g.kind != "grad" or not g.single:
-        raise SrcgradError("grad(grad(f)) needs the inner grad to have one (int) argnums and kind 'grad'; "
-                           "use srcgrad.hessian for several arguments")
-    jf = _jvp_function(g.fun, g.argnums)
-    params = jf._params
-    i = g.argnums[0]
-    name = f"{g.fun.__name__}_d{params[i]}"
-    src = (f"def {name}({', '.join(params)}):\n"
-           f"    return _tangent({', '.join(params)}, 1.0)\n")
-    from .codegen import compile as cache
-    tangent_mod = jf.module(sig)       # importable under its name from here on
-    if getattr(tangent_mod, "HIDDEN", ()):
-        raise SrcgradError(f"grad(grad({g.fun.__qualname__})): the function reads arrays from its globals "
-                           f"({', '.join(n for _, n in tangent_mod.HIDDEN)}); pass them as arguments, or use "
-                           "srcgrad.hvp / srcgrad.hessian")
-    stem = f"{name}_{tangent_mod.__name__.rsplit('_', 1)[1]}"
-    text = cache.read_valid(stem)
-    if text is None:
-        mod_text = (f'"""srcgrad: d{g.fun.__name__}/d{params[i]} via forward mode (for second derivatives)."""\n'
-                    f"from srcgrad_generated.{tangent_mod.__name__.rsplit('.', 1)[1]} import "
-                    f"{g.fun.__name__}_tangent as _tangent\n\n\n{src}")
-        path = cache.write(stem, mod_text)
-        text = mod_text
-    else:
-        path = cache.path_for(stem)
-    mod = cache.import_module(stem, path, text)
-    return getattr(mod, name)
-
-
 def hessian(fun: Callable, argnums: int | tuple = 0) -> Callable:
     """Like jax.hessian: the matrix of second derivatives. For an int argnums naming a scalar,
     a float; naming an array of shape s, an array of shape s + s; for a tuple of scalar
@@ -170,7 +91,7 @@ def hessian(fun: Callable, argnums: int | tuple = 0) -> Callable:
         >>> srcgrad.hessian(f, argnums=(0, 1))(3.0, 2.0)
         ((4.0, 6.0), (6.0, 0.0))
     """
-    nums, single, _ = _normalize_argnums(fun, argnums)
+    nums, single, _ = normalize_argnums(fun, argnums)
 
     def h(*args):
         if single:
@@ -245,7 +166,7 @@ def hvp(fun: Callable, argnums: int = 0) -> Callable:
         >>> srcgrad.hvp(f)(np.array([1.0, 2.0]), np.array([1.0, 1.0]))    # 6 x * v
         array([ 6., 12.])
     """
-    nums, single, _ = _normalize_argnums(fun, argnums)
+    nums, single, _ = normalize_argnums(fun, argnums)
     if not single:
         raise ArgnumsError("hvp takes one int argnums")
     key = (fun, nums[0])
@@ -290,7 +211,7 @@ def jacobian(fun: Callable, argnums: int | tuple = 0) -> Callable:
         >>> srcgrad.jacobian(f)(np.array([0.0, 1.0])).shape
         (2, 2)
     """
-    nums, single, _ = _normalize_argnums(fun, argnums)
+    nums, single, _ = normalize_argnums(fun, argnums)
 
     def jac(*args):
         floats = all(isinstance(args[i], (float, np.floating)) or

@@ -46,10 +46,10 @@ KINDS = ("grad", "value_and_grad")
 def is_nested(obj) -> bool:
     """Is `obj` a derivative srcgrad can inline where it is called inside differentiated code?"""
     from .api import GradFunction, VjpFunction
-    from .higher import HvpFunction, JvpFunction
+    from .higher import HvpFunction
     if obj is jvp_function():
         return True
-    return isinstance(obj, GradFunction) and not isinstance(obj, (JvpFunction, HvpFunction, VjpFunction)) \
+    return isinstance(obj, GradFunction) and not isinstance(obj, (HvpFunction, VjpFunction)) \
         and obj.kind in KINDS
 
 
@@ -136,7 +136,7 @@ def _types(sig):
 
 
 def _tangent_function(fun, argnums, sig):
-    from .higher import _jvp_function
+    from .forward_mode import _jvp_function
     jf = _jvp_function(fun, tuple(argnums))
     mod = jf.module(tuple(sig))
     if getattr(mod, "HIDDEN", ()):

@@ -420,7 +420,7 @@ class Vectorized:
             fp, _ = resolve.dependency_fingerprint(py, parse_function)
         except Exception:          # source unavailable: key on the code object instead
             fp = hashlib.sha256(py.__code__.co_code + repr(py.__code__.co_consts).encode()).hexdigest()
-        from .api import _compiler_fingerprint   # a changed srcgrad never reuses an old driver
+        from .codegen.derivative import compiler_fingerprint as _compiler_fingerprint   # a changed srcgrad never reuses an old driver
         h = hashlib.sha256(f"{_compiler_fingerprint()}|{numba.__version__}|{fp}".encode()).hexdigest()
         stem = f"{_identifier(py.__name__)}_primal_{h[:24]}"
         kernel = self.fn if hasattr(self.fn, "py_func") else _jit_primal(py, {})

@@ -230,8 +230,8 @@ def _check_public(name, params):
 
 
 _NOTICE_SCRIPT = """
-import numpy as np, srcgrad, srcgrad.api
-srcgrad.api.NOTICE_AFTER = 0.0           # say it at once (a real first call waits one second)
+import numpy as np, srcgrad, srcgrad.codegen.derivative
+srcgrad.codegen.derivative.NOTICE_AFTER = 0.0           # say it at once (a real first call waits one second)
 def f(x):
     return np.sum(np.sin(x) * x)
 print(srcgrad.grad(f)(np.ones(3))[0])

@@ -106,7 +106,7 @@ def test_jacobian_of_a_vector_function_forward_and_of_a_scalar_function_reverse(
 
 
 def test_tangent_code_is_readable_and_saves_nothing():
-    from srcgrad.higher import _jvp_function
+    from srcgrad.forward_mode import _jvp_function
     src = _jvp_function(corpus.logistic_euler, (1,)).source
     assert "def logistic_euler_jvp(a, b, c, b_dot):" in src
     assert "_fs" not in src
