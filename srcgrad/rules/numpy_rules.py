@@ -17,49 +17,9 @@ POS = (0.2, 4.0)
 UNIT = (-0.9, 0.9)
 
 
-@partials(np.exp)
-def exp(x, out):
-    return out
-
-
-@partials(np.expm1)
-def expm1(x, out):
-    return out + 1.0
-
-
-@partials(np.log, domain=(POS,))
-def log(x):
-    return 1.0 / x
-
-
-@partials(np.log1p, domain=((-0.8, 3.0),))
-def log1p(x):
-    return 1.0 / (1.0 + x)
-
-
-@partials(np.log2, domain=(POS,))
-def log2(x):
-    return 1.0 / (x * np.log(2.0))
-
-
-@partials(np.log10, domain=(POS,))
-def log10(x):
-    return 1.0 / (x * np.log(10.0))
-
-
-@partials(np.sqrt, domain=(POS,))
-def sqrt(x, out):
-    return 0.5 / out
-
-
 @partials(np.square)
 def square(x):
     return 2.0 * x
-
-
-@partials(np.power, domain=((0.2, 3.0), (-2.0, 2.0)), nonfinite=True)
-def power(x, y, out):
-    return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
 
 
 @partials(np.exp2)
@@ -92,11 +52,6 @@ def positive(x):
     return 1.0
 
 
-@partials(np.float_power, domain=((0.2, 3.0), (-2.0, 2.0)), nonfinite=True)
-def float_power(x, y, out):
-    return _rt.pow_dx(x, y), _rt.pow_dy(x, out)
-
-
 @partials(np.logaddexp2)
 def logaddexp2(x, y, out):
     return np.exp2(x - out), np.exp2(y - out)
@@ -105,81 +60,6 @@ def logaddexp2(x, y, out):
 @partials(np.fmod, domain=((0.1, 5.0), (0.7, 2.0)))
 def fmod(x, y):
     return 1.0, -np.trunc(x / y)            # x - trunc(x / y) * y off its jumps
-
-
-@partials(np.copysign, domain=((0.1, 2.0), (-2.0, 2.0)))
-def copysign(x, y):
-    return np.copysign(1.0, x) * np.copysign(1.0, y), None
-
-
-@partials(np.sin)
-def sin(x):
-    return np.cos(x)
-
-
-@partials(np.cos)
-def cos(x):
-    return -np.sin(x)
-
-
-@partials(np.tan, domain=((-1.2, 1.2),), nonfinite=True)
-def tan(x, out):
-    return 1.0 + out * out
-
-
-@partials(np.arcsin, domain=(UNIT,))
-def arcsin(x):
-    return 1.0 / np.sqrt(1.0 - x * x)
-
-
-@partials(np.arccos, domain=(UNIT,))
-def arccos(x):
-    return -1.0 / np.sqrt(1.0 - x * x)
-
-
-@partials(np.arctan)
-def arctan(x):
-    return 1.0 / (1.0 + x * x)
-
-
-@partials(np.arctan2, domain=((-2.0, 2.0), (0.3, 2.0)))
-def arctan2(y, x):
-    return x / (x * x + y * y), -y / (x * x + y * y)
-
-
-@partials(np.sinh)
-def sinh(x):
-    return np.cosh(x)
-
-
-@partials(np.cosh)
-def cosh(x):
-    return np.sinh(x)
-
-
-@partials(np.tanh)
-def tanh(x, out):
-    return 1.0 - out * out
-
-
-@partials(np.arcsinh)
-def arcsinh(x):
-    return 1.0 / np.sqrt(x * x + 1.0)
-
-
-@partials(np.arccosh, domain=((1.2, 4.0),))
-def arccosh(x):
-    return 1.0 / np.sqrt(x * x - 1.0)
-
-
-@partials(np.arctanh, domain=(UNIT,))
-def arctanh(x):
-    return 1.0 / (1.0 - x * x)
-
-
-@partials(np.hypot, domain=((0.3, 2.0), (0.3, 2.0)))
-def hypot(x, y, out):
-    return _rt.div0(x, out), _rt.div0(y, out)      # 0 at the origin: the norm's subgradient
 
 
 @partials(np.abs, np.absolute, np.fabs, call="np.abs", domain=((0.1, 2.0),))

@@ -29,10 +29,13 @@ the rule's parameters.
 from __future__ import annotations
 
 import ast
+import builtins
+import copy
 import inspect
+import math
 import re
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import SrcgradError
 from . import shapes
@@ -55,7 +58,6 @@ class Rule:
     fn: object = None                 # the rule function itself, for tests
     result: str = "float"             # "float" | "int" | "bool" | "array" | "same": static kind hint
     array_only: bool = False          # the primitive reveals that its argument is an array
-    notes: str = ""
     source: str = ""                  # the rule function's source, part of the cache key
     typer: object = None              # (argument types, constants) -> result type (rules/shapes.py)
     view: bool = False                # the result shares memory with the first argument (x.T)
@@ -190,9 +192,12 @@ def _np_ufunc_type():
     return np.ufunc
 
 
-def partials(*keys, arity: int | None = None, domain=None, call: str | None = None,
-             notes: str = "", array_only: bool = False, dtype: str | None = "f", nonfinite: bool = False):
+def partials(*keys, arity: int | None = None, domain=None, call: str | dict | None = None,
+             array_only: bool = False, dtype: str | None = "f", nonfinite: bool = False):
     """Declare elementwise partial derivatives for one or more primal callables (or operator names).
+    Twins are one stanza (`@partials(math.sin, np.sin)`), the partials written with NumPy calls:
+    for a key from `math` or the builtins, `np.f` in them becomes `math.f` where `math` has `f`.
+    `call`: how the forward sweep calls the primal (a dict: per key; default: the key's name).
     `dtype`: the result's kind ("f", or None for NumPy's promotion of the arguments' kinds).
     `nonfinite=True`: a partial can be infinite or NaN where the primal is finite (tan near
     pi/2, 1/x**2 at 0 through `out`, helper calls); partials with a division or a power, or
@@ -214,9 +219,10 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | None = No
         if dom and not isinstance(dom[0], tuple):
             dom = (dom,) * len(params)
         for key in keys:
-            _register(Rule(name=call or _call_name(key), key=key, arity=arity or len(params),
-                           kind="partials", call=call or _call_name(key), params=params, exprs=exprs,
-                           uses_out="out" in names, domain=dom, fn=fn, notes=notes,
+            name = (call.get(key) if isinstance(call, dict) else call) or _call_name(key)
+            _register(Rule(name=name, key=key, arity=arity or len(params), kind="partials", call=name,
+                           params=params, exprs=_in_math(exprs) if _is_math_key(key) else exprs,
+                           uses_out="out" in names, domain=dom, fn=fn,
                            array_only=array_only, source=_source(fn), typer=shapes.elementwise(dtype),
                            nonfinite=tuple(nonfinite or _may_be_nonfinite(e) for e in exprs)))
         return fn
@@ -224,8 +230,26 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | None = No
     return deco
 
 
+def _is_math_key(key) -> bool:
+    return getattr(key, "__module__", None) == "math" or key is getattr(builtins, getattr(key, "__name__", ""), None)
+
+
+class _NumpyToMath(ast.NodeTransformer):
+    """`np.f(...)` -> `math.f(...)` where `math` has `f` (a twin's partials, for its math key)."""
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        if isinstance(node.value, ast.Name) and node.value.id == "np" and hasattr(math, node.attr):
+            return ast.copy_location(ast.Attribute(ast.Name("math", ast.Load()), node.attr, node.ctx), node)
+        return node
+
+
+def _in_math(exprs) -> tuple:
+    return tuple(None if e is None else _NumpyToMath().visit(copy.deepcopy(e)) for e in exprs)
+
+
 def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain=None,
-        array_only: bool = True, notes: str = "", typer=None, view: bool = False, linear: bool = False,
+        array_only: bool = True, typer=None, view: bool = False, linear: bool = False,
         tangent=None):
     """Declare a vector-Jacobian product: the function takes (g, *args, out) and returns one
     contribution per argument (None where the argument is not differentiable).  `tangent`, a
@@ -246,7 +270,7 @@ def vjp(*keys, arity: int, call: str | None = None, result: str = "same", domain
             _register(Rule(name=call or _call_name(key), key=key, arity=arity, kind="vjp",
                            call=call or _call_name(key), params=params[:arity], exprs=exprs[:arity],
                            uses_out="out" in names, domain=dom, fn=fn,
-                           result=result, array_only=array_only, notes=notes,
+                           result=result, array_only=array_only,
                            source=_source(fn) + "".join(_source(t) for t in _as_tuple(tangent)),
                            typer=typer or _default_typer(result), view=view, linear=linear,
                            tangents=_tangent_exprs(tangent, params[:arity])))
