@@ -1533,7 +1533,7 @@ def _module_alias(mod, node, lowerer):
 
 def _canonical(obj, node, lowerer):
     """The name generated code uses for a callable or dtype read inside an inactive expression."""
-    rule = next((r for (k, _), r in registry.RULES.items() if k is obj), None) if obj is not None else None
+    rule = registry.lookup_any(obj) if obj is not None else None
     if rule is not None and re.fullmatch(r"[A-Za-z_][\w.]*", rule.call or ""):
         return rule.call
     if obj in (builtins.len, builtins.int, builtins.float, builtins.abs, builtins.min, builtins.max,

@@ -83,6 +83,7 @@ class Rule:
 
 
 RULES: dict[tuple[object, int], Rule] = {}
+_BY_KEY: dict = {}          # primal object -> {arity: Rule}: the same rules, found by object
 _OPERATORS: dict[str, Rule] = {}
 
 # Names that generated code must import because a rule refers to an object outside math/np/_rt
@@ -169,6 +170,7 @@ def _register(rule: Rule):
     if isinstance(rule.key, str):
         _OPERATORS[rule.key] = rule
     RULES[(rule.key, rule.arity)] = rule
+    _BY_KEY.setdefault(rule.key, {})[rule.arity] = rule
     return rule
 
 
@@ -328,35 +330,30 @@ def _source(fn) -> str:
         return repr(fn)
 
 
+def rules_for(obj) -> dict:
+    """The rules declared for `obj`, by number of arguments (empty if none or unhashable)."""
+    try:
+        return _BY_KEY.get(obj, {})
+    except TypeError:  # unhashable object
+        return {}
+
+
 def fingerprint(obj) -> str:
     """The sources of every rule declared for `obj` (empty if none): part of the cache key."""
-    try:
-        return "".join(r.source + r.kind for (k, _), r in sorted(
-            ((k, r) for k, r in RULES.items() if k[0] is obj), key=lambda kr: kr[0][1]))
-    except TypeError:
-        return ""
+    return "".join(r.source + r.kind for _, r in sorted(rules_for(obj).items()))
 
 
 def lookup(fn, arity: int) -> Rule | None:
-    try:
-        return RULES.get((fn, arity))
-    except TypeError:  # unhashable object
-        return None
+    return rules_for(fn).get(arity)
 
 
 def has_any_rule(fn) -> bool:
-    try:
-        return any(k[0] is fn for k in RULES)
-    except TypeError:
-        return False
+    return bool(rules_for(fn))
 
 
 def lookup_any(fn) -> Rule | None:
-    """A rule declared for `fn` with any number of arguments (the first found), or None."""
-    try:
-        return next((r for (k, _), r in RULES.items() if k is fn), None)
-    except TypeError:
-        return None
+    """A rule declared for `fn` with any number of arguments (the first declared), or None."""
+    return next(iter(rules_for(fn).values()), None)
 
 
 # Composites: NumPy/math functions written as plain Python over primitives, inlined where they
