@@ -59,7 +59,8 @@ class GradFunction(Derivative):
         call = list(vals) + list(self.hidden_values(sig)) + [1.0]
         if mod.USES_STACKS:
             from . import runtime
-            call += [runtime.new_float_stack(runtime.STACK_START), runtime.new_int_stack(runtime.STACK_START)]
+            from .codegen.target import TARGET
+            call += [runtime.new_float_stack(TARGET.stack_start), runtime.new_int_stack(TARGET.stack_start)]
         self.run(getattr(mod, self.vjp_name), call + [stats], sig)
         return TapeSize(int(stats[0]), dict(zip(layout, (int(b) for b in stats[1:]))))
 

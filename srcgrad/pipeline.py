@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from . import __version__, ir
 from .codegen import emit
+from .codegen.target import TARGET
 from .errors import InternalError, NonScalarOutputError, SrcgradError
 from .frontend.fence import fence
 from .frontend.source import parse_function
@@ -145,10 +146,13 @@ def stage_names(mode: str = "reverse") -> tuple:
     return tuple(s.name for s in (_REVERSE if mode == "reverse" else _FORWARD))
 
 
-def _header(func, parsed, argnums, uses_stacks, fn) -> dict:
+def _header(func, parsed, argnums, uses_stacks, fn, stack_pointers=()) -> dict:
     hidden = tuple(p.hidden for p in fn.params if p.hidden)
+    # srcgrad's integer counters (emit.HEADER's COUNTERS): the loops' trip counts, the stack pointers
+    counters = tuple(stack_pointers) + tuple(s.trips for s in ir.walk_stmts(fn.body)
+                                             if isinstance(s, (ir.For, ir.While)))
     return dict(qualname=func.__qualname__, where=f"{os.path.basename(parsed.file)}:{parsed.first_line}",
-                argnums=argnums, version=__version__, uses_stacks=uses_stacks, hidden=hidden)
+                argnums=argnums, version=__version__, uses_stacks=uses_stacks, hidden=hidden, counters=counters)
 
 
 def _forward(w):
@@ -235,7 +239,9 @@ def _emit_reverse(w):
         extra += ("# what the vjp's `_tape_stats` holds after a call: the tape's peak size in bytes,\n"
                   "# then its parts at that peak (GradFunction.tape_size)\n"
                   f"TAPE = {tuple(layout)!r}\n")
-    w.text = emit.module_source(_header(w.func, parsed, w.argnums, rev.uses_stacks, fn), w.funcs + wraps, extra=extra)
+    pointers = (rev.fp, rev.ip) if rev.uses_stacks else ()
+    w.text = emit.module_source(_header(w.func, parsed, w.argnums, rev.uses_stacks, fn, pointers), w.funcs + wraps,
+                                extra=extra)
 
 
 _REVERSE = _FRONT + (
@@ -274,4 +280,4 @@ def _names_after(fn) -> NameGen:
             used.add(s.trips)
         if isinstance(s, ir.Assign) and isinstance(s.value, ir.Raw):
             used |= set(s.value.reads)
-    return NameGen(used | {"math", "np", "_rt", "_jit"})
+    return NameGen(used | {"math", "np", "_rt", "_List", TARGET.decorator})

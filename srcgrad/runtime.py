@@ -781,8 +781,6 @@ def grow(stack, need):
     return out
 
 
-# the first size of the number stacks a derivative saves on (they double when full)
-STACK_START = 64
 
 
 @register_jitable
@@ -829,11 +827,13 @@ def external(module: str, qualname: str):
 
 
 def jit(fn):
-    """How generated functions are compiled: nopython, NumPy's error model (1/0 is inf, not an
-    exception), and Numba's on-disk cache when the function lives in a real file."""
+    """How generated functions are compiled (the decorator of codegen/target.py's NUMBA_CPU):
+    nopython with the target's options, and Numba's on-disk cache when the function lives in a
+    real file."""
     import os
 
     import numba
 
+    from .codegen.target import NUMBA_CPU
     real_file = os.path.isfile(fn.__code__.co_filename)
-    return numba.njit(cache=real_file, error_model="numpy")(fn)
+    return numba.njit(cache=real_file, **NUMBA_CPU.jit_options)(fn)

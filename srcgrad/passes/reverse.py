@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 
 from .. import ir
+from ..codegen.target import TARGET
 from ..codegen.astb import (LineComments, N, S, add, assign, aug, call, carried, comment, index_ast,
                             is_comment, mul, op_ast, primal_expr, range_call, reversed_range, scale, where)
 from ..rules.registry import substitute
@@ -654,8 +655,7 @@ class Reverse:
         if measured:
             args.append(ast.arg(TAPE_STATS))
             defaults.append(ast.Constant(None))
-        return ast.FunctionDef(name=name, args=ast.arguments([], args, None, [], [], None, defaults),
-                               body=body, decorator_list=[N("_jit")], returns=None, type_params=[])
+        return TARGET.function(name, ast.arguments([], args, None, [], [], None, defaults), body)
 
 
 class _DropEmptyIfs(ast.NodeTransformer):
