@@ -5,7 +5,7 @@ per statement) and SSA naming (each variable assigned by exactly one statement, 
 *phi* variables that merge values at the end of `if` arms and around loops, which are assigned
 by `Assign(..., phi=...)` copies).
 
-Statements: `Assign` (target = Operand | Prim | Load | Raw), `Store` (array element write),
+Statements: `Assign` (target = operand | Prim | Load | Raw), `Store` (array element write),
 `If`, `For` (over range), `While`.  Operands are `Var` or `Const`.  `Raw` is an inactive
 Python expression kept as written (conditions, shape queries, constructors): it never carries
 a derivative.
@@ -35,9 +35,6 @@ class Const:
 class Tup:
     """A tuple of operands (a shape like (n, 3)): only where a primitive takes a static tuple."""
     items: tuple
-
-
-Operand = Var | Const
 
 
 @dataclass

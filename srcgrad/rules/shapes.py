@@ -7,7 +7,7 @@ Rules name their typer in their stanza; element-wise rules get `elementwise` by 
 """
 from __future__ import annotations
 
-from ..abstract import FLOAT, INT, TupleTy, Ty, broadcast, promote
+from ..abstract import FLOAT, TupleTy, Ty, broadcast, promote
 
 
 class Refusal(Exception):
@@ -52,10 +52,6 @@ def scalar_float(tys, consts):
 def flat(tys, consts):
     """np.cumsum(x): 1-D whatever x's dimensions."""
     return Ty(1, tys[0].dtype if tys[0].dtype == "f" else "i")
-
-
-def scalar_int(tys, consts):
-    return INT
 
 
 def reduce_axis(tys, consts):
