@@ -1,4 +1,4 @@
-"""SIMD math in srcgrad.vectorize (srcgrad/simd.py, srcgrad/lanes.py): libmvec's functions against
+"""SIMD math in srcgrad.vectorize (srcgrad/vectorize/simd.py, lanes.py): libmvec's functions against
 libm, and interleaved-lane kernels against per-element calls of the scalar derivative and
 central differences, including every tail length of a block."""
 import math
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import srcgrad
-from srcgrad import simd
+from srcgrad.vectorize import simd
 from benchmarks.kernels import black_scholes, huber, seed, sigmoid_neuron
 from tests.extend_model import lgamma                 # a user's Numba function with a custom rule
 
@@ -233,7 +233,7 @@ def test_float32_calls_stay_float32_without_lanes():
 
 
 def test_environment_switch_turns_it_off():
-    code = "from srcgrad import simd; print(simd.available(), len(simd.FUNCTIONS))"
+    code = "from srcgrad.vectorize import simd; print(simd.available(), len(simd.FUNCTIONS))"
     env = dict(os.environ, SRCGRAD_SIMD_MATH="0")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "0"]
@@ -244,7 +244,7 @@ def test_avx2_width_in_a_fresh_process(tmp_path):
     """On an AVX-512 machine the tests above run 8 lanes; the 4-lane AVX2 variant here."""
     code = """
 import numpy as np, srcgrad
-from srcgrad import simd
+from srcgrad.vectorize import simd
 from benchmarks.kernels import black_scholes
 assert simd.WIDTH == 4, simd.WIDTH
 g = srcgrad.grad(black_scholes, argnums=(0, 2, 3, 4))
@@ -393,7 +393,7 @@ def test_float32_tail_lengths(n):
 @needs_simd
 @pytest.mark.skipif(not simd.FUNCTIONS32, reason="no float32 libmvec functions")
 def test_float32_lanes_that_do_not_type_fall_back_to_the_float32_element_loop(monkeypatch):
-    from srcgrad import lanes
+    from srcgrad.vectorize import lanes
     real = lanes.block_kernel_source
 
     def broken(*args, f32=False, **kw):     # float32 lanes whose vector exp gets a complex lane

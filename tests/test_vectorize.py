@@ -223,7 +223,7 @@ def test_float32_arithmetic_is_float32():
 def test_float32_falls_back_when_the_float32_variant_does_not_type(monkeypatch):
     import ast
     import importlib
-    vmod = importlib.import_module("srcgrad.vectorize")
+    vmod = importlib.import_module("srcgrad.vectorize.float32")
     # a literal rewrite that cannot type (as an int literal next to an int variable could)
     monkeypatch.setattr(vmod, "_f32", lambda c: ast.Call(ast.Name("no_such_name", ast.Load()), [c], []))
     vd = srcgrad.vectorize(srcgrad.grad(doubled_steps, argnums=0))
@@ -293,8 +293,8 @@ def test_value_and_grad_of_a_loop_returns_the_value():
 
 
 # ---------------------------------------------------------------- lock-step loop kernels
-# srcgrad/lockstep.py hoists costly loop-invariant expressions (divisions, powers, calls reading only
-# inputs, constants and values the loop does not change) into per-block arrays.
+# srcgrad/vectorize/lockstep.py hoists costly loop-invariant expressions (divisions, powers, calls
+# reading only inputs, constants and values the loop does not change) into per-block arrays.
 
 def invariant_calls(y0, a, b):
     y = y0

@@ -5,7 +5,7 @@ transcendental calls (Black-Scholes' gradient: log, two erf, three exp) that loo
 vectorized by LLVM, because the calls are to scalar libm.  This module rewrites the derivative
 so that every statement is written once per lane for `WIDTH` elements side by side (`d1_0`,
 `d1_1`, ...), and every call of a function that glibc's libmvec has becomes one vector call
-(`srcgrad/simd.py`; WIDTH is 8 with AVX-512, 4 with AVX2):
+(`simd.py`; WIDTH is 8 with AVX-512, 4 with AVX2):
 
     _m_0 = -_t_14_0 * _t_14_0          # the call's argument, per lane
     ...
@@ -33,7 +33,7 @@ from __future__ import annotations
 import ast
 
 from . import simd
-from .lockstep import kernel_parts
+from .kernel import kernel_parts
 
 WIDTH = simd.WIDTH
 # names a kernel may read besides its own parameters and variables: modules and builtins
@@ -101,7 +101,7 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
 
 def step_in_lanes(body, per_element: set, shared: set) -> list | None:
     """The straight-line statements `body` written for WIDTH elements side by side, libmvec calls
-    as vector calls (srcgrad/lockstep.py uses it for the step of a lock-step loop): lines in
+    as vector calls (lockstep.py uses it for the step of a lock-step loop): lines in
     which every name of `per_element` has the lane suffix (`y_0`..), names of `shared` (the step
     index, constants) none.  None if the body reads any other name, calls nothing libmvec has,
     or uses the `_m` names the hoisted calls need."""

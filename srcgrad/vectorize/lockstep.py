@@ -27,26 +27,10 @@ import ast
 import copy
 from collections import Counter
 
+from . import lanes
+from .kernel import kernel_parts
+
 _INPUT_LOAD = "_load"
-
-
-def kernel_parts(module_source: str, function: str, kind: str):
-    """The per-element derivative `function(x0.., seed)` of a generated module, taken apart for
-    a block-kernel writer (this module, srcgrad/lanes.py): (its def, input names, seed name,
-    body without the return, the return, the output expressions in vectorize's order), or None
-    if it does not end in `return (value, (grads...))`."""
-    tree = ast.parse(module_source)
-    fdef = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function), None)
-    if fdef is None:
-        return None
-    params = [a.arg for a in fdef.args.args]
-    *body, ret = fdef.body
-    if not (isinstance(ret, ast.Return) and isinstance(ret.value, ast.Tuple) and len(ret.value.elts) == 2
-            and isinstance(ret.value.elts[1], ast.Tuple)):
-        return None
-    value, grads = ret.value.elts[0], ret.value.elts[1].elts
-    outs = ([value] if kind == "value_and_grad" else []) + list(grads)
-    return fdef, params[:-1], params[-1], body, ret, outs
 
 
 def block_kernel_source(module_source: str, function: str, kind: str, name: str = "_block",
@@ -54,7 +38,7 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     """Source of `name(x0.., z0.., seed, out0.., m)` writing m elements, or None if the kernel's
     shape does not allow lock-step (see the module docstring).  `simd_math`: a step that calls
     exp/log/... advances WIDTH elements at a time with one libmvec call per function
-    (srcgrad/lanes.py), the last m % WIDTH elements one by one."""
+    (lanes.py), the last m % WIDTH elements one by one."""
     parts = kernel_parts(module_source, function, kind)
     if parts is None:
         return None
@@ -113,7 +97,6 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     lines += [f"    for {ast.unparse(loop.target)} in {ast.unparse(it)}:"]
     lanes_step = None
     if simd_math:
-        from . import lanes
         lanes_step = lanes.step_in_lanes(loop.body, set(inputs) | set(state) | assigned_body,
                                          {index} | set(consts))
     if lanes_step is not None:

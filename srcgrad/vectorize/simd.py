@@ -14,7 +14,7 @@ This module loads libmvec into the process (so Numba's JIT and its on-disk cache
 the symbols), finds which functions it has for the widest vector the CPU has (WIDTH lanes: 8 with AVX-512,
 4 with AVX2), and defines for each a Numba intrinsic `<name><WIDTH>(a, b, c, d, ...)` that packs
 WIDTH float64 scalars into one `<WIDTH x double>`, makes one vector call and returns the WIDTH
-results as a tuple (`exp8`, `erf4`, ...).  `srcgrad/lanes.py` writes kernels that call them.
+results as a tuple (`exp8`, `erf4`, ...).  `lanes.py` writes kernels that call them.
 
 Accuracy: glibc documents at most 4 ulp for its vector variants (measured here: <= 2 ulp
 for exp, log, erf on the benchmark's inputs), against libm's 1 ulp, so results differ from
