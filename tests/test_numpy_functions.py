@@ -258,3 +258,23 @@ def test_cumsum_along_an_axis_and_the_roundings_match_central_differences():
     t = np.random.default_rng(2).normal(size=x.shape)
     _, tan = srcgrad.jvp(running_sums_and_rounding, (x,), (t,))
     assert tan == pytest.approx(np.sum(g * t), rel=1e-9)
+
+
+def nan_reductions(x, w):
+    return np.sum(w * np.nansum(x, axis=1) ** 2) + np.sum(np.nanmean(x, axis=0, keepdims=True))
+
+
+def test_nansum_and_nanmean_along_an_axis_skip_the_nans():
+    """d/dx of sum_i w_i (nansum_j x_ij)^2 is 2 w_i s_i where x_ij is a number, 0 at a NaN; d/dx
+    of nanmean over axis 0 is 1 / (the column's count of numbers): by hand.  (A NaN inside an
+    expression, nansum(x * x), has a NaN derivative, 0 * NaN, as in JAX, whose nansum is the
+    same where(isnan(x), 0, x).)"""
+    x = np.array([[1.0, np.nan, 2.0], [np.nan, np.nan, -1.0], [0.5, 3.0, 4.0]])
+    w = np.array([0.5, -2.0, 1.5])
+    value, (gx, gw) = srcgrad.value_and_grad(nan_reductions, argnums=(0, 1))(x, w)
+    assert value == pytest.approx(nan_reductions(x, w), rel=1e-14)
+    counts = np.sum(~np.isnan(x), axis=0)
+    s = np.array([3.0, -1.0, 7.5])                      # the rows' sums of numbers
+    expected = np.where(np.isnan(x), 0.0, 2.0 * w[:, None] * s[:, None] + 1.0 / counts[None, :])
+    np.testing.assert_allclose(gx, expected, rtol=1e-14)
+    np.testing.assert_allclose(gw, s ** 2, rtol=1e-14)

@@ -55,6 +55,20 @@ def sum_(a, axis=None, keepdims=False):
     return s
 
 
+@composite(np.nansum)
+def nansum(a, axis=None, keepdims=False):
+    """np.sum counting NaNs as 0: a NaN element gets no adjoint (NumPy's value, and its
+    derivative where it has one)."""
+    return np.sum(np.where(np.isnan(a), 0.0, a), axis=axis, keepdims=keepdims)
+
+
+@composite(np.nanmean)
+def nanmean(a, axis=None, keepdims=False):
+    """The mean of the elements that are not NaN (NaN where all are, as NumPy's, which warns)."""
+    counted = np.sum(np.where(np.isnan(a), 0.0, 1.0), axis=axis, keepdims=keepdims)
+    return np.sum(np.where(np.isnan(a), 0.0, a), axis=axis, keepdims=keepdims) / counted
+
+
 def _rows_along(a, axis):
     """A matrix whose rows are the lines of the 2-D array `a` along `axis` (its columns for
     axis 0): a reduction along an axis is the whole-array reduction of each row."""

@@ -42,7 +42,7 @@ refuse(np.sort, np.sort_complex, np.partition, np.median, np.percentile, np.quan
        why="order statistics are not differentiated yet",
        instead="np.max/np.min are; or sort outside and pass the permutation in: x[idx] with a 1-D integer "
                "array is differentiated")
-refuse(np.nansum, np.nanmean, np.nanmax, np.nanmin, np.nanprod, np.nanstd, np.nanvar, np.nancumsum,
+refuse(np.nanmax, np.nanmin, np.nanprod, np.nanstd, np.nanvar, np.nancumsum,
        np.nancumprod, np.nan_to_num,
        why="NaN-ignoring functions are not differentiated yet",
        instead="replace the NaNs with np.where(np.isnan(x), 0.0, x) and use the plain reduction")
