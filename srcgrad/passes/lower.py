@@ -967,15 +967,12 @@ class Lowerer:
             op = self.expr(args[0])
             return self.prim(registry.lookup(np.abs if self.type_of(op).is_array else obj, 1), (op,), e, target)
         rule = registry.lookup(obj, len(args)) if not keywords else None
-        if rule is not None and getattr(rule, "variadic_fold", False) is False and obj in (builtins.min, builtins.max) \
-                and len(args) > 2:
-            rule = None
-        if obj in (builtins.min, builtins.max) and len(args) >= 2 and not keywords:
+        pair = registry.lookup(obj, 2) if rule is None and len(args) > 2 and not keywords else None
+        if pair is not None and pair.variadic:      # max(a, b, c) is max(max(a, b), c)
             ops = [self.expr(a) for a in args]
-            rule = registry.lookup(obj, 2)
             acc = ops[0]
             for i, o in enumerate(ops[1:]):
-                acc = self.prim(rule, (acc, o), e, target if i == len(ops) - 2 else None)
+                acc = self.prim(pair, (acc, o), e, target if i == len(ops) - 2 else None)
             return acc
         if rule is not None and rule.kind != "nondiff":
             return self.prim(rule, tuple(self.expr(a) for a in args), e, target)

@@ -65,6 +65,8 @@ class Rule:
                                       # mode's tangent is the primitive applied to the tangent
     depends: tuple = ()               # nondiff rules whose output depends on the arguments' values:
                                       # (why, instead) for the refusal (see `nondiff`)
+    variadic: bool = False            # a binary rule that more arguments fold over from the left:
+                                      # max(a, b, c) is max(max(a, b), c)
     nonfinite: tuple[bool, ...] = ()  # partials rules: per argument, whether the partial can be
                                       # inf/NaN where the primal is finite (see `partials`)
     tangents: tuple[ast.expr | None, ...] = ()   # vjp rules: forward mode's tangent of the result
@@ -195,11 +197,12 @@ def _np_ufunc_type():
 
 
 def partials(*keys, arity: int | None = None, domain=None, call: str | dict | None = None,
-             array_only: bool = False, dtype: str | None = "f", nonfinite: bool = False):
+             array_only: bool = False, dtype: str | None = "f", nonfinite: bool = False, variadic: bool = False):
     """Declare elementwise partial derivatives for one or more primal callables (or operator names).
     Twins are one stanza (`@partials(math.sin, np.sin)`), the partials written with NumPy calls:
     for a key from `math` or the builtins, `np.f` in them becomes `math.f` where `math` has `f`.
     `call`: how the forward sweep calls the primal (a dict: per key; default: the key's name).
+    `variadic=True` (binary rules): a call with more arguments folds from the left.
     `dtype`: the result's kind ("f", or None for NumPy's promotion of the arguments' kinds).
     `nonfinite=True`: a partial can be infinite or NaN where the primal is finite (tan near
     pi/2, 1/x**2 at 0 through `out`, helper calls); partials with a division or a power, or
@@ -226,7 +229,7 @@ def partials(*keys, arity: int | None = None, domain=None, call: str | dict | No
                            params=params, exprs=_in_math(exprs) if _is_math_key(key) else exprs,
                            uses_out="out" in names, domain=dom, fn=fn,
                            array_only=array_only, source=_source(fn), typer=shapes.elementwise(dtype),
-                           nonfinite=tuple(nonfinite or _may_be_nonfinite(e) for e in exprs)))
+                           variadic=variadic, nonfinite=tuple(nonfinite or _may_be_nonfinite(e) for e in exprs)))
         return fn
 
     return deco

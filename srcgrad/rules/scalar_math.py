@@ -35,12 +35,12 @@ def fabs(x):
     return _rt.sign(x)
 
 
-@partials(builtins.max, call="max")        # ties: the first argument
+@partials(builtins.max, call="max", variadic=True)        # ties: the first argument
 def max_(x, y):
     return _rt.indicator(x >= y), _rt.indicator(x < y)
 
 
-@partials(builtins.min, call="min")        # ties: the first argument
+@partials(builtins.min, call="min", variadic=True)        # ties: the first argument
 def min_(x, y):
     return _rt.indicator(x <= y), _rt.indicator(x > y)
 
