@@ -55,7 +55,7 @@ SLOW_TESTS = {
     "tests/benchmarks/test_harness.py::test_lockstep_matches_per_element": 13,
     # Dask with NumPy broadcasting and float32 (27 s): Dask keeps three tests, float32 and
     # broadcasting theirs in test_vectorize.py
-    "tests/test_vectorize_dask.py::test_dask_mixed_with_numpy_broadcasting_and_float32": 27,
+    "tests/vectorize/test_daskarrays.py::test_dask_mixed_with_numpy_broadcasting_and_float32": 27,
     # grad(grad(f)) through nested loops (14 s); loops, while, branches and early returns
     # stay in the other cases
     "tests/test_higher.py::test_grad_of_grad_through_branches_and_loops[nested_loops-args6-0]": 14,
@@ -101,14 +101,14 @@ SLOW_CASES = {
     # helpers, branches, for/while loops (lock-step and per element), break/continue/early
     # returns and integer arguments; the slow ones (elif_chain 12 s, shop 17 s, sigmoid_neuron
     # 26 s...) repeat those paths.
-    "tests/test_corpus_vectorized.py::test_vectorized_equals_per_element": {
+    "tests/vectorize/test_corpus_vectorized.py::test_vectorized_equals_per_element": {
         "seed_graph", "circuit", "unpack", "builtins_mix", "uses_helpers", "uses_constant", "huber",
         "ternary", "newton_sqrt", "logistic_euler", "while_threshold", "loop_break", "loop_continue",
         "early_return_in_loop", "nested_loops", "negative_step", "zero_trip", "loop_index_arith",
         "while_with_break"},
     # float32 through vectorize over the corpus (382 s, the largest item): one case of each
     # kind of kernel; float32 lanes, lock-step and tails are also in test_vectorize/test_lanes
-    "tests/test_corpus_vectorized.py::test_float32_stays_float32": {
+    "tests/vectorize/test_corpus_vectorized.py::test_float32_stays_float32": {
         "huber", "unpack", "while_threshold", "loop_break", "early_return_in_loop", "nested_loops",
         "negative_step", "loop_index_arith", "while_with_break"},
     # forward mode over a 2-D broadcasting function (37 s); forward mode over arrays stays in

@@ -1,4 +1,4 @@
-"""Functions whose generated source is snapshotted in tests/golden/ (see test_golden.py)."""
+"""Functions whose generated source is snapshotted in tests/golden/ (see codegen/test_golden.py)."""
 import math
 
 

@@ -1,6 +1,6 @@
 """What a new user meets in the first hour (issue 20): every message is read by a test.
 
-The command line's messages are in tests/test_cache_env.py.  `core(reason)` marks a wanted
+The command line's messages are in tests/codegen/test_cache_env.py.  `core(reason)` marks a wanted
 behaviour the compiler core does not have yet (strict xfail: it must be unmarked once it does).
 """
 import doctest

@@ -13,7 +13,7 @@ from srcgrad import __main__ as cli
 from srcgrad.codegen import cachefiles
 from srcgrad.codegen import compile as cache
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # A sitecustomize that makes SciPy unimportable, as in an environment without it.
 NO_SCIPY = """\

@@ -23,7 +23,7 @@ import srcgrad
 import srcgrad.pipeline
 from srcgrad.codegen import compile as cache
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def write_module(directory, source, name=None):

@@ -8,8 +8,8 @@ import pytest
 
 import srcgrad
 
-from . import corpus
-from .test_corpus import FLOATS
+from .. import corpus
+from ..test_corpus import FLOATS
 
 SCALAR = [f for f in corpus.FUNCTIONS
           if set(inspect.signature(f).parameters) <= FLOATS | {"n"}

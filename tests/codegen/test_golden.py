@@ -1,6 +1,6 @@
 """Golden snapshots of generated source: codegen changes show up as diffs in review.
 
-Regenerate with `SRCGRAD_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py`.
+Regenerate with `SRCGRAD_UPDATE_GOLDEN=1 python -m pytest tests/codegen/test_golden.py`.
 """
 import os
 from pathlib import Path
@@ -9,9 +9,9 @@ import pytest
 
 import srcgrad
 
-from . import golden_functions as gf
+from .. import golden_functions as gf
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent.parent / "golden"
 CASES = [(gf.linear_carry, (0, 1)), (gf.nonlinear_carry, (0, 1)), (gf.branchy, (0, 1)),
          (gf.computation_graph, (0, 1)), (gf.huber, (0, 1))]
 
