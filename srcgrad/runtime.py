@@ -822,7 +822,8 @@ def external(module: str, qualname: str):
         obj = getattr(obj, part)
     if callable(obj) and not hasattr(obj, "py_func") and not isinstance(obj, np.ufunc) \
             and not getattr(obj, "_srcgrad_kernel", False):
-        obj = numba.njit(error_model="numpy")(obj)
+        from .codegen.target import NUMBA_CPU
+        obj = numba.njit(**NUMBA_CPU.jit_options)(obj)
     return obj
 
 

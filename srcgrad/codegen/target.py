@@ -24,6 +24,13 @@ class Target:
     jit_options: dict = field(default_factory=dict)   # options of the compiler the decorator calls
     stack_start: int = 64      # the first size of the number stacks (they double when full)
 
+    def njit_source(self, flags: str = "") -> str:
+        """The decorator line of a function in a vectorize driver or lane kernel (Numba-compiled
+        there directly, cached when the module is a file: `_CACHE`); `flags`: extra options
+        written first, e.g. "parallel=True, "."""
+        options = ", ".join(f"{k}={v!r}" for k, v in self.jit_options.items())
+        return f"@numba.njit({flags}cache=_CACHE, {options})"
+
     def function(self, name: str, args: ast.arguments, body: list, compiled: bool = True) -> ast.FunctionDef:
         """A generated function; `compiled=False`: plain Python (forward mode's tangent function)."""
         return ast.FunctionDef(name=name, args=args, body=body,

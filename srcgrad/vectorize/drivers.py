@@ -74,11 +74,11 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
     params = ", ".join(xs + zs + os_ + ["block"])
     text = DRIVER_HEADER.format(what=what, version=__version__, name=name, key=key, seed=seed)
     if block_kernel is not None:     # with its own decorators, or one to add
-        deco = "" if block_kernel.startswith("@") else "@numba.njit(cache=_CACHE, error_model='numpy')\n"
+        deco = "" if block_kernel.startswith("@") else TARGET.njit_source() + "\n"
         text += "\n\n" + deco + block_kernel
     for mode, flags in (("parallel", "parallel=True, "), ("serial", "")):
         body = [
-            f"@numba.njit({flags}cache=_CACHE, error_model='numpy')",
+            TARGET.njit_source(flags),
             f"def {name}_{mode}({params}):",
             "    rows, cols = o0.shape",
             "    n = rows * cols",
@@ -116,7 +116,7 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
         # bookkeeping, which costs a cheap kernel 10-15% (Huber: 0.36 against 0.31 ns/element)
         flat = ", ".join(xs + os_)
         for mode, flags in (("parallel", "parallel=True, "), ("serial", "")):
-            body = [f"@numba.njit({flags}cache=_CACHE, error_model='numpy')",
+            body = [TARGET.njit_source(flags),
                     f"def {name}_flat_{mode}({flat}):",
                     "    for j in prange(o0.shape[0]):"]
             body += [f"        {a} = _load({x}, j, None)" for a, x in zip(args, xs)]

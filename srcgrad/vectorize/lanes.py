@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 
+from ..codegen.target import TARGET
 from . import simd
 from .kernel import kernel_parts
 
@@ -76,7 +77,7 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
 
     lane_args = [f"{x}_{k}" for x in inputs for k in range(width)] + [seed]
     results = [ast.unparse(lanes.rename(e, k)) for e in outs for k in range(width)]
-    lines = ["@numba.njit(cache=_CACHE, error_model='numpy')",
+    lines = [TARGET.njit_source(),
              f"def _lanes({', '.join(lane_args)}):",
              f"    \"\"\"`{function}` on {width} elements side by side.\"\"\""]
     lines += ["    " + line for line in body]
@@ -87,7 +88,7 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
         out += [f"{ind}outs[{o}][{idx[k]}] = _r[{o * width + k}]" for o in range(len(outs)) for k in range(width)]
         return out
 
-    lines += ["@numba.njit(cache=_CACHE, error_model='numpy')",
+    lines += [TARGET.njit_source(),
               f"def {name}({', '.join([x + '_s' for x in inputs] + [x + '_z' for x in inputs] + [seed])}, outs, m):",
               f"    full = m - m % {width}",
               f"    for j in range(0, full, {width}):"]

@@ -31,6 +31,7 @@ import numba
 import numpy as np
 
 from ..codegen import compile as cache
+from ..codegen.target import TARGET
 from ..errors import SrcgradError
 from . import daskarrays, drivers
 from .broadcast import is_scalar, unalias, views
@@ -489,7 +490,7 @@ def _jit_primal(py, done: dict):
     helpers = {name: py.__globals__[name] for name in py.__code__.co_names
                if resolve.is_helper(py.__globals__.get(name))}
     if not helpers:
-        done[py] = numba.njit(cache=os.path.isfile(py.__code__.co_filename), error_model="numpy")(py)
+        done[py] = numba.njit(cache=os.path.isfile(py.__code__.co_filename), **TARGET.jit_options)(py)
         return done[py]
     done[py] = None          # recursion is not supported by srcgrad's subset either
     env = dict(py.__globals__)
@@ -497,7 +498,7 @@ def _jit_primal(py, done: dict):
         env[name] = _jit_primal(helper, done)
     twin = pytypes.FunctionType(py.__code__, env, py.__name__, py.__defaults__, py.__closure__)
     twin.__qualname__ = py.__qualname__
-    done[py] = numba.njit(error_model="numpy")(twin)
+    done[py] = numba.njit(**TARGET.jit_options)(twin)
     return done[py]
 
 
