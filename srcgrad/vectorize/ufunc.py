@@ -38,6 +38,8 @@ from .broadcast import is_scalar, unalias, views
 from .float32 import float32_source
 from .runtime import KERNELS
 
+BLOCK = 1024             # elements per block: the unit of a driver's loop and of its threads' work
+CHUNKS_PER_THREAD = 8    # unequal-cost elements: each thread's share is handed out in this many chunks
 _PLANNABLE = (np.ndarray, float, int, bool, np.float64, np.float32, np.float16, np.int64, np.int32,
               np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8, np.bool_)
 
@@ -45,7 +47,7 @@ _PLANNABLE = (np.ndarray, float, int, bool, np.float64, np.float32, np.float16, 
 class Vectorized:
     """`fn` applied elementwise with NumPy broadcasting; see `srcgrad.vectorize`."""
 
-    def __init__(self, fn, parallel=True, threads=None, block=1024, simd_math=True):
+    def __init__(self, fn, parallel=True, threads=None, block=BLOCK, simd_math=True):
         from ..api import GradFunction
         if isinstance(fn, Vectorized):
             fn = fn.fn
@@ -439,11 +441,11 @@ class Vectorized:
         par = parallel and n > self.block and numba.config.NUMBA_NUM_THREADS > 1
         drive = build.parallel if par else build.serial
         balance = par and build.balance
-        if balance:   # elements of unequal cost: blocks handed out in chunks of ~1/8 of a
-            # thread's share.  A straight-line kernel keeps Numba's static split (one contiguous
+        if balance:   # elements of unequal cost: blocks handed out in chunks of a
+            # thread's share / CHUNKS_PER_THREAD.  A straight-line kernel keeps Numba's static split (one contiguous
             # run of blocks per thread) and skips these calls (~1 us each).
             nblocks = -(-n // self.block)
-            chunk = numba.set_parallel_chunksize(max(1, nblocks // (8 * numba.get_num_threads())))
+            chunk = numba.set_parallel_chunksize(max(1, nblocks // (CHUNKS_PER_THREAD * numba.get_num_threads())))
         if build.slp:      # Numba leaves SLP off by default; the lanes need it to pack their arithmetic
             slp, numba.config.SLP_VECTORIZE = numba.config.SLP_VECTORIZE, 1
         try:
@@ -538,7 +540,7 @@ def _rebuild(spec, options):
 
 
 def vectorize(fn: Callable | None = None, *, parallel: bool = True, threads: int | None = None,
-              block: int = 1024, simd_math: bool = True) -> Vectorized | Callable[[Callable], Vectorized]:
+              block: int = BLOCK, simd_math: bool = True) -> Vectorized | Callable[[Callable], Vectorized]:
     """vectorize(fn, parallel=True, threads=None, block=1024, simd_math=True): `fn` elementwise
     over arrays.
 
