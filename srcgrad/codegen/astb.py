@@ -104,6 +104,11 @@ def total(terms):
     return out
 
 
+def zero(name: str, scalar: bool):
+    """The zero of variable `name`'s derivative: 0.0 for a number, `_rt.zeros_like(name)` for an array."""
+    return ast.Constant(0.0) if scalar else call("_rt.zeros_like", N(name))
+
+
 def mul(a, b):
     return ast.BinOp(a, ast.Mult(), b if isinstance(b, ast.AST) else ast.Constant(b))
 

@@ -36,7 +36,7 @@ from . import alias
 from .activity import Analysis
 from ..codegen.target import TARGET
 from ..codegen.astb import N, assign, call as _call, comment, index_ast, is_comment as _is_comment, op_ast
-from ..codegen.astb import LineComments, carried, primal_expr, range_call as _range, total
+from ..codegen.astb import LineComments, carried, primal_expr, range_call as _range, total, zero
 
 _GENERAL = "general"         # a tangent that is not known to be constant
 
@@ -171,9 +171,7 @@ class Forward:
             self._solving = False
 
     def zero(self, v):
-        if self.an.is_scalar(v):
-            return ast.Constant(0.0)
-        return _call("_rt.zeros_like", N(v))
+        return zero(v, self.an.is_scalar(v))
 
     # ------------------------------------------------------------------ statements
     def block(self, block) -> list:

@@ -25,7 +25,7 @@ import ast
 from .. import ir
 from ..codegen.target import TARGET
 from ..codegen.astb import (LineComments, N, S, add, assign, aug, call, carried, comment, index_ast,
-                            is_comment, mul, op_ast, primal_expr, range_call, reversed_range, scale, where)
+                            is_comment, mul, op_ast, primal_expr, range_call, reversed_range, scale, where, zero)
 from ..rules.registry import substitute
 from . import alias, tape
 from .activity import Analysis
@@ -369,9 +369,7 @@ class Reverse:
         return out
 
     def zero(self, v):
-        if self.an.is_scalar(v):
-            return ast.Constant(0.0)
-        return call("_rt.zeros_like", N(v))
+        return zero(v, self.an.is_scalar(v))
 
     def accumulate(self, v, value, inited: set) -> ast.stmt:
         b = self.bar(v)
