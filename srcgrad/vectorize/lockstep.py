@@ -77,49 +77,68 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
         if isinstance(s, ast.Assign) and s.targets[0].id in state and not _floaty(s.value):
             return None
 
+    # the block function's own names must not be the kernel's: the kernel's code runs inside it
+    # (a parameter `m`, a mass, would be overwritten by the element count)
+    taken = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} | {a.arg for a in ast.walk(fdef)
+                                                                          if isinstance(a, ast.arg)}
+    e, m, outs_ = (_free(base, taken) for base in ("e", "m", "outs"))
+    derived = {x + "_s" for x in inputs} | {x + "_z" for x in inputs} | {v + "_blk" for v in state}
+    if derived & taken:
+        return None
+
     def load_inputs(names, ind):
-        return [f"{ind}{x} = {_INPUT_LOAD}({x}_s, e, {x}_z)" for x in inputs if x in names]
+        return [f"{ind}{x} = {_INPUT_LOAD}({x}_s, {e}, {x}_z)" for x in inputs if x in names]
 
     def code(stmts, ind):
         return [ind + line for s in stmts for line in ast.unparse(s).splitlines()]
 
-    lines = [f"def {name}({', '.join([x + '_s' for x in inputs] + [x + '_z' for x in inputs] + [seed])}, outs, m):"]
+    lines = [f"def {name}({', '.join([x + '_s' for x in inputs] + [x + '_z' for x in inputs] + [seed])}, {outs_}, {m}):"]
     lines += code(list(consts.values()), "    ")
     lines += ["    # per-block state, one slot per element"]
-    lines += [f"    {v}_blk = np.empty(m)" for v in state]
-    lines += ["    for e in range(m):"]
+    lines += [f"    {v}_blk = np.empty({m})" for v in state]
+    lines += [f"    for {e} in range({m}):"]
     lines += load_inputs(_reads(prefix) | {x for x in inputs}, "        ")
     lines += code(prefix, "        ")
     if hoisted:
         lines += ["        # loop-invariant: computed once per element, read back at every step"]
         lines += [f"        {h} = {ast.unparse(x)}" for h, x in hoisted.items()]
-    lines += [f"        {v}_blk[e] = {v}" for v in state if v in assigned_prefix]
+    lines += [f"        {v}_blk[{e}] = {v}" for v in state if v in assigned_prefix]
     lines += [f"    for {ast.unparse(loop.target)} in {ast.unparse(it)}:"]
     lanes_step = None
     if simd_math:
-        lanes_step = lanes.step_in_lanes(loop.body, set(inputs) | set(state) | assigned_body,
-                                         {index} | set(consts))
+        per_element, shared = set(inputs) | set(state) | assigned_body, {index} | set(consts)
+        lanes_step = lanes.step_in_lanes(loop.body, per_element, shared)
+        lane_names = {f"{v}_{k}" for v in per_element for k in range(lanes.WIDTH)}
+        if lane_names & (shared | derived | {e, m, outs_}):
+            lanes_step = None           # a lane's name is taken: the elements one by one
     if lanes_step is not None:
         w = lanes.WIDTH
-        lines += [f"        for e in range(0, m - m % {w}, {w}):   # {w} elements per vector call of exp/log..."]
-        lines += [f"            {x}_{k} = {_INPUT_LOAD}({x}_s, e + {k}, {x}_z)"
+        lines += [f"        for {e} in range(0, {m} - {m} % {w}, {w}):   # {w} elements per vector call of exp/log..."]
+        lines += [f"            {x}_{k} = {_INPUT_LOAD}({x}_s, {e} + {k}, {x}_z)"
                   for x in inputs if x in _reads(loop.body) for k in range(w)]
-        lines += [f"            {v}_{k} = {v}_blk[e + {k}]" for v in state if v in live_in for k in range(w)]
+        lines += [f"            {v}_{k} = {v}_blk[{e} + {k}]" for v in state if v in live_in for k in range(w)]
         lines += ["            " + line for line in lanes_step]
-        lines += [f"            {v}_blk[e + {k}] = {v}_{k}" for v in state if v in assigned_body for k in range(w)]
-        lines += [f"        for e in range(m - m % {w}, m):   # the last elements, one by one"]
+        lines += [f"            {v}_blk[{e} + {k}] = {v}_{k}" for v in state if v in assigned_body for k in range(w)]
+        lines += [f"        for {e} in range({m} - {m} % {w}, {m}):   # the last elements, one by one"]
     else:
-        lines += ["        for e in range(m):         # the elements advance together: LLVM vectorizes this loop"]
+        lines += [f"        for {e} in range({m}):         # the elements advance together: LLVM vectorizes this loop"]
     lines += load_inputs(_reads(loop.body), "            ")
-    lines += [f"            {v} = {v}_blk[e]" for v in state if v in live_in]
+    lines += [f"            {v} = {v}_blk[{e}]" for v in state if v in live_in]
     lines += code(loop.body, "            ")
-    lines += [f"            {v}_blk[e] = {v}" for v in state if v in assigned_body]
-    lines += ["    for e in range(m):"]
+    lines += [f"            {v}_blk[{e}] = {v}" for v in state if v in assigned_body]
+    lines += [f"    for {e} in range({m}):"]
     lines += load_inputs(read_after, "        ")
-    lines += [f"        {v} = {v}_blk[e]" for v in state if v in read_after]
+    lines += [f"        {v} = {v}_blk[{e}]" for v in state if v in read_after]
     lines += code(suffix, "        ")
-    lines += [f"        outs[{j}][e] = {ast.unparse(o)}" for j, o in enumerate(outs)]
+    lines += [f"        {outs_}[{j}][{e}] = {ast.unparse(o)}" for j, o in enumerate(outs)]
     return "\n".join(lines) + "\n"
+
+
+def _free(base: str, taken: set) -> str:
+    """`base`, or `_base`, `__base`... : the first the kernel does not use."""
+    while base in taken:
+        base = "_" + base
+    return base
 
 
 def _hoist(body, fixed: set, taken: set):
@@ -216,6 +235,10 @@ def _reads(stmts) -> set:
     return {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
+# calls whose value is an integer in Numba (math's), or kept out to be safe (NumPy's)
+_NOT_FLOAT_CALLS = {"math.floor", "math.ceil", "math.trunc", "np.floor", "np.ceil"}
+
+
 def _floaty(expr) -> bool:
     """Conservatively: an expression whose value is a float (not a count, flag or comparison)."""
     if isinstance(expr, ast.Constant):
@@ -224,6 +247,5 @@ def _floaty(expr) -> bool:
         return False
     if isinstance(expr, ast.Call):
         f = ast.unparse(expr.func)
-        return f.startswith("math.") or f.startswith("np.") and f not in ("np.floor", "np.ceil") \
-            and not f.startswith("math.floor") and not f.startswith("math.ceil")
+        return (f.startswith("math.") or f.startswith("np.")) and f not in _NOT_FLOAT_CALLS
     return True

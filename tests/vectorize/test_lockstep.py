@@ -459,25 +459,32 @@ def test_lanes_step_numbers_with_lane_and_block_tails():
     check_numbers(decay, v, args, rtol=1e-12)
 
 
-# ---------------------------------------------------------------- findings (strict xfail: they pass once fixed)
+# ---------------------------------------------------------------- names and types the block must keep apart
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: the block kernel's own names (e: the element index, m: the element count, outs) "
-    "are not kept apart from the kernel's; a step local `e` makes vectorize raise a Numba "
-    "TypingError, a parameter `m` gives wrong outputs (NaN) silently"))
 @pytest.mark.parametrize("fn", [step_local_e, param_m], ids=["local_e", "param_m"])
 def test_kernel_names_do_not_clobber_the_block_kernels_own(fn):
+    """Found by these tests: the block function's element index `e`, count `m` and `outs` were
+    the kernel's names too, and the kernel's code runs inside it.  A parameter `m` (a mass) was
+    overwritten by the element count (NaN, silently); a step local `e` made Numba fail.  The
+    block's own names are now ones the kernel does not use, and the numbers are right."""
     text = block_of(fn, (0, 1))
-    if text is not None:            # refusing the kernel would be a correct fix too
-        fdef = block_def(text)
-        rebound = {t.id for n in ast.walk(fdef) if isinstance(n, ast.Assign) for t in n.targets
-                   if isinstance(t, ast.Name)}
-        assert not rebound & {"e", "m", "outs"}
+    assert text is not None                                   # still lock-step
+    fdef = block_def(text)
+    params = [a.arg for a in fdef.args.args]
+    kernel_names = {n.id for n in ast.walk(ast.parse(forward(fn, (0, 1))[0])) if isinstance(n, ast.Name)}
+    count, outs = params[-1], params[-2]
+    assert count not in kernel_names and outs not in kernel_names
+    element_loops = {ast.unparse(n.target) for n in ast.walk(fdef) if isinstance(n, ast.For)
+                     and ast.unparse(n.iter) == f"range({count})"}
+    assert element_loops and not element_loops & kernel_names
+    v = srcgrad.vectorize(srcgrad.grad(fn, argnums=(0, 1)), block=8, simd_math=False)
+    rng = np.random.default_rng(11)
+    args = [rng.uniform(0.1, 1.0, 11), rng.uniform(0.5, 2.0, 11)]
+    check_numbers(fn, v, args, rtol=0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: _floaty's exclusion of math.floor/math.ceil is dead code (`a or b and not c` "
-    "binds as `a or (b and not c)`), so a carried math.floor(...) (an int in Numba) is kept in "
-    "a float array, against 'values carried through float arrays must be floats'"))
 def test_a_carried_math_floor_is_refused_like_np_floor():
+    """Found by these tests: `_floaty`'s exclusion of math.floor/math.ceil was dead code (`a or
+    b and not c` binds as `a or (b and not c)`), so a carried math.floor(...), an int in Numba,
+    was kept in a float array."""
     assert hand(("    y = x\n", "    y = x\n    n = math.floor(c)\n"), (STEP, "        y_1 = y * c + n\n")) is None
