@@ -6,6 +6,7 @@ pytest show the user's line with a caret.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -94,6 +95,21 @@ class CompilationError(SrcgradError):
 
 class InternalError(SrcgradError):
     """A bug in srcgrad itself; the message names the pass and the user's function."""
+
+
+@contextmanager
+def sub_pass(name: str):
+    """Run a pass that a pipeline stage calls (reverse calls collect, first and fuse per block):
+    an unexpected exception leaving it is labelled with its name, which the pipeline's
+    InternalError then gives instead of the stage's."""
+    try:
+        yield
+    except SrcgradError:
+        raise
+    except Exception as exc:
+        if not hasattr(exc, "srcgrad_pass"):
+            exc.srcgrad_pass = name
+        raise
 
 
 class SrcgradWarning(UserWarning):

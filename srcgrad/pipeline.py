@@ -12,7 +12,8 @@ Every mode runs one list of stages, in order; each reads what the ones before it
     tape      passes/tape.py       what the adjoint saves or recomputes (reverse)   -> plan
     reverse   passes/reverse.py    fused forward + adjoint function; per block it   -> funcs
               (collect, first,     runs collect.py (adjoint terms summed), first.py
-               fuse)               (first contributions) and fuse.py (element loops)
+               fuse)               (first contributions) and fuse.py (element loops),
+                                   each named in an InternalError it causes
     forward   passes/forward.py    the tangent function(s) (forward mode)           -> funcs
     emit      codegen/emit.py      module text with provenance comments, wrappers  -> text
 
@@ -133,8 +134,10 @@ def _run(w: Work, stages) -> str:
         except SrcgradError:
             raise
         except Exception as exc:  # a bug in srcgrad: say where, never leak a bare traceback
+            where = getattr(exc, "srcgrad_pass", None)
+            where = f"`{where}` pass (in the `{stage.name}` stage)" if where else f"`{stage.name}` pass"
             raise InternalError(
-                f"srcgrad failed in its `{stage.name}` pass on `{getattr(w.func, '__qualname__', w.func)}` "
+                f"srcgrad failed in its {where} on `{getattr(w.func, '__qualname__', w.func)}` "
                 f"({type(exc).__name__}: {exc}); please report this with the function's source") from exc
     if os.environ.get("SRCGRAD_DEBUG"):
         print(w.text)

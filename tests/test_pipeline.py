@@ -41,6 +41,18 @@ def test_an_unexpected_exception_names_the_stage_it_came_from(stage, patch, monk
         pipeline.transform(carried_sum, (0, 1), False, SIG)
 
 
+@pytest.mark.parametrize("sub,patch", [
+    ("collect", "srcgrad.passes.reverse.drop_unread"),
+    ("first", "srcgrad.passes.reverse.first_contributions"),
+])
+def test_a_pass_the_reverse_stage_runs_is_named_too(sub, patch, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(patch, broken)
+    with pytest.raises(srcgrad.InternalError, match=f"in its `{sub}` pass \\(in the `reverse` stage\\)"):
+        pipeline.transform(carried_sum, (0, 1), False, SIG)
+
+
 def test_srcgrad_dump_prints_the_named_stages_to_stderr(monkeypatch, capsys):
     monkeypatch.setenv("SRCGRAD_DUMP", "desugar, tape,reverse")
     text = pipeline.transform(carried_sum, (0, 1), False, SIG)

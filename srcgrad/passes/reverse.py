@@ -26,6 +26,7 @@ from .. import ir
 from ..codegen.target import TARGET
 from ..codegen.astb import (LineComments, N, S, add, assign, aug, call, carried, comment, index_ast,
                             is_comment, mul, op_ast, primal_expr, range_call, reversed_range, scale, where, zero)
+from ..errors import sub_pass
 from ..rules.registry import substitute
 from . import alias, tape
 from .activity import Analysis
@@ -403,15 +404,19 @@ class Reverse:
             line = getattr(s, "loc", None)
             is_phi = isinstance(s, ir.Assign) and s.phi
             if line is not None and not is_phi and (line.file, line.line) != last_line:
-                out += self.collector.collect(group, last_line, block.depth > 0)
+                with sub_pass("collect"):
+                    out += self.collector.collect(group, last_line, block.depth > 0)
                 group = [comment("adjoint of: " + where(line))]
                 last_line = (line.file, line.line)
             group += code
-        out += self.collector.collect(group, last_line, block.depth > 0)
+        with sub_pass("collect"):
+            out += self.collector.collect(group, last_line, block.depth > 0)
         local = {self.bars[v] for v, h in self.an.home.items() if h is block and v in self.bars}
-        out = first_contributions(out, local, set(self.bars.values()))
+        with sub_pass("first"):
+            out = first_contributions(out, local, set(self.bars.values()))
         if block.depth > 0:
-            out = fuse_elementwise(out, self._element_kind, self.names.fresh, local)
+            with sub_pass("fuse"):
+                out = fuse_elementwise(out, self._element_kind, self.names.fresh, local)
         return out
 
     def _element_kind(self, name: str):
@@ -641,7 +646,8 @@ class Reverse:
         measured = self._fill_tape_notes()
         if not measured:
             body = _DropEmptyIfs().visit(ast.Module(body, [])).body
-        body = drop_unread(body, set(self.bars.values()), {g.id for g in grads}, is_comment)
+        with sub_pass("collect"):
+            body = drop_unread(body, set(self.bars.values()), {g.id for g in grads}, is_comment)
         ret = [result_ast, ast.Tuple(grads, ast.Load())]
         if self.uses_stacks:
             ret += [N(self.fs), N(self.is_)]
