@@ -27,30 +27,24 @@ def test_each_mode_runs_every_stage_in_order():
     assert pipeline.stage_names("forward") == front + ("forward", "emit")
 
 
-@pytest.mark.parametrize("stage,patch", [
-    ("desugar", "srcgrad.passes.lower.desugared"),
-    ("alias", "srcgrad.passes.alias.analyse"),
-    ("tape", "srcgrad.passes.tape.plan"),
-    ("emit", "srcgrad.codegen.emit.module_source"),
-])
-def test_an_unexpected_exception_names_the_stage_it_came_from(stage, patch, monkeypatch):
-    def broken(*args, **kwargs):
-        raise RuntimeError("boom")
-    monkeypatch.setattr(patch, broken)
-    with pytest.raises(srcgrad.InternalError, match=f"in its `{stage}` pass on `carried_sum`.*boom"):
-        pipeline.transform(carried_sum, (0, 1), False, SIG)
+def _boom(*args, **kwargs):
+    raise RuntimeError("boom")
 
 
-@pytest.mark.parametrize("sub,patch", [
-    ("collect", "srcgrad.passes.reverse.drop_unread"),
-    ("first", "srcgrad.passes.reverse.first_contributions"),
+@pytest.mark.parametrize("patch,words", [
+    ("srcgrad.passes.lower.desugared", "in its `desugar` pass on `carried_sum`"),
+    ("srcgrad.passes.alias.analyse", "in its `alias` pass on `carried_sum`"),
+    ("srcgrad.passes.tape.plan", "in its `tape` pass on `carried_sum`"),
+    ("srcgrad.codegen.emit.module_source", "in its `emit` pass on `carried_sum`"),
+    # the passes the reverse stage runs per block are named too
+    ("srcgrad.passes.reverse.drop_unread", "in its `collect` pass (in the `reverse` stage) on `carried_sum`"),
+    ("srcgrad.passes.reverse.first_contributions", "in its `first` pass (in the `reverse` stage)"),
 ])
-def test_a_pass_the_reverse_stage_runs_is_named_too(sub, patch, monkeypatch):
-    def broken(*args, **kwargs):
-        raise RuntimeError("boom")
-    monkeypatch.setattr(patch, broken)
-    with pytest.raises(srcgrad.InternalError, match=f"in its `{sub}` pass \\(in the `reverse` stage\\)"):
+def test_an_unexpected_exception_names_the_stage_or_pass_it_came_from(patch, words, monkeypatch):
+    monkeypatch.setattr(patch, _boom)
+    with pytest.raises(srcgrad.InternalError) as info:
         pipeline.transform(carried_sum, (0, 1), False, SIG)
+    assert words in str(info.value) and "(RuntimeError: boom)" in str(info.value)
 
 
 def test_srcgrad_dump_prints_the_named_stages_to_stderr(monkeypatch, capsys):
