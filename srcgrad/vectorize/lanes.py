@@ -68,6 +68,8 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
 
     if any(v.startswith("_m") for v in local):
         return None                   # the names of the hoisted calls' lanes must be free
+    if seed in {f"{v}_{k}" for v in local for k in range(width)}:
+        return None                   # an input `_seed` would have the seed's name in lane 1
     lanes = _Lanes(local, width, f32)
     body = []
     for s in stmts:

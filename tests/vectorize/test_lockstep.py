@@ -130,6 +130,17 @@ def param_m(x, m):             # a parameter named like the block kernel's eleme
     return y
 
 
+def straight_seed(_seed, x, c):   # an input whose lane 1 would be named like the seed (`_seed_1`)
+    return math.exp(-_seed * x) * c + _seed * c
+
+
+def looped_seed(_seed, x):
+    y = x
+    for i in range(6):
+        y = y - 0.05 * _seed * y + 0.01 * math.exp(-y * _seed)
+    return y
+
+
 def forward(fn, argnums):
     """(source of srcgrad's forward-mode derivative module of fn, the derivative's name): what
     srcgrad.vectorize hands lockstep.py for a loop kernel.  Generating it compiles nothing."""
@@ -481,6 +492,16 @@ def test_kernel_names_do_not_clobber_the_block_kernels_own(fn):
     rng = np.random.default_rng(11)
     args = [rng.uniform(0.1, 1.0, 11), rng.uniform(0.5, 2.0, 11)]
     check_numbers(fn, v, args, rtol=0)
+
+
+@pytest.mark.parametrize("fn,n", [(straight_seed, 3), (looped_seed, 2)], ids=["straight", "looped"])
+def test_an_input_named_like_a_lane_of_the_seed(fn, n):
+    """Found by a name fuzz of vectorize: an input `_seed` makes the kernel's seed `_seed_1`,
+    and lane 1 of `_seed` had the same name (a duplicate argument of the lane function; in a
+    lock-step step, a lane overwriting the seed).  Such a kernel now keeps its elements apart."""
+    v = srcgrad.vectorize(srcgrad.grad(fn, argnums=tuple(range(n))), block=8)
+    rng = np.random.default_rng(12)
+    check_numbers(fn, v, [rng.uniform(0.5, 1.5, 11) for _ in range(n)], rtol=1e-12)
 
 
 def test_a_carried_math_floor_is_refused_like_np_floor():
