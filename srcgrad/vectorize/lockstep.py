@@ -83,8 +83,8 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
                                                                           if isinstance(a, ast.arg)}
     e, m, outs_ = (_free(base, taken) for base in ("e", "m", "outs"))
     derived = {x + "_s" for x in inputs} | {x + "_z" for x in inputs} | {v + "_blk" for v in state}
-    if derived & taken:
-        return None
+    if (derived | _DRIVER_GLOBALS) & taken:
+        return None                 # e.g. an input `_load` would hide the driver's loader
 
     def load_inputs(names, ind):
         return [f"{ind}{x} = {_INPUT_LOAD}({x}_s, {e}, {x}_z)" for x in inputs if x in names]
@@ -132,6 +132,10 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     lines += code(suffix, "        ")
     lines += [f"        {outs_}[{j}][{e}] = {ast.unparse(o)}" for j, o in enumerate(outs)]
     return "\n".join(lines) + "\n"
+
+
+# names of the driver module that the block function calls (the kernel's own names must not hide them)
+_DRIVER_GLOBALS = {_INPUT_LOAD, "_sm"}
 
 
 def _free(base: str, taken: set) -> str:

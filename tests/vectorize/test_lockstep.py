@@ -141,6 +141,13 @@ def looped_seed(_seed, x):
     return y
 
 
+def looped_load(n, r, _load):    # an input named like the driver's loader `_load`
+    y = n
+    for i in range(6):
+        y = y - 0.05 * r * y * _load + 0.01 * math.exp(-y * r)
+    return y
+
+
 def forward(fn, argnums):
     """(source of srcgrad's forward-mode derivative module of fn, the derivative's name): what
     srcgrad.vectorize hands lockstep.py for a loop kernel.  Generating it compiles nothing."""
@@ -494,11 +501,13 @@ def test_kernel_names_do_not_clobber_the_block_kernels_own(fn):
     check_numbers(fn, v, args, rtol=0)
 
 
-@pytest.mark.parametrize("fn,n", [(straight_seed, 3), (looped_seed, 2)], ids=["straight", "looped"])
+@pytest.mark.parametrize("fn,n", [(straight_seed, 3), (looped_seed, 2), (looped_load, 3)],
+                         ids=["straight", "looped", "loader_name"])
 def test_an_input_named_like_a_lane_of_the_seed(fn, n):
     """Found by a name fuzz of vectorize: an input `_seed` makes the kernel's seed `_seed_1`,
     and lane 1 of `_seed` had the same name (a duplicate argument of the lane function; in a
-    lock-step step, a lane overwriting the seed).  Such a kernel now keeps its elements apart."""
+    lock-step step, a lane overwriting the seed).  Such a kernel now keeps its elements apart.
+    An input `_load` hid the driver's loader (Numba failed to compile the block)."""
     v = srcgrad.vectorize(srcgrad.grad(fn, argnums=tuple(range(n))), block=8)
     rng = np.random.default_rng(12)
     check_numbers(fn, v, [rng.uniform(0.5, 1.5, 11) for _ in range(n)], rtol=1e-12)
