@@ -59,7 +59,7 @@ class Work:
     aliases: object = None        # alias
     plan: object = None           # tape
     funcs: list = field(default_factory=list)   # reverse / forward: generated function ASTs
-    builder: object = None        # reverse / forward: the Reverse or Forward object (for emit)
+    builder: object = None        # reverse: the Reverse object (its stacks and tape layout, for emit)
     text: str = ""                # emit
 
 
@@ -163,10 +163,10 @@ def _forward(w):
     parsed, fn, an, names = w.parsed, w.fn, w.an, _names_after(w.fn)
     if w.gradient:
         _check_scalar_result(parsed, fn, an)
-        w.builder = forward.Forward(fn, an, names, ndir=len(w.argnums), aliases=w.aliases)
-        w.funcs = [w.builder.build_grad(f"{parsed.name}_fwdgrad")]
+        fwd = forward.Forward(fn, an, names, w.aliases, ndir=len(w.argnums))
+        w.funcs = [fwd.build_grad(f"{parsed.name}_fwdgrad")]
     else:
-        w.builder = fwd = forward.Forward(fn, an, names, aliases=w.aliases)
+        fwd = forward.Forward(fn, an, names, w.aliases)
         w.funcs = [fwd.build(f"{parsed.name}_jvp", plain=False), fwd.build(f"{parsed.name}_tangent", plain=True)]
 
 

@@ -32,7 +32,6 @@ import ast
 from .. import ir
 from ..errors import NoDerivativeRuleError
 from ..rules.registry import substitute
-from . import alias
 from .activity import Analysis
 from ..codegen.target import TARGET
 from ..codegen.astb import N, assign, call as _call, comment, index_ast, is_comment as _is_comment, op_ast
@@ -60,7 +59,7 @@ class Forward:
     `argnums` for a whole gradient in one sweep (one-hot tangents, no tape: the fastest gradient
     of a loop with few scalar inputs)."""
 
-    def __init__(self, fn: ir.Function, an: Analysis, names, ndir: int = 1, aliases=None):
+    def __init__(self, fn: ir.Function, an: Analysis, names, aliases, ndir: int = 1):
         self.fn, self.an, self.names, self.ndir = fn, an, names, ndir
         self.dots: dict = {}
         self.j = 0            # the direction being emitted
@@ -77,8 +76,6 @@ class Forward:
         self.plans: list = []   # step-Jacobian plans of `for` loops (see _plan)
         self.plan_of: dict = {}  # id(ir.For) -> plan
         # arrays written in place, and every array that may share memory with one
-        if aliases is None:
-            aliases = alias.analyse(fn, an)
         stored = {x.array.name for x in ir.walk_stmts(fn.body) if isinstance(x, ir.Store)}
         self.written = {v for v in aliases.objects if any(v == w or aliases.may_alias(v, w) for w in stored)}
 

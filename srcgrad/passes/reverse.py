@@ -28,7 +28,7 @@ from ..codegen.astb import (LineComments, N, S, add, assign, aug, call, carried,
                             is_comment, mul, op_ast, primal_expr, range_call, reversed_range, scale, where, zero)
 from ..errors import sub_pass
 from ..rules.registry import substitute
-from . import alias, tape
+from . import alias
 from .activity import Analysis
 from .collect import Collector, drop_unread
 from .first import first_contributions
@@ -36,9 +36,8 @@ from .fuse import fuse_elementwise
 
 
 class Reverse:
-    def __init__(self, fn: ir.Function, an: Analysis, names, aliases=None, plan=None):
-        """`aliases`, `plan`: the results of the pipeline's alias and tape stages (made here when
-        None)."""
+    def __init__(self, fn: ir.Function, an: Analysis, names, aliases, plan):
+        """`aliases`, `plan`: the results of the pipeline's alias and tape stages."""
         self.fn, self.an, self.names = fn, an, names
         self.bars: dict[str, str] = {}
         self._primal_of: dict[str, str] = {}     # adjoint name -> primal name (bars inverted)
@@ -55,8 +54,7 @@ class Reverse:
         # elements, and everything computed from them): their non-finite partials use a
         # zero-safe product, so a value dead on the path taken cannot poison the gradient
         self.maybe_zero: set = set()
-        self.aliases = aliases if aliases is not None else alias.analyse(fn, an)
-        self.plan = plan if plan is not None else tape.plan(fn, an, self.aliases)
+        self.aliases, self.plan = aliases, plan
         self.depth_of = {id(x): b.depth for b in self.blocks.values() for x in b.stmts}
         # views the tape must copy when they are made: a later write into the memory they
         # share (the same trip's `m[1, :] = ...` after `t = m[1, :]`) would change them before
