@@ -48,19 +48,19 @@ LOWERED = (np.einsum, np.array)
 
 def differentiated() -> list[str]:
     """The NumPy functions with a derivative: a rule (partials, vjp), a composite, or lowered."""
-    return _names_of([r.key for r in registry.RULES.values() if r.kind != "nondiff"] + list(registry.COMPOSITES)
+    return _names_of([r.key for r in registry.all_rules() if r.kind != "nondiff"] + list(registry.COMPOSITES)
                      + list(LOWERED))
 
 
 def constant() -> list[str]:
     """The NumPy functions srcgrad runs with no derivative (piecewise constant, constructors)."""
     diff = set(differentiated())
-    return [n for n in _names_of(r.key for r in registry.RULES.values() if r.kind == "nondiff") if n not in diff]
+    return [n for n in _names_of(r.key for r in registry.all_rules() if r.kind == "nondiff") if n not in diff]
 
 
 def depends() -> list[str]:
     """The constant-valued functions whose values depend on their arguments (np.full)."""
-    return _names_of(r.key for r in registry.RULES.values() if r.kind == "nondiff" and r.depends)
+    return _names_of(r.key for r in registry.all_rules() if r.kind == "nondiff" and r.depends)
 
 
 def refused() -> dict[str, tuple[str, str]]:

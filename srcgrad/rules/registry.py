@@ -84,8 +84,7 @@ class Rule:
         return {n.id for n in ast.walk(e) if isinstance(n, ast.Name)} & (set(self.params) | {"out", "g"})
 
 
-RULES: dict[tuple[object, int], Rule] = {}
-_BY_KEY: dict = {}          # primal object -> {arity: Rule}: the same rules, found by object
+RULES: dict = {}            # primal object (or operator name) -> {number of arguments: Rule}
 _OPERATORS: dict[str, Rule] = {}
 
 # Names that generated code must import because a rule refers to an object outside math/np/_rt
@@ -171,8 +170,7 @@ def _register(rule: Rule):
     GENERATION[0] += 1
     if isinstance(rule.key, str):
         _OPERATORS[rule.key] = rule
-    RULES[(rule.key, rule.arity)] = rule
-    _BY_KEY.setdefault(rule.key, {})[rule.arity] = rule
+    RULES.setdefault(rule.key, {})[rule.arity] = rule
     return rule
 
 
@@ -333,10 +331,15 @@ def _source(fn) -> str:
         return repr(fn)
 
 
+def all_rules():
+    """Every declared rule (each object's, for each number of arguments)."""
+    return (r for by_arity in RULES.values() for r in by_arity.values())
+
+
 def rules_for(obj) -> dict:
     """The rules declared for `obj`, by number of arguments (empty if none or unhashable)."""
     try:
-        return _BY_KEY.get(obj, {})
+        return RULES.get(obj, {})
     except TypeError:  # unhashable object
         return {}
 
