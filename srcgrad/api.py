@@ -10,7 +10,7 @@ import weakref
 import numpy as np
 
 from . import abstract
-from .codegen.derivative import Derivative, is_numba_error, slow_notice
+from .codegen.derivative import Derivative, slow_notice
 from .errors import ArgnumsError, SrcgradError
 from .forward_mode import partial_function
 
@@ -120,11 +120,7 @@ class GradFunction(Derivative):
         if hidden:
             vals = tuple(vals) + hidden
         try:
-            out = kernel(*vals)
-        except Exception as exc:
-            if is_numba_error(exc):
-                raise self._compilation_error(exc, sig) from None
-            raise
+            out = self.run(kernel, vals, sig)
         finally:
             if notice is not None:
                 notice.cancel()

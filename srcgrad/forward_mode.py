@@ -14,8 +14,8 @@ from .errors import SrcgradError
 
 
 class JvpFunction(Derivative):
-    """Forward-mode derivative of `fun` w.r.t. `argnums`: `.kernel(*args, *tangents)` ->
-    `(value, tangent)`; `.tangent_function` is the plain Python tangent function."""
+    """Forward-mode derivative of `fun` w.r.t. `argnums`: `jf(*args, *tangents)` ->
+    `(value, tangent)` (the compiled `<f>_jvp`); `.tangent_function` is the plain Python one."""
 
     mode = "forward"
 

@@ -246,9 +246,10 @@ class Derivative:
         """The current values of the arrays the function reads from its globals or closure."""
         return tuple(get() for get in self._hidden[sig])
 
-    def _compilation_error(self, exc, sig=None):
-        """Numba's message, located at the user's line (through the generated code's provenance
-        comments); a variable whose float precision changes around a loop is a located refusal."""
+    def _compilation_error(self, exc, sig=None) -> SrcgradError:
+        """The error to raise for Numba's: its message located at the user's line (through the
+        generated code's provenance comments); a variable whose float precision changes around a
+        loop is a located refusal."""
         text = str(exc)
         mod = self.module(sig)
         prov = emit.provenance(mod.__srcgrad_source__)
@@ -263,7 +264,7 @@ class Derivative:
                     break
         unify = _PRECISION_CHANGE.search(text)
         if unify is not None and at is not None:
-            raise UnsupportedArrayUseError(
+            return UnsupportedArrayUseError(
                 f"`{_user_name(unify.group('var'))}` is a {unify.group('a')} array before the loop and a "
                 f"{unify.group('b')} array after a trip of it (Numba computes a float32 array with a Python "
                 f"float or a float64 value in float64, where NumPy 2 keeps float32; Numba's own compilation "
