@@ -68,7 +68,7 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
 
     if any(v.startswith("_m") for v in local):
         return None                   # the names of the hoisted calls' lanes must be free
-    if seed in {f"{v}_{k}" for v in local for k in range(width)}:
+    if seed in lane_names(local, width):
         return None                   # an input `_seed` would have the seed's name in lane 1
     lanes = _Lanes(local, width, f32)
     body = []
@@ -100,6 +100,11 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     lines += [f"        j_{k} = min(j + {k}, m - 1)" for k in range(1, width)]
     lines += group("        ", ["j"] + [f"j_{k}" for k in range(1, width)])
     return "\n".join(lines) + "\n"
+
+
+def lane_names(names, width: int = WIDTH) -> set:
+    """The names the lanes give the copies of `names` (`y` -> `y_0`, `y_1`, ...; `_Lanes.rename`)."""
+    return {f"{v}_{k}" for v in names for k in range(width)}
 
 
 def step_in_lanes(body, per_element: set, shared: set) -> list | None:

@@ -108,8 +108,7 @@ def block_kernel_source(module_source: str, function: str, kind: str, name: str 
     if simd_math:
         per_element, shared = set(inputs) | set(state) | assigned_body, {index} | set(consts)
         lanes_step = lanes.step_in_lanes(loop.body, per_element, shared)
-        lane_names = {f"{v}_{k}" for v in per_element for k in range(lanes.WIDTH)}
-        if lane_names & (shared | derived | {e, m, outs_, seed}):
+        if lanes.lane_names(per_element) & (shared | derived | {e, m, outs_, seed}):
             lanes_step = None           # a lane's name is taken: the elements one by one
     if lanes_step is not None:
         w = lanes.WIDTH
