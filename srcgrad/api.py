@@ -24,7 +24,7 @@ class GradFunction(Derivative):
     concrete signature: each array value of the function then has a known number of
     dimensions, and the adjoint reduces every broadcast contribution exactly."""
 
-    def __init__(self, fun, argnums=0, kind="grad", has_aux=False):
+    def __init__(self, fun, argnums=0, kind="grad", has_aux=False, target="numba"):
         self._inner = None
         self.has_aux = bool(has_aux)
         if self.has_aux:
@@ -34,14 +34,14 @@ class GradFunction(Derivative):
             # generated per signature like everything else
             self._inner = fun
             fun = partial_function(fun)
-        super().__init__(fun, argnums, kind)
+        super().__init__(fun, argnums, kind, target)
 
     def _transform(self, sig) -> str:
         from .pipeline import transform
         fun = self.fun
         if self._inner is not None:
             fun = partial_function(self._inner, sig)
-        return transform(fun, self.argnums, self.single, sig, self.outputs)
+        return transform(fun, self.argnums, self.single, sig, self.outputs, self.target)
 
     def tape_size(self, *args, **kwargs) -> TapeSize:
         """Run the derivative once at `args` and report the memory its tape held at its peak:
@@ -59,10 +59,39 @@ class GradFunction(Derivative):
         call = list(vals) + list(self.hidden_values(sig)) + [1.0]
         if mod.USES_STACKS:
             from . import runtime
-            from .codegen.target import TARGET
-            call += [runtime.new_float_stack(TARGET.stack_start), runtime.new_int_stack(TARGET.stack_start)]
+            from .codegen.target import STACK_START
+            call += [runtime.new_float_stack(STACK_START), runtime.new_int_stack(STACK_START)]
         self.run(getattr(mod, self.vjp_name), call + [stats], sig)
         return TapeSize(int(stats[0]), dict(zip(layout, (int(b) for b in stats[1:]))))
+
+    def debug(self, *args, **kwargs):
+        """Call the derivative at `args` in pdb, stopped at the first line of its generated
+        wrapper, with a breakpoint at the first line of the fused forward + adjoint function
+        (`c` goes there).  The code runs in the Python interpreter, as with `target="python"`,
+        whatever this object's target.  Returns what the call returns."""
+        import dis
+        import pdb
+        if self.outputs == "all":
+            raise SrcgradError("debug() of a vjp is not available: use grad(f, target='python') in pdb")
+        twin = self
+        if self.target.compiled:
+            twin = GradFunction(self._inner or self.fun, self.argnums[0] if self.single else self.argnums,
+                                self.kind, self.has_aux, target="python")
+        vals = twin.bind(args, kwargs)
+        sig = twin.signature(vals)
+        mod = twin.module(sig)
+        entry = getattr(mod, twin.entry_name)
+        code = getattr(mod, twin.vjp_name).__code__       # decorated: its first line is `@_jit`
+        dbg = pdb.Pdb()
+        dbg.set_break(code.co_filename, min(line for _, line in dis.findlinestarts(code)
+                                            if line is not None and line > code.co_firstlineno + 1))
+        call = twin.target.prepare(tuple(vals) + twin.hidden_values(sig))
+        with twin.target.calling():
+            out = twin.target.result(dbg.runcall(entry, *call))
+        if self.has_aux:
+            (loss, aux), grads = out
+            return ((loss, aux), grads) if self.kind == "value_and_grad" else (grads, aux)
+        return out
 
     @property
     def entry_name(self) -> str:
@@ -76,6 +105,9 @@ class GradFunction(Derivative):
         if self.has_aux:
             raise SrcgradError("`.kernel` of a has_aux gradient is not available yet: differentiate a function "
                                "returning the loss alone for Numba code")
+        if not self.target.compiled:
+            raise SrcgradError(f"`.kernel` of a target={self.target.name!r} gradient is not compiled, and Numba "
+                               "code cannot call it: use the default target (target='numba')")
         if self._stub is None:
             self._stub = _dispatching_stub(self)
         return self._stub
@@ -108,7 +140,7 @@ class GradFunction(Derivative):
                 if notice is not None:
                     notice.cancel()
                 raise
-            if notice is not None and kernel.signatures:     # loaded compiled: nothing to wait for
+            if notice is not None and getattr(kernel, "signatures", True):   # loaded compiled (or not compiled)
                 notice.cancel()
                 notice = None
             self._last_sig = sig
@@ -190,15 +222,15 @@ def _dispatching_stub(gf):
     return stub
 
 
-def _make(fun, argnums, kind, has_aux):
+def _make(fun, argnums, kind, has_aux, target):
     if fun is None:
-        return lambda f: GradFunction(f, argnums, kind, has_aux)
+        return lambda f: GradFunction(f, argnums, kind, has_aux, target)
     if isinstance(fun, (int, tuple)):   # @grad((0, 1)) misuse: argnums passed positionally
-        return lambda f: GradFunction(f, fun, kind, has_aux)
-    return GradFunction(fun, argnums, kind, has_aux)
+        return lambda f: GradFunction(f, fun, kind, has_aux, target)
+    return GradFunction(fun, argnums, kind, has_aux, target)
 
 
-def grad(fun=None, argnums: int | tuple = 0, *, has_aux: bool = False) -> GradFunction:
+def grad(fun=None, argnums: int | tuple = 0, *, has_aux: bool = False, target: str = "numba") -> GradFunction:
     """The derivative of a function returning a number, by source transformation.
 
     Usable as `@grad`, `@grad(argnums=(0, 2))` or `grad(fun, argnums=...)`.  An int `argnums`
@@ -206,24 +238,28 @@ def grad(fun=None, argnums: int | tuple = 0, *, has_aux: bool = False) -> GradFu
     their shape.  With `has_aux=True` the function returns `(loss, aux)` and the call returns
     `(gradient, aux)`, as in JAX.
 
+    `target="python"` runs the same generated code in the Python interpreter instead of compiling
+    it with Numba (codegen/python_target.py): slow, but you can step through it in pdb.
+
         >>> def f(x, y):
         ...     return x * x * y
         >>> srcgrad.grad(f, argnums=(0, 1))(3.0, 2.0)
         (12.0, 9.0)
     """
-    return _make(fun, argnums, "grad", has_aux)
+    return _make(fun, argnums, "grad", has_aux, target)
 
 
-def value_and_grad(fun=None, argnums: int | tuple = 0, *, has_aux: bool = False) -> GradFunction:
+def value_and_grad(fun=None, argnums: int | tuple = 0, *, has_aux: bool = False,
+                   target: str = "numba") -> GradFunction:
     """Like `grad`, returning `(value, gradient)` from one fused call; with `has_aux=True`,
-    `((loss, aux), gradient)`, as in JAX.
+    `((loss, aux), gradient)`, as in JAX; `target` as in `grad`.
 
         >>> def f(x, y):
         ...     return x * x * y
         >>> srcgrad.value_and_grad(f)(3.0, 2.0)
         (18.0, 12.0)
     """
-    return _make(fun, argnums, "value_and_grad", has_aux)
+    return _make(fun, argnums, "value_and_grad", has_aux, target)
 
 
 class VjpFunction(GradFunction):

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from . import __version__, ir
 from .codegen import emit
-from .codegen.target import TARGET
+from .codegen.target import NAMES, NUMBA_CPU
 from .errors import InternalError, NonScalarOutputError, SrcgradError
 from .frontend.fence import fence
 from .frontend.source import parse_function
@@ -52,6 +52,7 @@ class Work:
     single: bool = True           # reverse: one differentiated argument (not a tuple of them)
     outputs: str = "scalar"       # reverse: "scalar" | "all" (vjp) | "aux" (has_aux)
     gradient: bool = False        # forward: the whole gradient in one sweep (vector mode)
+    target: object = NUMBA_CPU    # emit: what runs the module (codegen/target.py; only its header differs)
     parsed: object = None         # parse
     body: object = None           # desugar: (names, statements)
     fn: object = None             # lower
@@ -172,7 +173,7 @@ def _forward(w):
 
 def _emit_forward(w):
     w.text = emit.module_source(_header(w.func, w.parsed, w.argnums, False, w.fn), w.funcs,
-                                kind="forward-mode (tangent)")
+                                kind="forward-mode (tangent)", target=w.target)
 
 
 _FORWARD = _FRONT + (
@@ -181,10 +182,10 @@ _FORWARD = _FRONT + (
 )
 
 
-def transform_forward(func, argnums: tuple, gradient: bool = False, sig=None) -> str:
+def transform_forward(func, argnums: tuple, gradient: bool = False, sig=None, target=NUMBA_CPU) -> str:
     """Source of the forward-mode module: `<f>_jvp` (compiled) and `<f>_tangent` (plain Python);
     with `gradient`, `<f>_fwdgrad`: the whole gradient in one forward sweep (vector mode)."""
-    return _run(Work(func, tuple(argnums), sig, gradient=gradient), _FORWARD)
+    return _run(Work(func, tuple(argnums), sig, gradient=gradient, target=target), _FORWARD)
 
 
 def _last_return(parsed):
@@ -244,7 +245,7 @@ def _emit_reverse(w):
                   f"TAPE = {tuple(layout)!r}\n")
     pointers = (rev.fp, rev.ip) if rev.uses_stacks else ()
     w.text = emit.module_source(_header(w.func, parsed, w.argnums, rev.uses_stacks, fn, pointers), w.funcs + wraps,
-                                extra=extra)
+                                extra=extra, target=w.target)
 
 
 _REVERSE = _FRONT + (
@@ -254,13 +255,13 @@ _REVERSE = _FRONT + (
 )
 
 
-def transform(func, argnums: tuple, single: bool, sig=None, outputs: str = "scalar") -> str:
+def transform(func, argnums: tuple, single: bool, sig=None, outputs: str = "scalar", target=NUMBA_CPU) -> str:
     """Source of the reverse-mode module: `<f>_vjp` and the `<f>_grad`/`<f>_value_and_grad`
     wrappers (`outputs="scalar"`: a number out); `<f>_vjp` and `<f>_pullback` for any result
     (`outputs="all"`, srcgrad.vjp); or the gradient of the loss of a `(loss, aux...)` tuple
     (`outputs="aux"`, has_aux=True)."""
     w = Work(func, tuple(argnums), sig, seeded=_loss_only if outputs == "aux" else None, single=single,
-             outputs=outputs)
+             outputs=outputs, target=target)
     return _run(w, _REVERSE)
 
 
@@ -283,4 +284,4 @@ def _names_after(fn) -> NameGen:
             used.add(s.trips)
         if isinstance(s, ir.Assign) and isinstance(s.value, ir.Raw):
             used |= set(s.value.reads)
-    return NameGen(used | {"math", "np", "_rt", "_List", TARGET.decorator})
+    return NameGen(used | set(NAMES))

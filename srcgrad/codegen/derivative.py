@@ -35,6 +35,7 @@ from ..frontend.source import parse_function
 from ..rules.registry import GENERATION
 from . import compile as cache
 from . import emit
+from .target import by_name
 
 _BUILD_LOCKS: dict[str, threading.RLock] = {}
 _GLOBAL_LOCK = threading.Lock()
@@ -83,7 +84,7 @@ class Derivative:
     mode = "reverse"            # part of the cache key: which transformation
     outputs = "scalar"          # what the function returns: see pipeline.transform
 
-    def __init__(self, fun, argnums=0, kind="grad"):
+    def __init__(self, fun, argnums=0, kind="grad", target="numba"):
         if inspect.ismethod(fun):   # `self` would be a parameter srcgrad is never given
             p = parse_function(fun.__func__)
             raise UnsupportedSyntaxError(
@@ -95,6 +96,7 @@ class Derivative:
             raise SrcgradError(f"srcgrad.{kind} needs a plain Python function, got {type(fun).__name__}")
         self.fun = fun
         self.kind = kind
+        self.target = by_name(target)     # what runs the generated module (codegen/target.py)
         self.argnums, self.single, self._sig = normalize_argnums(fun, argnums)
         self._params = list(self._sig.parameters)
         self._modules: dict = {}        # abstract signature -> generated module
@@ -119,7 +121,8 @@ class Derivative:
     def _key(self, sig=None):
         sig = self.default_signature() if sig is None else sig
         fp, watch = resolve.dependency_fingerprint(self.fun, parse_function)
-        h = hashlib.sha256(f"{compiler_fingerprint()}|{self.mode}|{self.outputs}|{fp}|{self.argnums}|{self.single}|"
+        h = hashlib.sha256(f"{compiler_fingerprint()}|{self.mode}|{self.target.name}|{self.outputs}|{fp}|"
+                           f"{self.argnums}|{self.single}|"
                            f"{_sig_text(sig)}".encode())
         return f"{self.fun.__name__}_{self.mode[0]}{h.hexdigest()[:24]}", watch
 
@@ -133,9 +136,11 @@ class Derivative:
         raise NotImplementedError
 
     def run(self, kernel, args, sig):
-        """`kernel(*args)`; Numba failing to compile it becomes a located srcgrad error."""
+        """`kernel(*args)` as the target calls it; Numba failing to compile it becomes a located
+        srcgrad error."""
         try:
-            return kernel(*args)
+            with self.target.calling():
+                return self.target.result(kernel(*self.target.prepare(args)))
         except Exception as exc:
             if is_numba_error(exc):
                 raise self._compilation_error(exc, sig) from None
@@ -325,11 +330,13 @@ def slow_notice(gf, sig):
     if os.environ.get("SRCGRAD_QUIET", "") not in ("", "0"):
         return None
 
+    how = "compiling the derivative of %s for (%s) with Numba" if gf.target.compiled else \
+        "generating the derivative of %s for (%s)"
+
     def say():
         logging.getLogger("srcgrad").warning(
-            "srcgrad: compiling the derivative of %s for (%s) with Numba; only the first call for these "
-            "argument types waits (the result is cached on disk for later processes)",
-            gf.fun.__qualname__, ", ".join(str(t) for t in sig))
+            "srcgrad: " + how + "; only the first call for these argument types waits (the result is "
+            "cached on disk for later processes)", gf.fun.__qualname__, ", ".join(str(t) for t in sig))
 
     t = threading.Timer(NOTICE_AFTER, say)
     t.daemon = True

@@ -3,7 +3,7 @@
 The module defines `<f>_vjp` (the fused forward + adjoint function, taking the output's seed
 adjoint and, when the function has loops that save values, the two stacks), and two thin
 wrappers `<f>_grad` and `<f>_value_and_grad` with exactly `f`'s parameters.  All three are
-compiled (codegen/target.py: Numba, by `srcgrad.runtime.jit`) when the module is imported.
+compiled when the module is imported (by Numba, or not at all: the target, codegen/target.py).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import ast
 import re
 
 from .astb import COMMENT, N, S, assign
-from .target import TARGET
+from .target import DECORATOR, NUMBA_CPU, STACK_START, function
 
 HEADER = '''"""srcgrad: {kind} derivative of `{qualname}` ({where}), argnums={argnums}.
 
@@ -37,8 +37,8 @@ def _call_vjp(name: str, params: list[str], seed: ast.expr, uses_stacks: bool, v
     targets = [S(value), S(grads)]
     body = []
     if uses_stacks:
-        body.append(assign(fs, ast.Call(ast.parse("_rt.new_float_stack", mode="eval").body, [ast.Constant(TARGET.stack_start)], [])))
-        body.append(assign(is_, ast.Call(ast.parse("_rt.new_int_stack", mode="eval").body, [ast.Constant(TARGET.stack_start)], [])))
+        body.append(assign(fs, ast.Call(ast.parse("_rt.new_float_stack", mode="eval").body, [ast.Constant(STACK_START)], [])))
+        body.append(assign(is_, ast.Call(ast.parse("_rt.new_int_stack", mode="eval").body, [ast.Constant(STACK_START)], [])))
         call_args += [N(fs), N(is_)]
         targets += [S(fs), S(is_)]
     body.append(ast.Assign([ast.Tuple(targets, ast.Store())], ast.Call(N(f"{name}_vjp"), call_args, [])))
@@ -46,7 +46,7 @@ def _call_vjp(name: str, params: list[str], seed: ast.expr, uses_stacks: bool, v
 
 
 def _jit_function(name: str, params: list[str], body: list) -> ast.FunctionDef:
-    return TARGET.function(name, ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []), body)
+    return function(name, ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []), body)
 
 
 def wrappers(name: str, params: list[str], argnums, single: bool, uses_stacks: bool, names) -> list:
@@ -75,13 +75,15 @@ def functions_source(functions: list) -> str:
     mod = ast.Module(body=functions, type_ignores=[])
     ast.fix_missing_locations(mod)
     body = _comments(ast.unparse(mod))
-    return re.sub(r"\n(@" + re.escape(TARGET.decorator) + ")", r"\n\n\n\1", body)
+    return re.sub(r"\n(@" + re.escape(DECORATOR) + ")", r"\n\n\n\1", body)
 
 
-def module_source(header_fields: dict, functions: list, kind: str = "reverse-mode", extra: str = "") -> str:
+def module_source(header_fields: dict, functions: list, kind: str = "reverse-mode", extra: str = "",
+                  target=NUMBA_CPU) -> str:
+    """The module text: the header with `target`'s imports (codegen/target.py), then the functions."""
     body = functions_source(functions)
     mod = ast.Module(body=functions, type_ignores=[])
-    return HEADER.format(kind=kind, imports=TARGET.imports, **header_fields) + extra + _external_imports(mod) + "\n\n" + body + "\n"
+    return HEADER.format(kind=kind, imports=target.imports, **header_fields) + extra + _external_imports(mod) + "\n\n" + body + "\n"
 
 
 def _external_imports(mod) -> str:
@@ -117,7 +119,7 @@ def provenance(source: str) -> dict:
         m = re.search(r"\[([^\[\]]+:\d+)\]\s*$", line)
         if m and line.lstrip().startswith("#"):
             current = m.group(1)
-        if line.strip().startswith("@" + TARGET.decorator) or line.startswith("def "):
+        if line.strip().startswith("@" + DECORATOR) or line.startswith("def "):
             current = None
         if current:
             out[i] = current

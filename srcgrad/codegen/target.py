@@ -1,28 +1,46 @@
-"""The code-generation target: how generated functions are compiled and what their modules
-import, in one place.
+"""Code-generation targets: what runs the generated functions, in one place.
 
-Every generated module (codegen/emit.py) starts with `TARGET.imports`, which binds `math`, `np`,
-`_rt` (srcgrad/runtime.py, the only helpers generated code calls) and the decorator
-`TARGET.decorator` that every compiled function carries; `runtime.jit`, which that decorator
-names, compiles with `TARGET.jit_options`.  The number stacks a derivative saves on start at
-`TARGET.stack_start` elements and double when full.
+The passes write one body per derivative whatever the target: every generated function is
+decorated `@_jit` (DECORATOR), calls only `math`, `np`, `_rt` (srcgrad/runtime.py) and `_List`
+(a list of arrays), and starts its number stacks at STACK_START elements (they double when
+full).  A target is what those names mean: the import block at the top of a generated module
+(`Target.imports`), plus how a call's arguments are passed (`prepare`), the context it runs in
+(`calling`) and how its result is handed back (`result`).
 
-A second target (e.g. `numba.cuda` device functions) is another `Target` here with its own
-imports and decorator, and the runtime helpers it needs.
+* NUMBA_CPU (here, the default): `_jit` is `runtime.jit`, Numba's nopython compiler with
+  `jit_options`; `_List` is Numba's typed list.
+* PYTHON (python_target.py): the same module run by the Python interpreter, for pdb.
+
+`by_name("python")` finds a target by the name `grad(f, target=...)` takes: NUMBA_CPU, or
+`TARGET` of the module `srcgrad/codegen/<name>_target.py`, so a new target is one new file.
 """
 from __future__ import annotations
 
 import ast
+import contextlib
+import importlib
 from dataclasses import dataclass, field
+
+from ..errors import SrcgradError
+
+DECORATOR = "_jit"          # the decorator of every compiled generated function
+STACK_START = 64            # the first size of the number stacks (they double when full)
+NAMES = ("math", "np", "_rt", "_List", DECORATOR)    # what every target's header binds
+
+
+def _same(values):
+    return values
 
 
 @dataclass(frozen=True)
 class Target:
     name: str
-    decorator: str             # the name compiled generated functions are decorated with
-    imports: str               # the import block of a generated module (binds the decorator)
-    jit_options: dict = field(default_factory=dict)   # options of the compiler the decorator calls
-    stack_start: int = 64      # the first size of the number stacks (they double when full)
+    imports: str               # the import block of a generated module: binds NAMES
+    compiled: bool = True      # native code that Numba functions can call (GradFunction.kernel)
+    jit_options: dict = field(default_factory=dict)   # options of the compiler `_jit` calls
+    prepare: object = _same    # call arguments -> what the generated entry function is passed
+    calling: object = contextlib.nullcontext    # () -> the context manager a call runs in
+    result: object = _same     # what the entry function returned -> what the call returns
 
     def njit_source(self, flags: str = "") -> str:
         """The decorator line of a function in a vectorize driver or lane kernel (Numba-compiled
@@ -31,16 +49,16 @@ class Target:
         options = ", ".join(f"{k}={v!r}" for k, v in self.jit_options.items())
         return f"@numba.njit({flags}cache=_CACHE, {options})"
 
-    def function(self, name: str, args: ast.arguments, body: list, compiled: bool = True) -> ast.FunctionDef:
-        """A generated function; `compiled=False`: plain Python (forward mode's tangent function)."""
-        return ast.FunctionDef(name=name, args=args, body=body,
-                               decorator_list=[ast.Name(self.decorator, ast.Load())] if compiled else [],
-                               returns=None, type_params=[])
+
+def function(name: str, args: ast.arguments, body: list, compiled: bool = True) -> ast.FunctionDef:
+    """A generated function; `compiled=False`: plain Python (forward mode's tangent function)."""
+    return ast.FunctionDef(name=name, args=args, body=body,
+                           decorator_list=[ast.Name(DECORATOR, ast.Load())] if compiled else [],
+                           returns=None, type_params=[])
 
 
 NUMBA_CPU = Target(
-    name="numba-cpu",
-    decorator="_jit",
+    name="numba",
     imports='''import math
 
 import numpy as np
@@ -52,7 +70,21 @@ from srcgrad.runtime import jit as _jit
     # nopython; NumPy's error model: 1/0 is inf, not an exception (a derivative may divide by 0
     # on a path whose result is multiplied by a zero adjoint)
     jit_options={"error_model": "numpy"},
-    stack_start=64,
 )
 
-TARGET = NUMBA_CPU
+TARGET = NUMBA_CPU          # the default, and the only target srcgrad.vectorize compiles for
+
+
+def by_name(name) -> Target:
+    """The target `grad(f, target=name)` names."""
+    if isinstance(name, Target):
+        return name
+    if name == NUMBA_CPU.name:
+        return NUMBA_CPU
+    if isinstance(name, str) and name.isidentifier():
+        try:
+            return importlib.import_module(f"{__package__}.{name}_target").TARGET
+        except ModuleNotFoundError:
+            pass
+    raise SrcgradError(f"unknown target {name!r}: srcgrad generates for 'numba' (the default, compiled) "
+                       "and 'python' (the same code run by the interpreter, e.g. to step through in pdb)")

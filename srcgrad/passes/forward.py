@@ -33,7 +33,7 @@ from .. import ir
 from ..errors import NoDerivativeRuleError
 from ..rules.registry import substitute
 from .activity import Analysis
-from ..codegen.target import TARGET
+from ..codegen.target import function
 from ..codegen.astb import N, assign, call as _call, comment, index_ast, is_comment as _is_comment, op_ast
 from ..codegen.astb import LineComments, carried, primal_expr, range_call as _range, total, zero
 
@@ -445,7 +445,7 @@ class Forward:
             grads.append(N(seed) if _const_value(t) == 1.0 else ast.BinOp(t, ast.Mult(), N(seed)))
         body.append(ast.Return(ast.Tuple([op_ast(fn.result), ast.Tuple(grads, ast.Load())], ast.Load())))
         params = [p.name for p in fn.params] + [seed]
-        return TARGET.function(name, ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []), body)
+        return function(name, ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []), body)
 
     def build(self, name: str, plain: bool) -> ast.FunctionDef:
         fn = self.fn
@@ -460,7 +460,7 @@ class Forward:
         # hidden parameters (arrays read from globals) last, after the tangents
         params = [p.name for p in fn.params if not p.hidden] + [self.dot(fn.params[i].name) for i in fn.argnums] \
             + [p.name for p in fn.params if p.hidden]
-        return TARGET.function(name, ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []), body,
+        return function(name, ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []), body,
                                compiled=not plain)
 
 

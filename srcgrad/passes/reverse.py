@@ -23,7 +23,7 @@ from __future__ import annotations
 import ast
 
 from .. import ir
-from ..codegen.target import TARGET
+from ..codegen.target import function
 from ..codegen.astb import (LineComments, N, S, add, assign, aug, call, carried, comment, index_ast,
                             is_comment, mul, op_ast, primal_expr, range_call, reversed_range, scale, where, zero)
 from ..errors import sub_pass
@@ -657,7 +657,7 @@ class Reverse:
         if measured:
             args.append(ast.arg(TAPE_STATS))
             defaults.append(ast.Constant(None))
-        return TARGET.function(name, ast.arguments([], args, None, [], [], None, defaults), body)
+        return function(name, ast.arguments([], args, None, [], [], None, defaults), body)
 
 
 class _DropEmptyIfs(ast.NodeTransformer):

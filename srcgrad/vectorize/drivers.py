@@ -21,7 +21,7 @@ import textwrap
 
 from .. import __version__
 from ..codegen import compile as cache
-from ..codegen.target import TARGET
+from ..codegen.target import TARGET, STACK_START
 
 DRIVER_HEADER = '''"""srcgrad.vectorize driver: {what}.
 
@@ -87,8 +87,8 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
         ]
         if stacks:
             body += ["        # storage for the adjoint's saved values: once per block",
-                     f"        _fs = _rt.new_float_stack({TARGET.stack_start})",
-                     f"        _is = _rt.new_int_stack({TARGET.stack_start})"]
+                     f"        _fs = _rt.new_float_stack({STACK_START})",
+                     f"        _is = _rt.new_int_stack({STACK_START})"]
         body += [
             "        i = b * block",
             "        stop = min(i + block, n)",
@@ -128,7 +128,7 @@ def driver_source(name: str, key: str, what: str, kind: str, nin: int, ngrads: i
     call, outs = _kernel_call(kind, ngrads, stacks, gargs)
     body = [f"def {name}_gufunc_body({', '.join(gargs + os_)}):"]
     if stacks:
-        body += [f"    _fs = _rt.new_float_stack({TARGET.stack_start})", f"    _is = _rt.new_int_stack({TARGET.stack_start})"]
+        body += [f"    _fs = _rt.new_float_stack({STACK_START})", f"    _is = _rt.new_int_stack({STACK_START})"]
     body += [f"    {line}" for line in call]
     body += [f"    {o}[0] = {e}" for o, e in zip(os_, outs)]
     text += "\n\n" + "\n".join(body) + "\n"
