@@ -505,12 +505,28 @@ def matmul_grad_b(g, a, b):
     return g * a
 
 
+def _transposed(m):
+    """`m.T` as Numba's np.dot takes it without a copy: the transpose of a C- or F-ordered
+    matrix is F- or C-ordered, which BLAS reads as it is; only a matrix of another layout (a
+    strided view) is copied, as np.dot would copy it anyway."""
+    if m.layout in "CF":
+        return lambda m: m.T
+    return lambda m: np.ascontiguousarray(m.T)
+
+
+def transposed(m):
+    return m.T
+
+
+overload(transposed)(_transposed)
+
+
 @overload(matmul_grad_a)
 def _matmul_grad_a(g, a, b):
     an = a.ndim if _is_array(a) else 0
     bn = b.ndim if _is_array(b) else 0
     if an == 2 and bn == 2:
-        return lambda g, a, b: np.dot(g, np.ascontiguousarray(b.T))
+        return lambda g, a, b: np.dot(g, transposed(b))
     if an == 2 and bn == 1:
         return lambda g, a, b: np.outer(g, b)
     if an == 1 and bn == 2:
@@ -523,10 +539,36 @@ def _matmul_grad_b(g, a, b):
     an = a.ndim if _is_array(a) else 0
     bn = b.ndim if _is_array(b) else 0
     if an == 2:
-        return lambda g, a, b: np.dot(np.ascontiguousarray(a.T), g)
+        return lambda g, a, b: np.dot(transposed(a), g)
     if bn == 2:
         return lambda g, a, b: np.outer(a, g)
     return lambda g, a, b: g * a
+
+
+def add_matmul_grad_a(out, g, a, b):
+    """`out += matmul_grad_a(g, a, b)` (passes/first.py writes the adjoint's accumulation so):
+    the outer product of a matrix-vector product's adjoint is added in place, with no matrix
+    temporary, as a hand-written RNN adjoint would."""
+    out += matmul_grad_a(g, a, b)
+
+
+@overload(add_matmul_grad_a)
+def _add_matmul_grad_a(out, g, a, b):
+    an = a.ndim if _is_array(a) else 0
+    bn = b.ndim if _is_array(b) else 0
+    if an == 2 and bn == 1 and _is_array(out) and out.ndim == 2 and _is_array(g) and g.ndim == 1:
+        def impl(out, g, a, b):
+            if out.shape[0] != g.shape[0] or out.shape[1] != b.shape[0]:
+                raise ValueError("add_matmul_grad_a: the adjoint's shape is not the outer product's")
+            for i in range(g.shape[0]):
+                gi = g[i]
+                for j in range(b.shape[0]):
+                    out[i, j] += gi * b[j]
+        return impl
+
+    def impl(out, g, a, b):
+        out += matmul_grad_a(g, a, b)
+    return impl
 
 
 # ---------------------------------------------------------------- np.linalg (srcgrad/rules/linalg.py)

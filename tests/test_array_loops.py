@@ -129,3 +129,51 @@ def test_float32_state_whose_precision_changes_in_a_loop_is_refused_at_its_line(
     assert v == pytest.approx(np.sum((1.5 * x.astype(np.float64)) ** 2), rel=1e-12)
     np.testing.assert_allclose(g, 4.5 * x, rtol=1e-6)            # d/dx sum((1.5 x)^2), by hand
     assert g.dtype == np.float32
+
+
+def matrix_products_in_a_loop(W, V, P, x0, xs):
+    """Matrix-vector (2-D @ 1-D), vector-matrix (1-D @ 2-D) and matrix-matrix products whose
+    weight adjoints are summed over the loop's trips (in place: runtime.add_matmul_grad_a)."""
+    h = x0 * 1.0
+    acc = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t] @ V)
+        M = W @ P
+        acc += np.sum(M * M) * 0.01 + np.sum(h @ P)
+    return acc + np.sum(h * h)
+
+
+def test_weight_adjoints_summed_over_trips_match_central_differences():
+    rng = np.random.default_rng(11)
+    args = (rng.standard_normal((4, 4)) * 0.5, rng.standard_normal((3, 4)) * 0.5, rng.standard_normal((4, 2)),
+            rng.standard_normal(4) * 0.3, rng.standard_normal((5, 3)))
+    g = srcgrad.value_and_grad(matrix_products_in_a_loop, argnums=(0, 1, 2, 3))
+    assert "_rt.add_matmul_grad_a(W_bar" in g.source_for(*args)
+    value, grads = g(*args)
+    assert value == pytest.approx(matrix_products_in_a_loop(*args), rel=1e-12)
+    for got, want in zip(grads, numerical_grad(matrix_products_in_a_loop, list(args), (0, 1, 2, 3))):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+
+
+def test_add_matmul_grad_a_adds_what_matmul_grad_a_gives_in_python_and_numba():
+    import numba
+
+    from srcgrad import runtime as rt
+
+    @numba.njit
+    def compiled(out, g, a, b):
+        rt.add_matmul_grad_a(out, g, a, b)
+
+    rng = np.random.default_rng(2)
+    for a, b, g in [(rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal(3)),
+                    (rng.standard_normal((3, 4)), rng.standard_normal((4, 2)), rng.standard_normal((3, 2))),
+                    (rng.standard_normal(4), rng.standard_normal((4, 2)), rng.standard_normal(2))]:
+        start = rng.standard_normal(a.shape)
+        want = start + rt.matmul_grad_a(g, a, b)
+        for run in (rt.add_matmul_grad_a, compiled):
+            out = start.copy()
+            run(out, g, a, b)
+            np.testing.assert_allclose(out, want, rtol=1e-14, atol=1e-15)
+    out = np.zeros((2, 4))
+    with pytest.raises(ValueError, match="shape"):
+        compiled(out, np.ones(3), np.ones((3, 4)), np.ones(4))

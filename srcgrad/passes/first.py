@@ -33,6 +33,11 @@ names share an array. E is a value nothing else holds when it is
   array is handed over, a move.
 
 The only value that can differ is a zero's sign (`0.0 + -0.0` is 0.0; a moved -0.0 stays -0.0).
+
+Later contributions: `X += _rt.matmul_grad_a(g, a, b)` left after the rewrite (X exists
+already, e.g. a weight matrix's adjoint summed over a loop's trips) becomes
+`_rt.add_matmul_grad_a(X, g, a, b)`, which adds an outer product in place instead of making it
+and adding it (`in_place_contributions`, run on the whole function).
 """
 from __future__ import annotations
 
@@ -40,7 +45,8 @@ import ast
 
 from ..codegen.astb import N, assign, call, dotted, names_in, unbroadcast_args
 
-_ALLOCATING = {"_rt.zsafe", "_rt.copy"}
+# runtime helpers whose array result is always a new array (np.dot, np.outer, arithmetic)
+_ALLOCATING = {"_rt.zsafe", "_rt.copy", "_rt.matmul_grad_a", "_rt.matmul_grad_b"}
 
 
 def _mentions(node, name: str) -> bool:
@@ -134,3 +140,18 @@ class _Lists:
 def first_contributions(stmts: list, local: set, bars: set) -> list:
     """`stmts` (one block's adjoint) with array adjoints made by their first contribution."""
     return _Lists(local, bars).rewrite(stmts)
+
+
+class _InPlace(ast.NodeTransformer):
+    def visit_AugAssign(self, s):
+        if isinstance(s.op, ast.Add) and isinstance(s.target, ast.Name) and isinstance(s.value, ast.Call) \
+                and dotted(s.value.func) == "_rt.matmul_grad_a" and len(s.value.args) == 3 \
+                and not _mentions(s.value, s.target.id):
+            return ast.copy_location(ast.Expr(call("_rt.add_matmul_grad_a", N(s.target.id), *s.value.args)), s)
+        return s
+
+
+def in_place_contributions(stmts: list) -> list:
+    """`stmts` with `X += _rt.matmul_grad_a(...)` added in place (see the module's docstring)."""
+    mod = _InPlace().visit(ast.Module(list(stmts), []))
+    return mod.body

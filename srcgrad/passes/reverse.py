@@ -31,7 +31,7 @@ from ..rules.registry import substitute
 from . import alias
 from .activity import Analysis
 from .collect import Collector, drop_unread
-from .first import first_contributions
+from .first import first_contributions, in_place_contributions
 from .fuse import fuse_elementwise
 
 
@@ -646,6 +646,8 @@ class Reverse:
             body = _DropEmptyIfs().visit(ast.Module(body, [])).body
         with sub_pass("collect"):
             body = drop_unread(body, set(self.bars.values()), {g.id for g in grads}, is_comment)
+        with sub_pass("first"):
+            body = in_place_contributions(body)
         ret = [result_ast, ast.Tuple(grads, ast.Load())]
         if self.uses_stacks:
             ret += [N(self.fs), N(self.is_)]
