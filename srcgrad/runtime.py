@@ -324,9 +324,10 @@ def _adjoint_copy(c, like):
                 out = zeros_like(like)
                 out += c
                 return out
-            out = np.empty(like.shape, dt)
-            out[...] = c
-            return out
+            # a copy of c in the adjoint's type; not `out[...] = c`, whose broadcasting error
+            # path compiles Numba's string formatting (about 1.5 s of every process's first
+            # derivative)
+            return c.astype(dt)
         return impl
     if _is_array(like):
         def impl(c, like):
