@@ -11,7 +11,8 @@ new array).  Around a loop, the objects a carried variable holds from an earlier
 although both come from the same allocation site.
 
 What holds after `analyse(fn, an)`:
-* `objects[v]` for every array variable; `may_alias(u, v)`;
+* `objects[v]` for every array variable; `may_alias(u, v)` (in one iteration), `may_share(u, v)`
+  (in any iterations: for what the tape saved);
 * a write `y[...] = ...` while another variable that may share y's memory is still going to be
   read (it is live) is refused with the user's location: the adjoint of that other variable
   would be accumulated apart from y's and flow into the overwritten elements.  Writes through
@@ -34,6 +35,16 @@ class Aliases:
     def may_alias(self, u: str, v: str) -> bool:
         a, b = self.objects.get(u), self.objects.get(v)
         return a is not None and b is not None and bool(a & b)
+
+    def may_share(self, u: str, v: str) -> bool:
+        """Whether u and v may name the same memory in any iterations, their ages ignored: the
+        tape keeps each iteration's saved arrays, so a write after a loop (or in a later
+        iteration) into the array a carried variable holds changes what an earlier iteration
+        saved, although within one iteration `u` (older) and `unew` never alias."""
+        a, b = self.objects.get(u), self.objects.get(v)
+        if a is None or b is None:
+            return False
+        return bool({(k, n) for k, n, _ in a} & {(k, n) for k, n, _ in b})
 
 
 def is_view(value, an) -> bool:

@@ -136,8 +136,10 @@ class Reverse:
         out.append(comment("save for the adjoint: " + ", ".join(fl + il + al)))
         # a C-ordered array (no copy when it is one already): a value carried around a loop may
         # be F-ordered on one trip and C-ordered on the next (0.5 * A.T, then m @ A), and the
-        # tape, a typed list, holds one layout
-        out += [ast.Expr(call(f"{self.tape_of(v)}.append", call("np.ascontiguousarray", N(v)))) for v in al]
+        # tape, a typed list, holds one layout; a copy when a later write may change it
+        out += [ast.Expr(call(f"{self.tape_of(v)}.append",
+                              call("_rt.copy" if v in self.plan.copied else "np.ascontiguousarray", N(v))))
+                for v in al]
         return out + self._push_code(fl, il, ensure=block.id not in self.reserved_blocks)
 
     def _push_code(self, fl, il, ensure: bool) -> list:

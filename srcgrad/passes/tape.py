@@ -6,8 +6,8 @@ What holds for the `TapePlan` returned by `plan(fn, an, aliases)`:
 * a variable the adjoint reads whose home block is inside a loop, or a value a loop carries that
   the adjoint reads within that loop, is in `floats[block]`/`ints[block]` (numbers, pushed on
   the float or the int stack at the end of every execution of `block`, popped at the start of
-  its reversed execution) or `arrays[block]` (arrays, pushed by reference on a tape of their
-  own: the object itself is kept, nothing is copied), unless
+  its reversed execution) or `arrays[block]` (arrays, pushed on a tape of their own: the object
+  itself, or a copy for those in `copied`, which a later in-place write may reach), unless
 * it is cheap arithmetic on values that are restored anyway, listed in `recompute[block]`: those
   statements are re-run after the pops (a loop like `y = y + dt * r * y * (1 - y / k)` saves
   only `y`).
@@ -42,6 +42,10 @@ class TapePlan:
     # before them needs; they are saved before the write and put back as the adjoint passes it
     restores: dict = field(default_factory=dict)
     restore_blocks: dict = field(default_factory=dict)   # block id -> (floats, ints) restores in it
+    # saved arrays pushed as a copy, not by reference: they may share memory with an array
+    # written in place (after the loop, or in a later iteration, through the variable that
+    # carries them), which would change what the tape holds
+    copied: frozenset = frozenset()
 
     def saved(self) -> set:
         return {v for d in (self.floats, self.ints, self.arrays) for vs in d.values() for v in vs}
@@ -218,10 +222,12 @@ class _Planner:
                     ints[bid].append(v)
                 else:
                     floats[bid].append(v)
+        copied = frozenset(v for vs in arrays.values() for v in vs
+                           if any(self.aliases.may_share(v, y) for y in self.written))
         return TapePlan({k: tuple(v) for k, v in floats.items()}, {k: tuple(v) for k, v in ints.items()},
                         {k: tuple(v) for k, v in arrays.items()},
                         {k: tuple(v) for k, v in self.recompute.items()}, self.adjoint_reads,
-                        dict(self.restores), restore_blocks)
+                        dict(self.restores), restore_blocks, copied)
 
     def shape_variant(self) -> set:
         """Array variables whose shape may differ from one loop iteration to the next (an

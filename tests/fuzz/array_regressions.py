@@ -395,3 +395,46 @@ def view_saved_after_its_rows_are_overwritten(A, s):
         m = m * 1.0
         m[1, :] = m[1, :] * s
     return np.sum(m)
+
+
+@case((0, 1, 2), (-0.4736, np.array([0.47, -0.71, -1.96, 1.37]), np.array([[0.54, 1.71, -1.45, -1.45],
+                                                                         [0.72, 1.25, 1.76, 0.81],
+                                                                         [1.61, -0.46, 0.24, 0.54]])))
+def tape_entry_changed_by_an_inplace_add_through_an_alias(s0, x, A):
+    """A silent wrong gradient (array fuzzer seed 5649, all features): d/dA off by 13%.  The loop
+    saves `v2` (the result of `**`, whose derivative reads it) on its tape by reference; after
+    the loop `v6 = v2; v6 += ...` adds into that same array, so the adjoint read the changed
+    values.  Arrays a later in-place write may reach are now saved as copies."""
+    v2 = np.zeros(4)
+    v2 += np.mean(A @ A.T @ A) + 0.25
+    for i4 in range(len(v2)):
+        v2 = (1.5 + np.sin(x)) ** np.tanh(v2)
+        if i4 <= s0 * (s0 + 0.1):
+            break
+    v6 = v2
+    v6 += 0.3
+    return np.sum(np.sin(v2)) + np.sum(v2 * v2) - v6.sum()
+
+
+@case((0,), (np.array([0.3, 0.5, 0.7, 0.4]),))
+def inplace_add_after_a_loop_whose_power_result_was_saved(x):
+    """The same defect, reduced: `v = x ** np.tanh(v)` saves v (the derivative of x ** y with
+    respect to y reads the result); `v += 0.5` after the loop added into the last saved array.
+    (Where the adjoint also reads the carried variable by name, as in `np.exp(v * x)`, the
+    write was already undone before the loop's adjoint, and the gradient was right.)"""
+    v = np.zeros(4) + 0.2
+    for i in range(3):
+        v = x ** np.tanh(v)
+    v += 0.5
+    return np.sum(v * v)
+
+
+@case((0,), (np.array([0.6, 1.1, 1.7, 0.9]),))
+def inplace_add_into_the_previous_iterations_saved_array(x):
+    """The same defect inside the loop: `v += 1.0` at the top of an iteration writes into the
+    array the previous iteration saved (the carried value is that array)."""
+    v = np.zeros(4) + 0.2
+    for i in range(3):
+        v += 0.1
+        v = x ** np.tanh(v)
+    return np.sum(v * v)
