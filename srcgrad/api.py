@@ -85,9 +85,11 @@ class GradFunction(Derivative):
         dbg = pdb.Pdb()
         dbg.set_break(code.co_filename, min(line for _, line in dis.findlinestarts(code)
                                             if line is not None and line > code.co_firstlineno + 1))
-        call = twin.target.prepare(tuple(vals) + twin.hidden_values(sig))
-        with twin.target.calling():
-            out = twin.target.result(dbg.runcall(entry, *call))
+        out = twin.target.call(lambda *a: dbg.runcall(entry, *a), tuple(vals) + twin.hidden_values(sig))
+        return self._returned(out)
+
+    def _returned(self, out):
+        """What a call returns, from the entry function's result: with has_aux, JAX's layout."""
         if self.has_aux:
             (loss, aux), grads = out
             return ((loss, aux), grads) if self.kind == "value_and_grad" else (grads, aux)
@@ -156,10 +158,7 @@ class GradFunction(Derivative):
         finally:
             if notice is not None:
                 notice.cancel()
-        if self.has_aux:            # (loss, aux), grads -> JAX's layout
-            (loss, aux), grads = out
-            return ((loss, aux), grads) if self.kind == "value_and_grad" else (grads, aux)
-        return out
+        return self._returned(out)
 
 class TapeSize(int):
     """The bytes a derivative's tape held at its peak (an int), with `.parts`: bytes per saved

@@ -506,20 +506,18 @@ def matmul_grad_b(g, a, b):
     return g * a
 
 
-def _transposed(m):
+def transposed(m):
     """`m.T` as Numba's np.dot takes it without a copy: the transpose of a C- or F-ordered
     matrix is F- or C-ordered, which BLAS reads as it is; only a matrix of another layout (a
     strided view) is copied, as np.dot would copy it anyway."""
-    if m.layout in "CF":
-        return lambda m: m.T
-    return lambda m: np.ascontiguousarray(m.T)
-
-
-def transposed(m):
     return m.T
 
 
-overload(transposed)(_transposed)
+@overload(transposed)
+def _transposed(m):
+    if m.layout in "CF":
+        return lambda m: m.T
+    return lambda m: np.ascontiguousarray(m.T)
 
 
 @overload(matmul_grad_a)

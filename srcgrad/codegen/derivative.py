@@ -139,8 +139,7 @@ class Derivative:
         """`kernel(*args)` as the target calls it; Numba failing to compile it becomes a located
         srcgrad error."""
         try:
-            with self.target.calling():
-                return self.target.result(kernel(*self.target.prepare(args)))
+            return self.target.call(kernel, args)
         except Exception as exc:
             if is_numba_error(exc):
                 raise self._compilation_error(exc, sig) from None

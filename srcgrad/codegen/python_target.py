@@ -12,7 +12,7 @@ may divide by zero on a path whose result a zero adjoint multiplies away (`_rt.z
 Python target must not raise there either.  The arguments are therefore passed as NumPy
 scalars (`np.float64`, whose arithmetic follows IEEE 754), `pymath` maps the `math` functions
 that raise on a domain or range error to the NumPy ufuncs that return NaN or inf, and calls
-run under `np.errstate(all="ignore")`, as compiled code never warns.
+run under `np.errstate(all="ignore")`, as compiled code never warns (`call`).
 
 Adding a target is adding a module like this one, `srcgrad/codegen/<name>_target.py`, that
 defines `TARGET` (a codegen/target.py `Target`); `grad(f, target="<name>")` finds it by name.
@@ -31,23 +31,22 @@ def _np_pow(x, y):
     return np.power(np.float64(x), y)
 
 
-# math.* -> NumPy's element functions where Python raises (ValueError, OverflowError,
-# ZeroDivisionError) and compiled code gives NaN or inf; everything else is math's own
-_IEEE = {
-    "sqrt": np.sqrt, "exp": np.exp, "expm1": np.expm1, "log": None, "log2": np.log2, "log10": np.log10,
-    "log1p": np.log1p, "asin": np.arcsin, "acos": np.arccos, "acosh": np.arccosh, "atanh": np.arctanh,
-    "sinh": np.sinh, "cosh": np.cosh, "pow": _np_pow, "fmod": np.fmod,
-}
-
-
 def _log(x, base=None):
     return np.log(np.float64(x)) if base is None else np.log(np.float64(x)) / np.log(np.float64(base))
 
 
+# math.* -> NumPy's element functions where Python raises (ValueError, OverflowError,
+# ZeroDivisionError) and compiled code gives NaN or inf; everything else is math's own
+_IEEE = {
+    "sqrt": np.sqrt, "exp": np.exp, "expm1": np.expm1, "log": _log, "log2": np.log2, "log10": np.log10,
+    "log1p": np.log1p, "asin": np.arcsin, "acos": np.arccos, "acosh": np.arccosh, "atanh": np.arctanh,
+    "sinh": np.sinh, "cosh": np.cosh, "pow": _np_pow, "fmod": np.fmod,
+}
+
 pymath = types.ModuleType("srcgrad.codegen.python_target.pymath",
                           "`math` with Numba's error model: NaN or inf where Python's math raises")
 pymath.__dict__.update({k: v for k, v in vars(_math).items() if not k.startswith("__")})
-pymath.__dict__.update({k: (v if v is not None else _log) for k, v in _IEEE.items()})
+pymath.__dict__.update(_IEEE)
 
 
 def interpret(fn):
@@ -55,22 +54,18 @@ def interpret(fn):
     return fn
 
 
-def prepare(values: tuple) -> tuple:
-    """Call arguments as the generated code gets them: Python floats as np.float64 (so that
-    dividing by zero gives inf, as compiled), everything else as it is."""
-    return tuple(np.float64(v) if type(v) is float else v for v in values)
-
-
-def result(out):
+def _as_floats(out):
     """NumPy scalars back to Python floats, as compiled code returns them."""
     if isinstance(out, tuple):
-        return tuple(result(x) for x in out)
+        return tuple(_as_floats(x) for x in out)
     return float(out) if type(out) is np.float64 else out
 
 
-def calling():
-    """The context a call runs in: no floating-point warnings, as compiled code gives none."""
-    return np.errstate(all="ignore")
+def call(fn, args):
+    """`fn(*args)` as compiled code would run it: Python floats passed as np.float64 (so that
+    dividing by zero gives inf), no floating-point warnings, Python floats back."""
+    with np.errstate(all="ignore"):
+        return _as_floats(fn(*(np.float64(v) if type(v) is float else v for v in args)))
 
 
 TARGET = Target(
@@ -84,7 +79,5 @@ from srcgrad.codegen.python_target import pymath as math
 
 _List = list
 ''',
-    prepare=prepare,
-    calling=calling,
-    result=result,
+    call=call,
 )

@@ -4,8 +4,8 @@ The passes write one body per derivative whatever the target: every generated fu
 decorated `@_jit` (DECORATOR), calls only `math`, `np`, `_rt` (srcgrad/runtime.py) and `_List`
 (a list of arrays), and starts its number stacks at STACK_START elements (they double when
 full).  A target is what those names mean: the import block at the top of a generated module
-(`Target.imports`), plus how a call's arguments are passed (`prepare`), the context it runs in
-(`calling`) and how its result is handed back (`result`).
+(`Target.imports`), plus how a generated function is called (`call`: the arguments it is
+passed, the context it runs in, the result handed back).
 
 * NUMBA_CPU (here, the default): `_jit` is `runtime.jit`, Numba's nopython compiler with
   `jit_options`; `_List` is Numba's typed list.
@@ -17,7 +17,6 @@ full).  A target is what those names mean: the import block at the top of a gene
 from __future__ import annotations
 
 import ast
-import contextlib
 import importlib
 from dataclasses import dataclass, field
 
@@ -28,8 +27,8 @@ STACK_START = 64            # the first size of the number stacks (they double w
 NAMES = ("math", "np", "_rt", "_List", DECORATOR)    # what every target's header binds
 
 
-def _same(values):
-    return values
+def _call(fn, args):
+    return fn(*args)
 
 
 @dataclass(frozen=True)
@@ -38,9 +37,7 @@ class Target:
     imports: str               # the import block of a generated module: binds NAMES
     compiled: bool = True      # native code that Numba functions can call (GradFunction.kernel)
     jit_options: dict = field(default_factory=dict)   # options of the compiler `_jit` calls
-    prepare: object = _same    # call arguments -> what the generated entry function is passed
-    calling: object = contextlib.nullcontext    # () -> the context manager a call runs in
-    result: object = _same     # what the entry function returned -> what the call returns
+    call: object = _call       # (generated function, call arguments) -> what the call returns
 
     def njit_source(self, flags: str = "") -> str:
         """The decorator line of a function in a vectorize driver or lane kernel (Numba-compiled
