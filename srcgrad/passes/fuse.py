@@ -49,9 +49,9 @@ from ..codegen.astb import N, S, assign, call, comment, dotted, is_comment, name
 
 # NumPy's functions on a number give what they give on each element of an array (math's may
 # raise where NumPy gives nan, so they are not here)
-_UFUNCS = {"np.sin", "np.cos", "np.tan", "np.exp", "np.log", "np.sqrt", "np.tanh", "np.sinh",
+ELEMENTWISE_UFUNCS = {"np.sin", "np.cos", "np.tan", "np.exp", "np.log", "np.sqrt", "np.tanh", "np.sinh",
            "np.cosh", "np.arctan", "np.abs"}
-_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+ELEMENTWISE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _MIN_ARRAY_STMTS = 3        # fewer whole-array statements are not worth a second copy of the code
 
 
@@ -75,12 +75,12 @@ class _Run:
         if isinstance(e, ast.Name):
             return self.kind(e.id) is not None
         if isinstance(e, ast.BinOp):
-            return isinstance(e.op, _BINOPS) and self.elementwise(e.left) and self.elementwise(e.right)
+            return isinstance(e.op, ELEMENTWISE_BINOPS) and self.elementwise(e.left) and self.elementwise(e.right)
         if isinstance(e, ast.UnaryOp):
             return isinstance(e.op, ast.USub) and self.elementwise(e.operand)
         if isinstance(e, ast.Call) and not e.keywords:
             f = dotted(e.func)
-            if f == "_rt.zsafe" and len(e.args) == 2 or f in _UFUNCS and len(e.args) == 1:
+            if f == "_rt.zsafe" and len(e.args) == 2 or f in ELEMENTWISE_UFUNCS and len(e.args) == 1:
                 return all(self.elementwise(a) for a in e.args)
         return False
 
@@ -254,15 +254,37 @@ class Fuser:
         for x in live:
             body.append(ast.Assign([ast.Subscript(N(new[x]), at, ast.Store())], N(elem[x])))
         after = [assign(x, N(new[x])) for x in live]
-        shape_of = lambda a: ast.Attribute(N(a), "shape", ast.Load())  # noqa: E731
-        others = [shape_of(a) for a in sources[1:]]
-        test = ast.Compare(N(shape), [ast.Eq() for _ in others], others) if others else ast.Constant(True)
         loop = body
         for d in reversed(range(run.ndim)):
             loop = [ast.For(S(idx[d]), call("range", ast.Subscript(N(shape), ast.Constant(d), ast.Load())), loop, [])]
-        return views + [assign(shape, shape_of(sources[0])),
-                ast.If(test, [comment("the statements below, element by element (all shapes are equal)")]
-                       + before + loop + after, run.original)]
+        first, test = shape_check(shape, sources)
+        node = ast.If(test, [comment("the statements below, element by element (all shapes are equal)")]
+                      + before + loop + after, run.original)
+        node.fused_check = FusedCheck(first, shape, sources)
+        return views + [first, node]
+
+
+class FusedCheck:
+    """What a fused run's `if` tests, kept on the ast.If (`.fused_check`) for passes/inline.py,
+    which may replace a source by the arrays it was computed from: `first` is the statement
+    `_shape = <sources[0]>.shape`, and the test compares `_shape` with every other source."""
+
+    def __init__(self, first, shape, sources):
+        self.first, self.shape, self.sources = first, shape, list(sources)
+        first.fused_shape = True
+
+    def rebuild(self, node, sources):
+        self.sources = list(sources)
+        first, node.test = shape_check(self.shape, self.sources)
+        self.first.value = first.value
+
+
+def shape_check(shape: str, sources: list):
+    """`_shape = a.shape` and the test `_shape == b.shape == ...` of the arrays `sources`."""
+    shape_of = lambda a: ast.Attribute(N(a), "shape", ast.Load())  # noqa: E731
+    others = [shape_of(a) for a in sources[1:]]
+    test = ast.Compare(N(shape), [ast.Eq() for _ in others], others) if others else ast.Constant(True)
+    return assign(shape, shape_of(sources[0])), test
 
 
 def fuse_elementwise(stmts: list, kind, fresh, local: set) -> list:

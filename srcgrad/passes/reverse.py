@@ -1,7 +1,9 @@
 """Emit the fused forward + adjoint function (a Python AST) from the analysed IR.
 
 What holds for the emitted `<name>_vjp(params..., _seed[, _fs, _is])`:
-* the forward sweep is the IR, statement for statement; straight-line values stay in locals;
+* the forward sweep is the IR, statement for statement (but an element-wise array temporary
+  the adjoint reads only for its shape goes back into the expression that reads it: inline.py);
+  straight-line values stay in locals;
 * a value the adjoint reads and a later iteration overwrites (its home block is inside a loop)
   is pushed once per execution of that block, just before the block's loop-carry copies, onto a
   float or int stack (`_fs`/`_is`), and popped at the start of the block's reversed execution:
@@ -33,6 +35,7 @@ from .activity import Analysis
 from .collect import Collector, drop_unread
 from .first import first_contributions, in_place_contributions
 from .fuse import fuse_elementwise
+from .inline import inline_forward
 
 
 class Reverse:
@@ -427,6 +430,14 @@ class Reverse:
             return None
         return ty.ndim
 
+    def _array_kind(self, name: str):
+        """(number of dimensions, dtype code) of a forward name, None when it is not a value of
+        the IR (passes/inline.py)."""
+        ty = self.fn.types.get(name)
+        if ty is None or getattr(ty, "dtype", None) not in ("f", "i", "b"):
+            return None
+        return ty.ndim, ty.dtype
+
     def reverse_stmt(self, s, inited: set) -> list:
         an = self.an
         if isinstance(s, ir.Assert):        # checked in the forward sweep; no derivative
@@ -621,7 +632,8 @@ class Reverse:
                   for p in x.phis}
         result_ast = self._keep_result(res, saved, body)
         body.append(comment(""))
-        body.append(comment("adjoint sweep"))
+        sweep = comment("adjoint sweep")
+        body.append(sweep)
         inited: set = set()
         seed = self.names.fresh("_seed")
         for op, seed_ast in self._seeds(res, N(seed), outputs):
@@ -650,6 +662,10 @@ class Reverse:
             body = drop_unread(body, set(self.bars.values()), {g.id for g in grads}, is_comment)
         with sub_pass("first"):
             body = in_place_contributions(body)
+        at = next((i for i, x in enumerate(body) if x is sweep), None)
+        if at is not None:
+            with sub_pass("inline"):
+                body = inline_forward(body[:at], body[at:], self._array_kind) + body[at:]
         ret = [result_ast, ast.Tuple(grads, ast.Load())]
         if self.uses_stacks:
             ret += [N(self.fs), N(self.is_)]
