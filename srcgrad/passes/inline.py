@@ -39,7 +39,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from ..codegen.astb import N, S, assign, comment, dotted, is_comment, names_in
+from ..codegen.astb import assign, comment, dotted, is_comment, names_in
 from .fuse import ELEMENTWISE_BINOPS, ELEMENTWISE_UFUNCS
 
 # runtime functions whose last argument is read for its shape and type only
