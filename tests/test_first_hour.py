@@ -168,6 +168,25 @@ def test_a_string_argument_is_named():
         srcgrad.grad(times_count)("1.0", 2)
 
 
+def smoothed(u0):
+    u = u0.copy()
+    u[1:-1] = 0.5 * (u[2:] + u[:-2])
+    return np.sum(u * u)
+
+
+def test_source_before_a_call_of_an_array_function_says_how_to_get_it():
+    """`.source` before any call is generated for numbers: for a function of arrays that fails
+    (here on `u0.copy()`) the error says so and how to get the source for arrays."""
+    g = srcgrad.grad(smoothed)
+    with pytest.raises(srcgrad.SrcgradError, match=r"(?s)before any call is generated for numbers.*"
+                       r"call it once, or use `\.source_for.*:\d+:\d+: the method `\.copy\(\)` of a number"):
+        g.source
+    x = np.linspace(0.0, 1.0, 6)
+    assert "u = u0.copy()" in g.source_for(x)
+    g(x)
+    assert g.source == g.source_for(x)
+
+
 def test_a_none_argument_is_named():
     with pytest.raises(TypeError, match=r"argument 0 \(x\) is None"):
         srcgrad.grad(times_count)(None, 2)

@@ -28,7 +28,7 @@ import threading
 import numpy as np
 
 from .. import __version__, abstract
-from ..errors import (ArgnumsError, ArgumentTypeError, CompilationError, Loc, SrcgradError,
+from ..errors import (ArgnumsError, ArgumentTypeError, CompilationError, Loc, LocatedError, SrcgradError,
                       UnsupportedArrayUseError, UnsupportedSyntaxError)
 from ..frontend import resolve
 from ..frontend.source import parse_function
@@ -185,13 +185,16 @@ class Derivative:
         `source_for(*args)` gives it for other arguments)."""
         try:
             return self.module(self._last_sig).__srcgrad_source__
-        except UnsupportedArrayUseError as exc:
+        except LocatedError as exc:
+            # before any call the source is generated for numbers; a function of arrays then
+            # fails on an array's method or use (`x.copy()` of a number), which is not the
+            # user's mistake: say how to get the source for arrays
             if self._last_sig is not None:
                 raise
             raise SrcgradError(
                 f"`.source` of {self.fun.__qualname__} before any call is generated for numbers, and "
-                f"this function needs arrays ({exc.message}): call it once, or use "
-                f"`.source_for(*example_args)`") from None
+                f"for numbers it fails; if the function takes arrays, call it once, or use "
+                f"`.source_for(*example_args)`. For numbers:\n{exc}") from None
 
     def source_for(self, *args) -> str:
         """The generated source for arguments like `args` (arrays or numbers)."""
