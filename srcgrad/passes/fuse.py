@@ -94,7 +94,10 @@ class _Run:
     def _strip(e, shape: str):
         """E from `_rt.unbroadcast(E, shape)` (the identity when every shape is the same)."""
         u = unbroadcast_args(e)
-        return u[0] if u is not None and isinstance(u[1], ast.Name) and u[1].id == shape else e
+        e = u[0] if u is not None and isinstance(u[1], ast.Name) and u[1].id == shape else e
+        if isinstance(e, ast.Call) and dotted(e.func) == "_rt.sum_grad" and len(e.args) == 2 and not e.keywords:
+            return e.args[0]        # the adjoint of a sum is its number, broadcast where it is used
+        return e
 
     def _slices(self, index) -> bool:
         """An index of slices only (`[1:-1]`, `[:, 2:]`): a view with the array's dimensions."""

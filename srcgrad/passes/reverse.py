@@ -415,11 +415,12 @@ class Reverse:
         with sub_pass("collect"):
             out += self.collector.collect(group, last_line, block.depth > 0)
         local = {self.bars[v] for v, h in self.an.home.items() if h is block and v in self.bars}
+        if block.depth == 0:        # the arguments' adjoints are read after the list: returned
+            local -= {self.bars[p.name] for p in self.fn.params if p.name in self.bars}
         with sub_pass("first"):
             out = first_contributions(out, local, set(self.bars.values()))
-        if block.depth > 0:
-            with sub_pass("fuse"):
-                out = fuse_elementwise(out, self._element_kind, self.names.fresh, local)
+        with sub_pass("fuse"):
+            out = fuse_elementwise(out, self._element_kind, self.names.fresh, local)
         return out
 
     def _element_kind(self, name: str):
