@@ -100,6 +100,39 @@ def _select_grad(g, x, out):
     return impl
 
 
+def add_select_grad(acc, g, x, out):
+    """`acc += select_grad(g, x, out)` (passes/first.py writes the adjoint's accumulation so):
+    added in place, without the array of zeros holding g at the selected elements."""
+    acc += select_grad(g, x, out)
+
+
+@overload(add_select_grad)
+def _add_select_grad(acc, g, x, out):
+    if _is_array(acc) and _is_array(x) and acc.ndim == 1 and x.ndim == 1 and not _is_array(g):
+        def impl(acc, g, x, out):
+            if acc.shape[0] != x.shape[0] or not np.isfinite(g):   # 0 * inf: as select_grad
+                acc += select_grad(g, x, out)
+                return
+            n, first = 0, 0
+            for i in range(x.shape[0]):
+                if x[i] == out:
+                    if n == 0:
+                        first = i
+                    n += 1
+            if n == 0:                          # out is nan: g / 0 to every element, as select_grad
+                acc += select_grad(g, x, out)
+                return
+            share = g / n
+            for i in range(first, x.shape[0]):
+                if x[i] == out:
+                    acc[i] += share
+        return impl
+
+    def impl(acc, g, x, out):
+        acc += select_grad(g, x, out)
+    return impl
+
+
 def prod_grad(g, x):
     """Adjoint of np.prod(x): g times the product of the other elements (prefix and suffix
     products, so a zero element gets the product of the rest, not 0/0)."""

@@ -37,7 +37,9 @@ The only value that can differ is a zero's sign (`0.0 + -0.0` is 0.0; a moved -0
 Later contributions: `X += _rt.matmul_grad_a(g, a, b)` left after the rewrite (X exists
 already, e.g. a weight matrix's adjoint summed over a loop's trips) becomes
 `_rt.add_matmul_grad_a(X, g, a, b)`, which adds an outer product in place instead of making it
-and adding it (`in_place_contributions`, run on the whole function).
+and adding it, and `X += _rt.select_grad(g, x, m)` (the adjoint of `m = np.max(x)`) becomes
+`_rt.add_select_grad(X, g, x, m)`, which adds g to the selected elements instead of making an
+array of zeros that holds it there (`in_place_contributions`, run on the whole function).
 """
 from __future__ import annotations
 
@@ -142,16 +144,22 @@ def first_contributions(stmts: list, local: set, bars: set) -> list:
     return _Lists(local, bars).rewrite(stmts)
 
 
+# contributions that have a runtime helper adding them in place: helper -> (in-place helper, its arity)
+_ADDED_IN_PLACE = {"_rt.matmul_grad_a": ("_rt.add_matmul_grad_a", 3),
+                   "_rt.select_grad": ("_rt.add_select_grad", 3)}
+
+
 class _InPlace(ast.NodeTransformer):
     def visit_AugAssign(self, s):
-        if isinstance(s.op, ast.Add) and isinstance(s.target, ast.Name) and isinstance(s.value, ast.Call) \
-                and dotted(s.value.func) == "_rt.matmul_grad_a" and len(s.value.args) == 3 \
-                and not _mentions(s.value, s.target.id):
-            return ast.copy_location(ast.Expr(call("_rt.add_matmul_grad_a", N(s.target.id), *s.value.args)), s)
+        how = _ADDED_IN_PLACE.get(dotted(s.value.func)) if isinstance(s.value, ast.Call) else None
+        if how is not None and isinstance(s.op, ast.Add) and isinstance(s.target, ast.Name) \
+                and len(s.value.args) == how[1] and not s.value.keywords and not _mentions(s.value, s.target.id):
+            return ast.copy_location(ast.Expr(call(how[0], N(s.target.id), *s.value.args)), s)
         return s
 
 
 def in_place_contributions(stmts: list) -> list:
-    """`stmts` with `X += _rt.matmul_grad_a(...)` added in place (see the module's docstring)."""
+    """`stmts` with `X += _rt.matmul_grad_a(...)` or `X += _rt.select_grad(...)` added in place
+    (see the module's docstring)."""
     mod = _InPlace().visit(ast.Module(list(stmts), []))
     return mod.body

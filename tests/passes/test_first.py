@@ -98,6 +98,26 @@ def test_helpers_hold_zeros_like_plus_the_contribution(c, like):
         np.testing.assert_array_equal(got, want)
 
 
+@njit(error_model="numpy")            # as srcgrad compiles (runtime.jit)
+def _added_in_place(acc, g, x, m):
+    _rt.add_select_grad(acc, g, x, m)
+    return acc
+
+
+@pytest.mark.parametrize("x,g", [
+    (np.array([0.5, 2.0, -1.0]), 1.5),                  # one maximum
+    (np.array([2.0, 0.5, 2.0, 2.0]), 1.5),              # three tied: a third each
+    (np.array([0.5, 2.0, -1.0]), np.inf),              # 0 * inf elsewhere: nan, as before
+    (np.array([0.5, np.nan, -1.0]), 1.0),              # a nan maximum: no element equals it
+])
+def test_select_grad_added_in_place_is_the_add_of_it(x, g):
+    m = np.max(x)
+    acc = np.array([0.25, -0.5, 1.0, 3.0])[:x.shape[0]]
+    with np.errstate(all="ignore"):
+        want = acc + _rt.select_grad(np.float64(g), x, m)       # the helper as NumPy runs it
+    np.testing.assert_array_equal(_added_in_place(acc.copy(), g, x, m), want)
+
+
 def test_copy_is_a_new_array_and_take_hands_over():
     c = np.arange(4.0)
     got = _copy(c, np.ones(4))
@@ -281,22 +301,58 @@ def in_loop_two_dimensional(m, k):
     return np.sum(m * m)
 
 
+def straight_line(x, y):
+    """No loop: the adjoint of the sum and the element-wise products is one loop too, and
+    the arguments' adjoints it makes last are returned (read after the run)."""
+    return np.sum(np.exp(x) * 2.0 + x * y)
+
+
+def log_sum_exp(x):
+    a = np.max(x)
+    return np.log(np.sum(np.exp(x - a))) + a
+
+
 @pytest.mark.parametrize("fn,args,argnums", [
+    (straight_line, (X4, W4), (0, 1)),
+    (straight_line, (X4, np.array([0.7])), (0, 1)),
+    (log_sum_exp, (X4,), 0),
+    (log_sum_exp, (np.array([0.3, 1.5, -0.2, 1.5]),), 0),
     (in_loop_elementwise, (X4, 2.0, 0.3), (0, 1, 2)),
     (in_loop_with_broadcast, (X4, W4, 0.2), (0, 1, 2)),
     (in_loop_with_broadcast, (X4, np.array([0.7]), 0.2), (0, 1, 2)),
     (in_loop_with_a_partial_sum_used, (X4, 0.3), (0, 1)),
     (in_loop_two_dimensional, (np.outer(X4, W4[:3]) * 0.3, 0.4), (0, 1)),
-], ids=["elementwise", "same_length", "broadcast", "partial_sum", "two_d"])
+], ids=["straight_line", "straight_line_broadcast", "log_sum_exp", "log_sum_exp_tie", "elementwise",
+        "same_length", "broadcast", "partial_sum", "two_d"])
 def test_fused_gradients_against_central_differences(fn, args, argnums):
+    if fn is log_sum_exp and args[0][1] == args[0][3]:
+        # a tie for the max: the kink; its adjoint is shared between the two (hand-derived:
+        # d/dx_i = softmax_i, plus the max's 1 - sum(softmax) = 0 split between the ties)
+        import srcgrad
+        x = args[0]
+        e = np.exp(x - x.max())
+        np.testing.assert_allclose(srcgrad.grad(fn)(x), e / e.sum(), rtol=1e-12, atol=1e-15)
+        return
     check_reverse(fn, args, argnums)
+
+
+def test_straight_line_adjoint_is_one_element_loop():
+    import srcgrad
+    src = srcgrad.grad(log_sum_exp).source_for(X4)
+    adjoint = src.split("# adjoint sweep")[1].split("def log_sum_exp_grad")[0]
+    assert adjoint.count("element by element") == 1
+    assert "a_bar += -_t_bar_i" in adjoint                 # the max's adjoint summed in the loop
+    assert "_rt.add_select_grad(x_bar, a_bar, x, a)" in adjoint     # and added in place
 
 
 def test_the_oscillator_adjoint_is_one_element_loop():
     import srcgrad
     src = srcgrad.grad(in_loop_elementwise, argnums=(0, 1, 2)).source_for(X4, 2.0, 0.3)
-    # two runs: `np.exp(-0.1 * c)` needs the sum of its adjoint before the rest can go on
-    assert src.count("element by element") == 2 and "for _i in range(_shape[0]):" in src
+    # two runs in the loop's adjoint: `np.exp(-0.1 * c)` needs the sum of its adjoint before the
+    # rest can go on; and one for the return's `np.sum(u * u)`, before the loop's adjoint
+    loop = src.split("for _k in range(")[1]
+    assert loop.count("element by element") == 2 and "for _i in range(_shape[0]):" in src
+    assert src.count("element by element") == 3
 
 
 def test_adds_through_slices_are_fused_while_the_array_is_not_read():
