@@ -86,6 +86,36 @@ def test_kernel_from_user_njit_gives_the_same_result():
     assert simulate(1.0) == 3 * sum(g(1.0, 2.0, 3.0))
 
 
+def weighted_loop(x, w):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s * np.sin(x[i] * w) + x[i]
+    return s
+
+
+@pytest.mark.parametrize("kind", ["grad", "value_and_grad"])
+def test_array_calls_run_the_vjp_and_compile_no_wrapper(kind):
+    """With an array argument a call runs `<f>_vjp` itself (with stacks made in Python): Numba
+    compiles no `<f>_grad` wrapper, which would optimise the whole vjp again. The result is
+    the wrapper's: compared with `.kernel` called from Numba code, which runs the wrapper."""
+    make = srcgrad.grad if kind == "grad" else srcgrad.value_and_grad
+    g = make(weighted_loop, argnums=(0, 1))
+    x = np.linspace(-1.0, 1.0, 5)
+    got = g(x, 0.7)
+    mod = g.module(g._last_sig)
+    assert mod.USES_STACKS and getattr(mod, g.vjp_name).signatures
+    assert not getattr(mod, g.entry_name).signatures
+    k = g.kernel
+
+    @numba.njit
+    def through_numba(x, w):
+        return k(x, w)
+    want = through_numba(x, 0.7)
+    assert getattr(mod, g.entry_name).signatures         # .kernel compiled the wrapper
+    flat = lambda r: np.concatenate([np.ravel(v) for v in (r if kind == "grad" else (r[0], *r[1]))])  # noqa: E731
+    np.testing.assert_array_equal(flat(got), flat(want))
+
+
 def test_source_is_valid_python_with_provenance():
     src = srcgrad.grad(f3).source
     compile(src, "<generated>", "exec")
