@@ -59,9 +59,7 @@ class GradFunction(Derivative):
         stats = np.zeros(1 + len(layout), np.int64)
         call = list(vals) + list(self.hidden_values(sig)) + [1.0]
         if mod.USES_STACKS:
-            from . import runtime
-            from .codegen.target import STACK_START
-            call += [runtime.new_float_stack(STACK_START), runtime.new_int_stack(STACK_START)]
+            call += list(_new_stacks())
         self.run(getattr(mod, self.vjp_name), call + [stats], sig)
         return TapeSize(int(stats[0]), dict(zip(layout, (int(b) for b in stats[1:]))))
 
@@ -163,7 +161,7 @@ class GradFunction(Derivative):
         if stacks is not None:
             vals += (1.0,)
             if stacks:
-                vals += (np.empty(STACK_START, np.float64), np.empty(STACK_START, np.int64))
+                vals += _new_stacks()
         try:
             out = self.run(entry, vals, sig)
         finally:
@@ -174,6 +172,11 @@ class GradFunction(Derivative):
             grads = grads[0] if self.single else grads
             out = (value, grads) if self.has_aux or self.kind == "value_and_grad" else grads
         return self._returned(out)
+
+def _new_stacks() -> tuple:
+    """The float and int stacks a vjp called from Python starts with (it grows them)."""
+    return np.empty(STACK_START, np.float64), np.empty(STACK_START, np.int64)
+
 
 def _has_array(sig) -> bool:
     return any(getattr(t, "ndim", 0) for t in sig)
@@ -318,12 +321,18 @@ def vjp(fun, *primals):
     vals = vf.bind(primals, {})
     sig = vf.signature(vals)
     mod = vf.module(sig)
-    pull = getattr(mod, f"{vf.fun.__name__}_pullback")
+    # with an array argument the vjp itself, not the jitted `<f>_pullback` wrapper (as in
+    # GradFunction.__call__: the wrapper's compile optimises the whole vjp again)
+    direct = _has_array(sig)
+    pull = getattr(mod, vf.vjp_name if direct else f"{vf.fun.__name__}_pullback")
     args = tuple(vals) + vf.hidden_values(sig)
     ndims = mod.RESULT_NDIMS
 
     def run(seed):
-        return vf.run(pull, args + (seed,), sig)
+        call = args + (seed,)
+        if direct and mod.USES_STACKS:
+            call += _new_stacks()
+        return vf.run(pull, call, sig)[:2]
 
     out, _ = run(_empty_seed(ndims))
 
