@@ -173,6 +173,7 @@ class GradFunction(Derivative):
             out = (value, grads) if self.has_aux or self.kind == "value_and_grad" else grads
         return self._returned(out)
 
+
 def _new_stacks() -> tuple:
     """The float and int stacks a vjp called from Python starts with (it grows them)."""
     return np.empty(STACK_START, np.float64), np.empty(STACK_START, np.int64)

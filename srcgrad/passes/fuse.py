@@ -1,12 +1,13 @@
-"""Element-wise adjoint statements in a loop body run as one loop over the elements.
+"""Element-wise adjoint statements run as one loop over the elements.
 
-Called by reverse.py on the adjoint code of each block inside a loop (after first.py); it
+Called by reverse.py on the adjoint code of each block, in a loop or not (after first.py); it
 rewrites that Python AST only.
 
 Why. The adjoint of `a = -k * u - c * v; v = v + dt * a; u = u + dt * v` is a dozen
 whole-array statements per reversed trip. Each is a pass over memory and most allocate, so the
 derivative of such a time-stepping loop cost 6-10x its primal, where a hand-written adjoint
-is one loop over the elements doing the same arithmetic on numbers (2-3x).
+is one loop over the elements doing the same arithmetic on numbers (2-3x). Outside loops the
+same holds once: log-sum-exp's adjoint was five passes over x, and is one.
 
 What. A run of consecutive statements of one list, each of one of the forms
 
@@ -16,8 +17,9 @@ What. A run of consecutive statements of one list, each of one of the forms
     A[1:-1] += E                                                (slices only: a view of A's dimensions)
 
 where E is element-wise (names, numbers, + - * / **, unary -, `_rt.zsafe` and a few NumPy
-ufuncs of one argument, optionally inside `_rt.unbroadcast(E, X or Y)`), and every array has
-the same number of dimensions, becomes
+ufuncs of one argument, optionally inside `_rt.unbroadcast(E, X or Y)`; for the first form
+also `_rt.sum_grad(g, x)`, a sum's adjoint, which is the number g), and every array has the
+same number of dimensions, becomes
 
     _shape = <an array's shape>
     if _shape == <the shape of every other array the run reads or shapes from>:
@@ -50,7 +52,7 @@ from ..codegen.astb import N, S, assign, call, comment, dotted, is_comment, name
 # NumPy's functions on a number give what they give on each element of an array (math's may
 # raise where NumPy gives nan, so they are not here)
 ELEMENTWISE_UFUNCS = {"np.sin", "np.cos", "np.tan", "np.exp", "np.log", "np.sqrt", "np.tanh", "np.sinh",
-           "np.cosh", "np.arctan", "np.abs"}
+                      "np.cosh", "np.arctan", "np.abs"}
 ELEMENTWISE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _MIN_ARRAY_STMTS = 3        # fewer whole-array statements are not worth a second copy of the code
 
@@ -92,7 +94,8 @@ class _Run:
 
     @staticmethod
     def _strip(e, shape: str):
-        """E from `_rt.unbroadcast(E, shape)` (the identity when every shape is the same)."""
+        """E from `_rt.unbroadcast(E, shape)` (the identity when every shape is the same), and g
+        from `_rt.sum_grad(g, x)` (which is g)."""
         u = unbroadcast_args(e)
         e = u[0] if u is not None and isinstance(u[1], ast.Name) and u[1].id == shape else e
         if isinstance(e, ast.Call) and dotted(e.func) == "_rt.sum_grad" and len(e.args) == 2 and not e.keywords:
