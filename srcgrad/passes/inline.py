@@ -142,7 +142,6 @@ class _Substitute(ast.NodeTransformer):
 
 class Inliner:
     def __init__(self, forward: list, adjoint: list, array_kind):
-        self.forward, self.adjoint = forward, adjoint
         self.kind = array_kind                   # name -> (ndim, dtype code) or None
         self.stores, _ = _counts(forward + adjoint)
         _, self.loads = _counts(forward)
@@ -171,9 +170,8 @@ class Inliner:
         i = 0
         while i < len(out):
             s = out[i]
-            for attr in ("body", "orelse"):
-                if isinstance(s, (ast.For, ast.While, ast.If)):
-                    setattr(s, attr, self.rewrite(getattr(s, attr)))
+            if isinstance(s, (ast.For, ast.While, ast.If)):
+                s.body, s.orelse = self.rewrite(s.body), self.rewrite(s.orelse)
             c = self.candidate(s)
             if c is not None and self._inline(out, i, *c):
                 del out[i]
@@ -246,9 +244,8 @@ def _assigns(stmts):
     for s in stmts:
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
             yield s
-        for attr in ("body", "orelse"):
-            if isinstance(s, (ast.For, ast.While, ast.If)):
-                yield from _assigns(getattr(s, attr))
+        if isinstance(s, (ast.For, ast.While, ast.If)):
+            yield from _assigns(s.body + s.orelse)
 
 
 def _ordered_names(e) -> list:
