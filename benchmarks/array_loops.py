@@ -246,19 +246,20 @@ def _jax_rk4(jnp, lax):
     return f
 
 
-def _jax_rnn_unrolled(jnp, lax):
+def _rnn_as_written(xp, lax=None):
+    """The RNN's Python loop in JAX (`xp` jax.numpy: unrolled by tracing) or PyTorch (`xp` torch)."""
     def f(Wh, Wx, xs, h0):
         h = h0
         for t in range(xs.shape[0]):
-            h = jnp.tanh(Wh @ h + Wx @ xs[t])
-        return jnp.sum(h * h)
+            h = xp.tanh(Wh @ h + Wx @ xs[t])
+        return xp.sum(h * h)
     return f
 
 
 _JAX_SCAN = {"heat": _jax_heat, "oscillator": _jax_oscillator, "rnn": _jax_rnn, "rk4": _jax_rk4}
 # the Python loop as written, unrolled when traced: XLA compiles the 100 steps of the RNN in
 # seconds, but had not finished the 1,000 of heat in 10 minutes or RK4's in 200 s (2026-12-03)
-_JAX_UNROLLED = {"rnn": _jax_rnn_unrolled}
+_JAX_UNROLLED = {"rnn": _rnn_as_written}
 
 
 def _torch_heat(torch):
@@ -281,15 +282,6 @@ def _torch_oscillator(torch):
     return f
 
 
-def _torch_rnn(torch):
-    def f(Wh, Wx, xs, h0):
-        h = h0
-        for t in range(xs.shape[0]):
-            h = torch.tanh(Wh @ h + Wx @ xs[t])
-        return torch.sum(h * h)
-    return f
-
-
 def _torch_rk4(torch):
     def f(y0, A, r):
         y = y0
@@ -299,7 +291,7 @@ def _torch_rk4(torch):
     return f
 
 
-_TORCH = {"heat": _torch_heat, "oscillator": _torch_oscillator, "rnn": _torch_rnn, "rk4": _torch_rk4}
+_TORCH = {"heat": _torch_heat, "oscillator": _torch_oscillator, "rnn": _rnn_as_written, "rk4": _torch_rk4}
 
 
 def main(argv=None):

@@ -15,7 +15,6 @@ srcgrad's on-disk cache is bypassed with a fresh cache directory, so its cold co
 import os
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("SRCGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="srcgrad-bench-"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -23,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np  # noqa: E402
 
 import srcgrad  # noqa: E402
+from benchmarks.array_loops import best, cold  # noqa: E402
 from benchmarks.gradbench.evals import gmm, jit, kmeans, llsq, lse, ode  # noqa: E402
 
 
@@ -41,15 +41,6 @@ def cases():
     }
 
 
-def best(f, args, n=15):
-    ts = []
-    for _ in range(n):
-        t = time.perf_counter()
-        f(*args)
-        ts.append(time.perf_counter() - t)
-    return min(ts)
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     table = cases()
@@ -58,13 +49,8 @@ def main(argv=None):
     for name in argv or list(table):
         fn, args, argnums = table[name]
         g, p = srcgrad.grad(fn, argnums=argnums), jit(fn)
-        t = time.perf_counter()
-        p(*args)
-        cp = time.perf_counter() - t
-        t = time.perf_counter()
-        g(*args)
-        cg = time.perf_counter() - t
-        tp, tg = best(p, args), best(g, args)
+        cp, cg = cold(p, args), cold(g, args)
+        tp, tg = best(p, args, 15), best(g, args, 15)
         print(f"| {name} | {tp * 1e3:.2f} ms | {tg * 1e3:.2f} ms | {tg / tp:.2f} | {cp:.1f} s / {cg:.1f} s |",
               flush=True)
 
