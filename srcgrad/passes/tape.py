@@ -142,7 +142,8 @@ class _Planner:
     def find_restores(self):
         """Writes into an array whose previous contents an adjoint reads: the adjoint of a
         statement that ran before the write (earlier in the function, or in an earlier iteration
-        of a loop around both) reads the array or memory it shares (srcgrad/passes/alias.py)."""
+        of a loop around both) reads the array or memory it shares (srcgrad/passes/alias.py), or
+        a checkpointed loop before the write reads it, which the adjoint sweep runs again."""
         order, loops_of = {}, {}
 
         def walk(block, loops):
@@ -153,12 +154,19 @@ class _Planner:
                     walk(b, loops + (id(s),) if isinstance(s, (ir.For, ir.While)) else loops)
 
         walk(self.fn.body, ())
-        readers = []
+        readers = []        # (statement, arrays read again in the adjoint sweep, loop it re-runs in)
         for s in ir.walk_stmts(self.fn.body):
             if isinstance(s, ir.Assign):
                 arrays = {u for u in self.adjoint_reads(s) if self.an.types[u].is_array}
                 if arrays:
-                    readers.append((s, arrays))
+                    readers.append((s, arrays, None))
+            if isinstance(s, ir.For) and s.checkpoint is not None:
+                # the adjoint re-runs a checkpointed loop's body from its checkpoints: every array
+                # it reads is read again then (writes inside the loop are the checkpoint's own)
+                for r in ir.walk_stmts(s.body):
+                    arrays = {u for u in ir.reads_of(r) if self.an.types[u].is_array}
+                    if arrays:
+                        readers.append((r, arrays, id(s)))
         blocks = {}
         for b in ir.walk_blocks(self.fn.body):
             for s in b.stmts:
@@ -168,7 +176,9 @@ class _Planner:
             if not isinstance(st, ir.Store):
                 continue
             y = st.array.name
-            for r, arrays in readers:
+            for r, arrays, replayed in readers:
+                if replayed in loops_of[id(st)]:
+                    continue
                 before = order[id(r)] < order[id(st)] or set(loops_of[id(r)]) & set(loops_of[id(st)])
                 if before and any(u == y or self.aliases.may_alias(u, y) for u in arrays):
                     ty = self.an.types[y]
@@ -312,16 +322,19 @@ class _Planner:
     def _cheap(self, v) -> bool:
         if isinstance(v, ir.Prim):
             return v.rule.key in _CHEAP or (v.rule.key == "pow" and isinstance(v.args[1], ir.Const))
-        # an element of an array that is never written cannot have changed
-        return isinstance(v, ir.Load) and v.array.name not in self.written
+        # an element of an array whose memory is never written cannot have changed; through a
+        # view (`z = y[1:]`) that memory is written by `y[1] = 5.0` after the loop too, before
+        # the adjoint would read `z[0]` again
+        return isinstance(v, ir.Load) and v.array.name not in self.written and \
+            not any(self.aliases.may_share(v.array.name, w) for w in self.written)
 
     def _plan_recompute(self, block, needed: set, saved_with):
         """Replace saves of cheap arithmetic by recomputation from the restored state.
 
-        A value defined directly in `block` by + - * / or negation, whose operands are
-        never overwritten (homed outside every loop), carried values of this block's loop (which
-        are then saved instead), or other recomputable values, is re-run after the pops rather
-        than pushed.
+        A value defined directly in `block` by + - * / or negation, or read from an array whose
+        memory is never written, whose operands are never overwritten (homed outside every
+        loop), carried values of this block's loop (which are then saved instead), or other
+        recomputable values, is re-run after the pops rather than pushed.
         """
         an = self.an
         defs = {s.target: s for s in block.stmts
@@ -349,7 +362,8 @@ class _Planner:
             s = defs.get(v)
             if s is None or v in seen:
                 return False
-            args = s.value.args if isinstance(s.value, ir.Prim) else (s.value.array,) + tuple(s.value.index)
+            args = s.value.args if isinstance(s.value, ir.Prim) else \
+                [s.value.array] + ir.index_operands(s.value.index)       # slices' bounds too
             if all(ok(a.name, seen + (v,)) for a in args if isinstance(a, ir.Var)):
                 chosen[v] = s
                 return True
