@@ -77,6 +77,18 @@ def checkpointed_then_written_in_a_loop(x):
     return s + np.sum(y * y)
 
 
+def view_of_an_unwritten_array(x, n):
+    """The ODE's pattern: `x[1:]` in every step, x never written, is made again in the
+    adjoint, not saved."""
+    y = np.zeros_like(x)
+    for _ in range(n):
+        z = np.zeros_like(y)
+        z[1:] = x[1:] * y[:-1]
+        z[0] = x[0]
+        y = y + 0.5 * z
+    return np.sum(y * y)
+
+
 @pytest.mark.parametrize("fn", [number_through_view, number_through_view_inline,
                                 checkpointed_reads_written_later, checkpointed_reads_through_view,
                                 checkpointed_reads_whole_array, checkpointed_then_written_in_a_loop])
@@ -88,6 +100,19 @@ def _plan(fn, sig):
     f = lower.lower(parse_function(fn), (0,), sig)
     an = activity.analyse(f)
     return f, tape.plan(f, an, alias.analyse(f, an))
+
+
+def test_a_view_of_an_unwritten_array_is_made_again_not_saved():
+    sig = (abstract.Ty(1, "f"), abstract.INT)
+    f, plan = _plan(view_of_an_unwritten_array, sig)
+    loads = {s.target: s for s in ir.walk_stmts(f.body) if isinstance(s, ir.Assign)
+             and isinstance(s.value, ir.Load) and s.value.array.name == "x"
+             and any(isinstance(i, ir.Slice) for i in s.value.index)}
+    assert loads, "the loop reads x[1:]"
+    recomputed = {s.target for ss in plan.recompute.values() for s in ss}
+    assert set(loads) <= recomputed
+    assert not set(loads) & plan.saved()
+    check_reverse(view_of_an_unwritten_array, (np.linspace(0.1, 0.9, 6), 4), 0)
 
 
 def test_a_read_through_a_view_of_a_written_array_is_saved_not_made_again():

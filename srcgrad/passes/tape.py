@@ -328,18 +328,26 @@ class _Planner:
         return isinstance(v, ir.Load) and v.array.name not in self.written and \
             not any(self.aliases.may_share(v.array.name, w) for w in self.written)
 
+    def _view(self, v) -> bool:
+        """A read of an array by integers and slices only (`x[1:]`, `q[k]`): a view, which costs
+        nothing to make again, where a fancy index (an array of indices) would copy."""
+        return isinstance(v, ir.Load) and not any(
+            isinstance(op, ir.Var) and self.an.types[op.name].is_array for op in ir.index_operands(v.index))
+
     def _plan_recompute(self, block, needed: set, saved_with):
         """Replace saves of cheap arithmetic by recomputation from the restored state.
 
-        A value defined directly in `block` by + - * / or negation, or read from an array whose
-        memory is never written, whose operands are never overwritten (homed outside every
-        loop), carried values of this block's loop (which are then saved instead), or other
-        recomputable values, is re-run after the pops rather than pushed.
+        A value defined directly in `block` by + - * / or negation, or read from an array that
+        is never written (a number, or a view: the ODE's `x[1:]` in every Runge-Kutta stage),
+        whose operands are never overwritten (homed outside every loop), carried values of this
+        block's loop (which are then saved instead), or other recomputable values, is re-run
+        after the pops rather than pushed.  (An array that may share memory with a written one
+        is refused before this pass, passes/alias.py, so `written` covers its memory.)
         """
         an = self.an
         defs = {s.target: s for s in block.stmts
                 if isinstance(s, ir.Assign) and not s.phi and self._cheap(s.value)
-                and not an.types[s.target].is_array}
+                and (not an.types[s.target].is_array or self._view(s.value))}
         phis_here = {p for p, loop in self.loop_of_phi.items() if loop.body is block}
         # carried values of loops around `block` change every iteration: a value recomputed from
         # one needs it restored, so it is saved with its loop body's values (as plan() does
