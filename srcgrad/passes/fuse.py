@@ -18,11 +18,14 @@ What. A run of consecutive statements of one list, each of one of the forms
 
 where E is element-wise (names, numbers, + - * / **, unary -, `_rt.zsafe` and a few NumPy
 ufuncs of one argument, optionally inside `_rt.unbroadcast(E, X or Y)`; for the first form
-also `_rt.sum_grad(g, x)`, a sum's adjoint, which is the number g), and every array has the
-same number of dimensions, becomes
+also `_rt.sum_grad(g, x)`, a sum's adjoint, which is the number g; and `_rt.sum_axis_grad(g, x,
+axis)`, the adjoint of `np.sum(x, axis)` for x of one or two dimensions and a constant axis,
+whose element is g[i] (axis 1), g[j] (axis 0) or the number g), and every array but such a g
+has the same number of dimensions, becomes
 
     _shape = <an array's shape>
-    if _shape == <the shape of every other array the run reads or shapes from>:
+    if _shape == <the shape of every other array the run reads or shapes from>
+            and (_shape[0],) == g.shape (a sum's adjoint read as g[i]):
         <new arrays for the adjoints the run (re)defines that are read after it>
         for _i in range(_shape[0]):  (one loop per dimension)
             <the same statements on the elements, the sums accumulated>
@@ -32,7 +35,9 @@ same number of dimensions, becomes
 
 Why it is the same. With every array of one shape, broadcasting and `unbroadcast` are the
 identity, so each statement is independent scalar computations: element i of a statement's
-result reads only element i of its operands. Running the statements element by element does
+result reads only element i of its operands (and `sum_axis_grad(g, x, 1)`, x of the run's shape
+and g of x's first dimension, is g[i] at (i, j): g is only read, never defined by the run, as
+it has one dimension fewer). Running the statements element by element does
 the same arithmetic on the same numbers in an order that respects every dependence from one
 statement to a later one at the same element; arrays from before the run are only read (what
 the run defines goes to new arrays, re-bound after the loop), so no element is read after it
@@ -84,10 +89,33 @@ class _Run:
             f = dotted(e.func)
             if f == "_rt.zsafe" and len(e.args) == 2 or f in ELEMENTWISE_UFUNCS and len(e.args) == 1:
                 return all(self.elementwise(a) for a in e.args)
+            return self.expanded(e) is not None
         return False
+
+    def expanded(self, e):
+        """(g, x, kept dimension) for `_rt.sum_axis_grad(g, x, axis)`, the adjoint of
+        `np.sum(x, axis)` for x of one or two dimensions and a constant axis: g expanded along
+        `axis` to x's shape, so its element at (i, j) is g[i] (axis 1) or g[j] (axis 0), and
+        for x of one dimension the number g.  The kept dimension is None for that number."""
+        if not (isinstance(e, ast.Call) and dotted(e.func) == "_rt.sum_axis_grad" and len(e.args) == 3
+                and not e.keywords and all(isinstance(a, ast.Name) for a in e.args[:2])):
+            return None
+        g, x, axis = e.args[0].id, e.args[1].id, _constant_int(e.args[2])
+        nx, ng = self.kind(x), self.kind(g)
+        if nx not in (1, 2) or ng != nx - 1 or axis is None or not -nx <= axis < nx:
+            return None
+        return g, x, (1 - axis % nx if nx == 2 else None)
 
     def is_array(self, name) -> bool:
         return self.kind(name) not in (None, 0)
+
+    def full(self, e) -> set:
+        """The names of e read element for element (every name but an expanded sum's adjoint)."""
+        if self.expanded(e) is not None:
+            return {e.args[1].id}
+        if isinstance(e, ast.Name):
+            return {e.id}
+        return set().union(*(self.full(c) for c in ast.iter_child_nodes(e)))
 
     def has_array(self, e) -> bool:
         return any(self.is_array(n) for n in names_in(e))
@@ -162,7 +190,7 @@ class _Run:
             return False
         if not form.startswith("sum") and x in self.sums:
             return False
-        dims = {self.kind(n) for n in reads | {x} | ({shape} if isinstance(shape, str) else set())
+        dims = {self.kind(n) for n in self.full(e) | {x} | ({shape} if isinstance(shape, str) else set())
                 if self.is_array(n)}
         if len(dims | ({self.ndim} if self.ndim else set())) != 1:   # broadcasting across dimensions
             return False
@@ -210,11 +238,22 @@ class Fuser:
             [self.fresh(f"_i{d}") for d in range(run.ndim)]
         at = (N(idx[0]) if len(idx) == 1 else ast.Tuple([N(v) for v in idx], ast.Load()))
         sources: list = []          # arrays read from before the run (their shapes are checked)
+        expanded: list = []         # (g, d): a sum's adjoint g read at the run's index in dimension d
         elem: dict = {}             # array the run defined -> its element's variable
         new: dict = {}              # live array the run defines -> the new array it goes to
         body, before, views = [], [], []
 
         def el(e):
+            ex = run.expanded(e)
+            if ex is not None:
+                g, x, kept = ex
+                if x not in sources and x not in elem:
+                    sources.append(x)
+                if kept is None:
+                    return N(g)
+                if (g, kept) not in expanded:
+                    expanded.append((g, kept))
+                return ast.Subscript(N(g), N(idx[kept]), ast.Load())
             if isinstance(e, ast.Name):
                 if e.id in elem:
                     return N(elem[e.id])
@@ -263,34 +302,48 @@ class Fuser:
         loop = body
         for d in reversed(range(run.ndim)):
             loop = [ast.For(S(idx[d]), call("range", ast.Subscript(N(shape), ast.Constant(d), ast.Load())), loop, [])]
-        first, test = shape_check(shape, sources)
+        first, test = shape_check(shape, sources, expanded)
         node = ast.If(test, [comment("the statements below, element by element (all shapes are equal)")]
                       + before + loop + after, run.original)
-        node.fused_check = FusedCheck(first, shape, sources)
+        node.fused_check = FusedCheck(first, shape, sources, expanded)
         return views + [first, node]
 
 
 class FusedCheck:
     """What a fused run's `if` tests, kept on the ast.If (`.fused_check`) for passes/inline.py,
     which may replace a source by the arrays it was computed from: `first` is the statement
-    `_shape = <sources[0]>.shape`, and the test compares `_shape` with every other source."""
+    `_shape = <sources[0]>.shape`, and the test compares `_shape` with every other source (and
+    the expanded sums' adjoints with one dimension of it)."""
 
-    def __init__(self, first, shape, sources):
-        self.first, self.shape, self.sources = first, shape, list(sources)
+    def __init__(self, first, shape, sources, expanded=()):
+        self.first, self.shape, self.sources, self.expanded = first, shape, list(sources), list(expanded)
         first.fused_shape = True
 
     def rebuild(self, node, sources):
         self.sources = list(sources)
-        first, node.test = shape_check(self.shape, self.sources)
+        first, node.test = shape_check(self.shape, self.sources, self.expanded)
         self.first.value = first.value
 
 
-def shape_check(shape: str, sources: list):
-    """`_shape = a.shape` and the test `_shape == b.shape == ...` of the arrays `sources`."""
+def shape_check(shape: str, sources: list, expanded=()):
+    """`_shape = a.shape` and the test `_shape == b.shape == ...` of the arrays `sources`, and
+    `(_shape[d],) == g.shape` for each (g, d) in `expanded`."""
     shape_of = lambda a: ast.Attribute(N(a), "shape", ast.Load())  # noqa: E731
     others = [shape_of(a) for a in sources[1:]]
-    test = ast.Compare(N(shape), [ast.Eq() for _ in others], others) if others else ast.Constant(True)
+    tests = [ast.Compare(N(shape), [ast.Eq() for _ in others], others)] if others else []
+    for g, d in expanded:
+        dim = ast.Tuple([ast.Subscript(N(shape), ast.Constant(d), ast.Load())], ast.Load())
+        tests.append(ast.Compare(dim, [ast.Eq()], [shape_of(g)]))
+    test = ast.BoolOp(ast.And(), tests) if len(tests) > 1 else tests[0] if tests else ast.Constant(True)
     return assign(shape, shape_of(sources[0])), test
+
+
+def _constant_int(e):
+    """The value of an int literal (`1`, `-1`), else None."""
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        v = _constant_int(e.operand)
+        return None if v is None else -v
+    return e.value if isinstance(e, ast.Constant) and type(e.value) is int else None
 
 
 def fuse_elementwise(stmts: list, kind, fresh, local: set) -> list:
