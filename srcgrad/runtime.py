@@ -614,7 +614,7 @@ def _t(a):
 
 # The forward sweep's calls: Numba's LAPACK wrappers return Fortran-ordered matrices, and a
 # value that is Fortran-ordered on one path and C-ordered on another (r = inv(a) before a loop,
-# r = r @ a in it) has layout 'A', which Numba cannot store in a typed list (the tape).
+# r = r @ a in it) has layout 'A', which Numba cannot store in a list (the tape).
 @register_jitable
 def inv(a):
     return np.ascontiguousarray(np.linalg.inv(a))
@@ -766,7 +766,7 @@ def copy(a):
 
 @register_jitable
 def tape_nbytes(tape):
-    """The bytes of the arrays a tape (a typed list) holds."""
+    """The bytes of the arrays a tape (a list) holds."""
     n = 0
     for a in tape:
         n += a.nbytes

@@ -50,7 +50,7 @@ class Reverse:
             self.subtree[b.id] = {x.id for x in ir.walk_blocks(b)}
         self.fs, self.fp = names.fresh("_fs"), names.fresh("_fp")
         self.is_, self.ip = names.fresh("_is"), names.fresh("_ip")
-        self.tapes: dict[str, str] = {}     # array variable -> its tape (a typed list of references)
+        self.tapes: dict[str, str] = {}     # array variable -> its tape (a list of references)
         self.reserved_blocks: set = set()   # blocks whose pushes were reserved at loop entry
         self.taping = True                  # False while emitting a checkpointed loop's first sweep
         # adjoints that may be exactly zero (zeroed before a conditional contribution, array
@@ -139,7 +139,7 @@ class Reverse:
         out.append(comment("save for the adjoint: " + ", ".join(fl + il + al)))
         # a C-ordered array (no copy when it is one already): a value carried around a loop may
         # be F-ordered on one trip and C-ordered on the next (0.5 * A.T, then m @ A), and the
-        # tape, a typed list, holds one layout; a copy when a later write may change it
+        # tape, a list, holds one layout; a copy when a later write may change it
         out += [ast.Expr(call(f"{self.tape_of(v)}.append",
                               call("_rt.copy" if v in self.plan.copied else "np.ascontiguousarray", N(v))))
                 for v in al]
