@@ -41,7 +41,10 @@ it has one dimension fewer). Running the statements element by element does
 the same arithmetic on the same numbers in an order that respects every dependence from one
 statement to a later one at the same element; arrays from before the run are only read (what
 the run defines goes to new arrays, re-bound after the loop), so no element is read after it
-is overwritten. A sum's target may be mentioned by no other statement of the run (it holds a
+is overwritten, except an array the run only adds into (`c_bar += E`, k-means' centroids'
+adjoint, one per point): it is updated in place, as `+=` updates it, and its element i is
+written once every statement has read it, in the trip over element i, which no other trip
+reads. A sum's target may be mentioned by no other statement of the run (it holds a
 partial sum inside the loop), and a statement that reads a number the run sums ends it. An
 array added into through views (`u_bar[:-2] += a; u_bar[1:-1] += b`, which may overlap) is
 neither read nor defined by the run: each element gets the same additions, one at a time, in
@@ -242,6 +245,10 @@ class Fuser:
         elem: dict = {}             # array the run defined -> its element's variable
         new: dict = {}              # live array the run defines -> the new array it goes to
         body, before, views = [], [], []
+        # an array only added into (`x += E`, x from before the run) is updated in place, one
+        # element at a time, as the statement itself does; one the run also re-binds goes to a
+        # new array
+        redefined = {item[1] for item in run.stmts if isinstance(item, tuple) and item[0] == "define"}
 
         def el(e):
             ex = run.expanded(e)
@@ -289,6 +296,8 @@ class Fuser:
             value = el(e)
             if form == "add":
                 value = ast.BinOp(el(N(x)), ast.Add(), value)
+                if x not in elem and x not in redefined:
+                    new[x] = x          # added into where it is, as `x += E` does (below)
             if like not in sources and like not in elem:
                 sources.append(like)
             if x in live and x not in new:
@@ -298,7 +307,7 @@ class Fuser:
             body.append(assign(elem[x], value))
         for x in live:
             body.append(ast.Assign([ast.Subscript(N(new[x]), at, ast.Store())], N(elem[x])))
-        after = [assign(x, N(new[x])) for x in live]
+        after = [assign(x, N(new[x])) for x in live if new[x] != x]
         loop = body
         for d in reversed(range(run.ndim)):
             loop = [ast.For(S(idx[d]), call("range", ast.Subscript(N(shape), ast.Constant(d), ast.Load())), loop, [])]
