@@ -26,7 +26,7 @@ array), so the invariant the in-place `+=` and `X[i] += ...` rely on is kept: no
 names share an array. E is a value nothing else holds when it is
 
 * an arithmetic expression (`g * p`, `-g`): Numba allocates its result;
-* `_rt.zsafe(...)`/`_rt.copy(...)`: they allocate;
+* `_rt.zsafe(...)`, `_rt.copy(...)` and the other helpers of `_ALLOCATING`: they allocate;
 * `_rt.unbroadcast(c, ...)` of such a c (it returns c, or a new reduced array);
 * an adjoint N of this block that no later statement of the list mentions (dead after this,
   since the block re-makes it on every execution) or re-binds before any other mention: N's
@@ -47,8 +47,10 @@ import ast
 
 from ..codegen.astb import N, assign, call, dotted, names_in, unbroadcast_args
 
-# runtime helpers whose array result is always a new array (np.dot, np.outer, arithmetic)
-_ALLOCATING = {"_rt.zsafe", "_rt.copy", "_rt.matmul_grad_a", "_rt.matmul_grad_b"}
+# runtime helpers whose array result is always a new array (np.dot, np.outer, arithmetic, the
+# expanded adjoint of np.sum(x, axis), the adjoint of np.max's selection)
+_ALLOCATING = {"_rt.zsafe", "_rt.copy", "_rt.matmul_grad_a", "_rt.matmul_grad_b", "_rt.sum_axis_grad",
+               "_rt.select_grad"}
 
 
 def _mentions(node, name: str) -> bool:
