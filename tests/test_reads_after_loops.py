@@ -89,6 +89,18 @@ def view_of_an_unwritten_array(x, n):
     return np.sum(y * y)
 
 
+def gate(weight, state, n):
+    """The LSTM cell's pattern: a slice of a weight row whose bound is the length of an array
+    the loop reads (saved on the int stack for the slice's own adjoint)."""
+    s = 0.0
+    for t in range(n):
+        h = state[t % 2]
+        b = h.shape[0]
+        w = weight[0:b]
+        s = s + np.sum(np.sin(w * h))
+    return s
+
+
 @pytest.mark.parametrize("fn", [number_through_view, number_through_view_inline,
                                 checkpointed_reads_written_later, checkpointed_reads_through_view,
                                 checkpointed_reads_whole_array, checkpointed_then_written_in_a_loop])
@@ -120,3 +132,17 @@ def test_a_read_through_a_view_of_a_written_array_is_saved_not_made_again():
     reads = {s.target for s in ir.walk_stmts(f.body) if isinstance(s, ir.Assign)
              and isinstance(s.value, ir.Load) and s.value.array.name == "z"}
     assert reads and reads <= plan.saved()
+
+
+def test_a_view_whose_bound_is_restored_anyway_is_made_again():
+    sig = (abstract.Ty(1, "f"), abstract.Ty(2, "f"), abstract.INT)
+    f, plan = _plan(gate, sig)
+    views = {s.target for s in ir.walk_stmts(f.body) if isinstance(s, ir.Assign)
+             and isinstance(s.value, ir.Load) and s.value.array.name == "weight"}
+    bounds = {op.name for s in ir.walk_stmts(f.body) if isinstance(s, ir.Assign) and s.target in views
+              for op in ir.index_operands(s.value.index) if isinstance(op, ir.Var)}
+    assert views and bounds
+    assert bounds <= plan.saved()                      # the slice's adjoint reads its bound ...
+    assert not views & plan.saved()                    # ... so the view is made from it again
+    assert views <= {s.target for ss in plan.recompute.values() for s in ss}
+    check_reverse(gate, (np.linspace(0.2, 1.4, 5), np.linspace(-1.0, 1.0, 8).reshape(2, 4), 3), (0, 1))

@@ -340,8 +340,9 @@ class _Planner:
         A value defined directly in `block` by + - * / or negation, or read from an array that
         is never written (a number, or a view: the ODE's `x[1:]` in every Runge-Kutta stage),
         whose operands are never overwritten (homed outside every loop), carried values of this
-        block's loop (which are then saved instead), or other recomputable values, is re-run
-        after the pops rather than pushed.  (An array that may share memory with a written one
+        block's loop (which are then saved instead), values this block saves anyway (the LSTM
+        cell's `b = hidden.shape[0]`, which the adjoint of `weight[0:b]` reads), or other
+        recomputable values, is re-run after the pops rather than pushed.  (An array that may share memory with a written one
         is refused before this pass, passes/alias.py, so `written` covers its memory.)
         """
         an = self.an
@@ -360,6 +361,8 @@ class _Planner:
             if v in chosen:
                 return True
             if v in phis_here or v in phis_around:
+                return True
+            if v in needed and v not in defs:   # saved in this block: popped before the recomputes
                 return True
             loop = self.loop_index.get(v)
             if loop is not None and block.id in self.subtree[loop.body.id]:
