@@ -342,8 +342,8 @@ class _Planner:
         whose operands are never overwritten (homed outside every loop), carried values of this
         block's loop (which are then saved instead), values this block saves anyway (the LSTM
         cell's `b = hidden.shape[0]`, which the adjoint of `weight[0:b]` reads), or other
-        recomputable values, is re-run after the pops rather than pushed.  (An array that may share memory with a written one
-        is refused before this pass, passes/alias.py, so `written` covers its memory.)
+        recomputable values, is re-run after the pops rather than pushed.  "Never written"
+        counts writes through every name that may share the array's memory (`_cheap`).
         """
         an = self.an
         defs = {s.target: s for s in block.stmts
