@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import srcgrad
+
 
 @dataclass
 class Case:
@@ -438,3 +440,42 @@ def inplace_add_into_the_previous_iterations_saved_array(x):
         v += 0.1
         v = x ** np.tanh(v)
     return np.sum(v * v)
+
+
+# ---- reads_written_after_loops -----------------------------------------------------------------
+# A loop reads an array's memory (through a view) and the memory is written after the loop: the
+# adjoint must see what the loop read (tests/test_reads_after_loops.py has the hand-written
+# cases of the fix, commit 3db724f; these two are the fuzzer's, found running the family against
+# the commit before it, d268aa4).
+
+@case((0, 1), (np.array([0.4, -0.9, 1.3]), 0.3))
+def view_read_in_a_loop_written_through_another_view(y, s):
+    """A silent wrong gradient (reduced from a reads_written_after_loops program): d/dy[1] was
+    -3.8279 for the exact -1.3536, d/ds 1.6377 for 0.1382.  The read `a = z[0]` was made again in
+    the adjoint, z being never written by name, after `w[0:2] += ...` (w = v[:-1]) changed z[0]."""
+    v = np.sin(y) + s
+    z = v[-2:]
+    t = s
+    k = 0
+    while k < 4:
+        k += 1
+        a = z[0]
+        t = t + a * t * a
+    w = v[:-1]
+    w[0:2] += w[0:2] * t
+    return t
+
+
+@case((0, 1), (A34, np.array([0.3, -0.2, 0.7, 1.1])))
+def checkpointed_column_view_written_in_a_later_loop(A, x):
+    """A silent wrong gradient (reduced from a reads_written_after_loops program): d/dA[1, 2] was
+    1.6597 for the exact 0.5197, d/dx[0] 1.5213 for 0.2388.  The adjoint runs the checkpointed
+    loop again, and its `v[1]` then read what the later loop wrote into m[1, 2]."""
+    m = A * 1.0
+    v = m[:, 2]
+    s = 0.0
+    for i in srcgrad.checkpoint(range(4), every=1):
+        s = s + v[1] ** 2 * x[0]
+    for j in range(3):
+        v[j] = v[j] + np.mean(x)
+    return s + np.mean(np.sin(v))
