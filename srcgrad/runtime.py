@@ -614,7 +614,9 @@ def _t(a):
 
 # The forward sweep's calls: Numba's LAPACK wrappers return Fortran-ordered matrices, and a
 # value that is Fortran-ordered on one path and C-ordered on another (r = inv(a) before a loop,
-# r = r @ a in it) has layout 'A', which Numba cannot store in a list (the tape).
+# r = r @ a in it) has layout 'A': it would be copied on every push to the tape (which holds
+# C-ordered arrays, np.ascontiguousarray) and read through strides. C-ordered results keep it 'C'.
+# (numba.typed.List, which the tape used to be, could not hold layout 'A' at all.)
 @register_jitable
 def inv(a):
     return np.ascontiguousarray(np.linalg.inv(a))
