@@ -4,8 +4,10 @@ a view shares), and that the adjoint sweep reads again: it must see what the loo
 Two paths read again in the adjoint instead of saving: the tape plan's recompute of a read from
 an array "never written" (passes/tape.py `_cheap`), which must count writes through views of
 the same memory, and the replay of a checkpointed loop, whose every read comes again after the
-writes that follow the loop (passes/tape.py `find_restores`). Each function here was a wrong
-gradient before; the oracle is central differences.
+writes that follow the loop (passes/tape.py `find_restores`). The first four functions were
+wrong gradients before (3db724f); the next two guard the neighbouring cases that were right, and
+the last two the plan's recomputation of views (an unwritten array's, and one whose bound is
+restored anyway). The oracle is central differences.
 """
 import numpy as np
 import pytest
