@@ -136,8 +136,7 @@ class _Run:
     def _slices(self, index) -> bool:
         """An index of slices only (`[1:-1]`, `[:, 2:]`): a view with the array's dimensions."""
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
-        bound = lambda b: b is None or (isinstance(b, ast.Constant) and type(b.value) is int) or \
-            (isinstance(b, ast.UnaryOp) and isinstance(b.op, ast.USub) and bound(b.operand)) or \
+        bound = lambda b: b is None or _constant_int(b) is not None or \
             (isinstance(b, ast.Name) and self.kind(b.id) == 0)   # noqa: E731
         return all(isinstance(p, ast.Slice) and bound(p.lower) and bound(p.upper) and bound(p.step)
                    for p in parts)
